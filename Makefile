@@ -1,0 +1,79 @@
+# lockstep -- the front door. Every target sets itself up, idempotently.
+#   make demo     synthetic demo data through the whole pipeline, then the snapshot
+#   make test     the test suite
+#   make run      the pipeline on LOCKSTEP_SOURCE (demo | files | live)
+#   make refresh  the pipeline on live Yahoo + FRED data (needs FRED_API_KEY)
+#   make dev      the Dagster UI on http://127.0.0.1:3000
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+
+export LOCKSTEP_SOURCE ?= demo
+export LOCKSTEP_STATE_DIR ?= $(CURDIR)/.lockstep
+export LOCKSTEP_WAREHOUSE ?= $(CURDIR)/warehouse/lockstep.duckdb
+export DAGSTER_HOME ?= $(LOCKSTEP_STATE_DIR)/dagster_home
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export UV_PYTHON_DOWNLOADS := never
+
+# uv from PATH, else the one pip installs as a module
+UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+RUN = $(UV) run --frozen --no-sync
+
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests -type f 2>/dev/null) \
+               dbt_project/dbt_project.yml dbt_project/profiles.yml
+MANIFEST := dbt_project/target/manifest.json
+
+.PHONY: help setup run demo refresh test dev lint bench clean clean-warehouse demo-data snapshot
+
+help:
+	@sed -n '2,7p' Makefile | sed 's/^# *//'
+
+.venv/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
+	  || $(PYTHON) -m pip install --quiet uv || $(PYTHON) -m pip install --quiet --user uv
+	$(UV) sync --frozen
+	@touch $@
+
+$(MANIFEST): .venv/.synced $(DBT_SOURCES)
+	cd dbt_project && $(RUN) dbt parse --quiet --profiles-dir .
+	@touch $@
+
+$(DAGSTER_HOME)/dagster.yaml: orchestration/dagster_instance.yaml
+	@mkdir -p $(DAGSTER_HOME)
+	cp $< $@
+
+setup: .venv/.synced $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+
+run: setup
+	$(RUN) python -m orchestration.cli run
+
+demo-data: setup
+	LOCKSTEP_SOURCE=demo $(RUN) python -m orchestration.cli demo-data
+
+demo: demo-data
+	$(MAKE) --no-print-directory run LOCKSTEP_SOURCE=demo
+
+refresh:
+	$(MAKE) --no-print-directory run LOCKSTEP_SOURCE=live
+
+snapshot: setup
+	$(RUN) python -m orchestration.cli snapshot
+
+test: setup
+	$(RUN) pytest
+
+dev: setup
+	$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+lint: setup
+	$(RUN) ruff check orchestration tests benchmarks
+
+bench: setup
+	$(RUN) python benchmarks/bench_demo.py
+
+clean-warehouse:
+	rm -f "$(LOCKSTEP_WAREHOUSE)" "$(LOCKSTEP_WAREHOUSE).wal" "$(LOCKSTEP_WAREHOUSE).lock"
+
+clean: clean-warehouse
+	rm -rf .venv .lockstep dbt_project/target dbt_project/logs

@@ -1,0 +1,1 @@
+"""lockstep's Dagster code location: ingestion into DuckDB, dbt marts, schedules."""

@@ -1,0 +1,1 @@
+"""Assets: ingestion (raw) and dbt (staging, marts)."""

@@ -1,0 +1,219 @@
+"""Ingestion assets: source -> validate -> idempotent upsert into DuckDB's raw schema.
+
+Thin on purpose: the source clients live in orchestration/sources, validation in
+orchestration/lib/validation.py, the loader in orchestration/lib/warehouse.py.
+"""
+
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
+
+from orchestration.catalog import Catalog, load_catalog
+from orchestration.lib.validation import fred_problems, market_problems
+from orchestration.lib.warehouse import (
+    FRED,
+    MARKET,
+    TableSpec,
+    connect,
+    ensure_raw_schema,
+    last_dates,
+    replace_table,
+    upsert,
+    writer_lock,
+)
+from orchestration.resources import LockstepResource
+from orchestration.sources import FetchResult, fred_source, market_source
+from orchestration.sources.yahoo import routing_session
+
+SYNTHETIC_BANNER = "SYNTHETIC demo data -- generated, not market data"
+
+MARKET_PRICES = dg.AssetKey(["raw", "market_prices"])
+INSTRUMENTS = dg.AssetKey(["raw", "instruments"])
+FRED_OBSERVATIONS = dg.AssetKey(["raw", "fred_observations"])
+FRED_SERIES = dg.AssetKey(["raw", "fred_series"])
+
+
+def _per_name_table(stats: pd.DataFrame, label: str) -> str:
+    lines = [
+        f"| {label} | first date | last date | received | inserted | updated |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for row in stats.itertuples(index=False):
+        lines.append(
+            f"| {row.name} | {row.first_date} | {row.last_date} | {row.received} "
+            f"| {row.inserted} | {row.updated} |"
+        )
+    return "\n".join(lines)
+
+
+def _listing(problems: dict[str, str]) -> str:
+    return "\n".join(f"- {name}: {why}" for name, why in sorted(problems.items()))
+
+
+def ingest(
+    context: dg.AssetExecutionContext,
+    lockstep: LockstepResource,
+    spec: TableSpec,
+    fetch: Callable[[dict], FetchResult],
+    problems_of: Callable[[pd.DataFrame], dict[str, str]],
+    reference_table: str,
+    reference: pd.DataFrame,
+    label: str,
+) -> dict:
+    """Fetch, validate and upsert; return metadata. Stores what is valid, then raises a
+    Failure naming every symbol/series that failed (nothing is silently skipped)."""
+    settings = lockstep.settings()
+    with writer_lock(settings.warehouse, log=context.log.info):
+        with connect(settings.warehouse) as con:
+            ensure_raw_schema(con)
+            stored_last = last_dates(con, spec)
+
+    result = fetch(stored_last)
+    problems = problems_of(result.frame) if not result.frame.empty else {}
+    failures = {**result.failures, **problems}
+    good = result.frame[~result.frame[spec.group].isin(problems.keys())]
+
+    ingested_at = datetime.now(UTC).replace(tzinfo=None)
+    with writer_lock(settings.warehouse, log=context.log.info):
+        with connect(settings.warehouse) as con:
+            ensure_raw_schema(con)
+            replace_table(con, reference_table, reference)
+            stats = upsert(con, spec, good, result.source, ingested_at)
+            total_rows = con.execute(f"SELECT count(*) FROM {spec.name}").fetchone()[0]
+
+    synthetic = result.source == "demo"
+    metadata: dict = {
+        "source": dg.MetadataValue.text(
+            f"{result.source} ({SYNTHETIC_BANNER})" if synthetic else result.source
+        ),
+        "synthetic": synthetic,
+        "warehouse": dg.MetadataValue.path(str(settings.warehouse)),
+        "rows_received": int(stats["received"].sum()),
+        "rows_inserted": int(stats["inserted"].sum()),
+        "rows_updated": int(stats["updated"].sum()),
+        "rows_unchanged": int(stats["unchanged"].sum()),
+        "dagster/row_count": int(total_rows),
+        f"per_{label}": dg.MetadataValue.md(_per_name_table(stats, label)),
+        "date_ranges": dg.MetadataValue.json(
+            {
+                r.name: {"first": str(r.first_date), "last": str(r.last_date),
+                         "inserted": int(r.inserted), "updated": int(r.updated)}
+                for r in stats.itertuples(index=False)
+            }
+        ),
+    }
+    if result.missing:
+        metadata["not_loaded"] = dg.MetadataValue.md(_listing(result.missing))
+        for name, why in sorted(result.missing.items()):
+            context.log.warning(f"{label} {name} not loaded: {why}")
+    if result.notes:
+        metadata["notes"] = dg.MetadataValue.md(_listing(result.notes))
+    if synthetic:
+        context.log.warning(f"{spec.name}: {SYNTHETIC_BANNER}")
+    context.log.info(
+        f"{spec.name}: {metadata['rows_inserted']} inserted, {metadata['rows_updated']} updated, "
+        f"{metadata['rows_unchanged']} unchanged from source {result.source}"
+    )
+    if failures:
+        metadata["failed"] = dg.MetadataValue.md(_listing(failures))
+        raise dg.Failure(
+            description=(
+                f"{spec.name}: stored {len(stats)} {label}(s); failed for "
+                + "; ".join(f"{name}: {why}" for name, why in sorted(failures.items()))
+            ),
+            metadata=metadata,
+        )
+    return metadata
+
+
+def _catalog() -> Catalog:
+    return load_catalog()
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            MARKET_PRICES,
+            group_name="raw",
+            kinds={"python", "duckdb"},
+            description=(
+                "Daily OHLCV per catalog symbol (key symbol+date) in raw.market_prices, from "
+                "the source LOCKSTEP_SOURCE names; upserted idempotently in one transaction."
+            ),
+        ),
+        dg.AssetSpec(
+            INSTRUMENTS,
+            group_name="raw",
+            kinds={"python", "duckdb"},
+            description="The market instruments of orchestration/catalog.yaml (raw.instruments).",
+        ),
+    ],
+    name="raw_market",
+)
+def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource):
+    catalog = _catalog()
+    settings = lockstep.settings()
+    session = routing_session(lockstep.yahoo_endpoint) if lockstep.yahoo_endpoint else None
+    source = market_source(settings, session=session)
+    reference = pd.DataFrame(
+        [
+            {"symbol": i.symbol, "name": i.name, "asset_class": i.asset_class,
+             "calendar": i.calendar}
+            for i in catalog.market
+        ]
+    )
+    metadata = ingest(
+        context, lockstep, MARKET,
+        fetch=lambda last: source.fetch_market(catalog.market, last_dates=last),
+        problems_of=market_problems,
+        reference_table="raw.instruments", reference=reference, label="symbol",
+    )
+    yield dg.MaterializeResult(asset_key=MARKET_PRICES, metadata=metadata)
+    yield dg.MaterializeResult(
+        asset_key=INSTRUMENTS, metadata={"dagster/row_count": len(reference)}
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            FRED_OBSERVATIONS,
+            group_name="raw",
+            kinds={"python", "duckdb"},
+            description=(
+                "FRED observations per catalog series (key series_id+date) in "
+                "raw.fred_observations, in the units FRED publishes; upserted idempotently."
+            ),
+        ),
+        dg.AssetSpec(
+            FRED_SERIES,
+            group_name="raw",
+            kinds={"python", "duckdb"},
+            description="The FRED series of orchestration/catalog.yaml (raw.fred_series).",
+        ),
+    ],
+    name="raw_fred",
+)
+def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource):
+    catalog = _catalog()
+    settings = lockstep.settings()
+    source = fred_source(settings, root_url=lockstep.fred_endpoint)
+    reference = pd.DataFrame(
+        [
+            {"series_id": s.id, "name": s.name, "units": s.units, "frequency": s.frequency}
+            for s in catalog.fred
+        ]
+    )
+    metadata = ingest(
+        context, lockstep, FRED,
+        fetch=lambda last: source.fetch_fred(catalog.fred, last_dates=last),
+        problems_of=fred_problems,
+        reference_table="raw.fred_series", reference=reference, label="series",
+    )
+    yield dg.MaterializeResult(asset_key=FRED_OBSERVATIONS, metadata=metadata)
+    yield dg.MaterializeResult(
+        asset_key=FRED_SERIES, metadata={"dagster/row_count": len(reference)}
+    )

@@ -1,0 +1,133 @@
+"""Load and validate the catalog (orchestration/catalog.yaml): what lockstep ingests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
+
+CALENDARS = ("24/7", "XNYS")
+ASSET_CLASSES = ("crypto", "equity_index", "etf", "commodity_future")
+UNITS = ("millions_usd", "billions_usd", "percent")
+FREQUENCIES = ("daily", "weekly", "business_daily")
+
+
+class CatalogError(ValueError):
+    """The catalog file is malformed; the message names the entry and the problem."""
+
+
+@dataclass(frozen=True)
+class Instrument:
+    symbol: str
+    name: str
+    asset_class: str
+    calendar: str
+    demo: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def file_stem(self) -> str:
+        """File name used by the `files` source: drop a leading ^, replace = with _."""
+        return file_stem_for_symbol(self.symbol)
+
+
+@dataclass(frozen=True)
+class FredSeries:
+    id: str
+    name: str
+    units: str
+    frequency: str
+    demo: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    market: tuple[Instrument, ...]
+    fred: tuple[FredSeries, ...]
+
+    @property
+    def symbols(self) -> list[str]:
+        return [i.symbol for i in self.market]
+
+    @property
+    def series_ids(self) -> list[str]:
+        return [s.id for s in self.fred]
+
+    def instrument(self, symbol: str) -> Instrument:
+        for i in self.market:
+            if i.symbol == symbol:
+                return i
+        raise KeyError(symbol)
+
+
+def file_stem_for_symbol(symbol: str) -> str:
+    """`^RUT` -> `RUT`, `GC=F` -> `GC_F`, `BTC-USD` -> `BTC-USD` (the layout of shared/data/real)."""
+    stem = symbol[1:] if symbol.startswith("^") else symbol
+    return stem.replace("=", "_")
+
+
+def _require(entry: dict, key: str, where: str) -> str:
+    value = entry.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise CatalogError(f"{where}: missing '{key}'")
+    return str(value)
+
+
+def _choice(entry: dict, key: str, allowed: tuple[str, ...], where: str) -> str:
+    value = _require(entry, key, where)
+    if value not in allowed:
+        raise CatalogError(f"{where}: {key} '{value}' is not one of {', '.join(allowed)}")
+    return value
+
+
+def parse_catalog(raw: dict) -> Catalog:
+    if not isinstance(raw, dict):
+        raise CatalogError("catalog must be a mapping with 'market' and 'fred' lists")
+    market: list[Instrument] = []
+    for n, entry in enumerate(raw.get("market") or []):
+        where = f"market[{n}] ({entry.get('symbol', '?')})"
+        market.append(
+            Instrument(
+                symbol=_require(entry, "symbol", where),
+                name=_require(entry, "name", where),
+                asset_class=_choice(entry, "asset_class", ASSET_CLASSES, where),
+                calendar=_choice(entry, "calendar", CALENDARS, where),
+                demo=dict(entry.get("demo") or {}),
+            )
+        )
+    fred: list[FredSeries] = []
+    for n, entry in enumerate(raw.get("fred") or []):
+        where = f"fred[{n}] ({entry.get('id', '?')})"
+        fred.append(
+            FredSeries(
+                id=_require(entry, "id", where),
+                name=_require(entry, "name", where),
+                units=_choice(entry, "units", UNITS, where),
+                frequency=_choice(entry, "frequency", FREQUENCIES, where),
+                demo=dict(entry.get("demo") or {}),
+            )
+        )
+    for kind, keys in (("symbol", [i.symbol for i in market]), ("series", [s.id for s in fred])):
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise CatalogError(f"duplicate {kind} in catalog: {', '.join(dupes)}")
+    stems = [i.file_stem for i in market]
+    clash = sorted({s for s in stems if stems.count(s) > 1})
+    if clash:
+        raise CatalogError(f"symbols map to the same file name: {', '.join(clash)}")
+    if not market and not fred:
+        raise CatalogError("catalog lists no market instruments and no FRED series")
+    return Catalog(market=tuple(market), fred=tuple(fred))
+
+
+def load_catalog(path: Path | str = CATALOG_PATH) -> Catalog:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError as exc:
+        raise CatalogError(f"catalog file not found: {path}") from exc
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"catalog file {path} is not valid YAML: {exc}") from exc
+    return parse_catalog(raw)

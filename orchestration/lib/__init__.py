@@ -1,0 +1,1 @@
+"""Shared helpers: the DuckDB warehouse (lock, schema, upsert) and input validation."""

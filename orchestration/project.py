@@ -1,0 +1,15 @@
+"""The dbt project as Dagster sees it. The manifest is prepared ahead (make manifest runs
+`dbt parse`), so loading the code location never runs dbt."""
+
+from __future__ import annotations
+
+from dagster_dbt import DbtProject
+
+from orchestration.settings import PROJECT_ROOT
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+lockstep_dbt_project = DbtProject(
+    project_dir=DBT_PROJECT_DIR,
+    profiles_dir=DBT_PROJECT_DIR,
+)

@@ -1,0 +1,47 @@
+"""The daily refresh job and when it runs.
+
+Weekdays at 18:30 America/New_York, after the US close (16:00) and the futures settlement,
+so the day's equity, ETF and futures bars are final. Bitcoin trades every day: a second
+schedule runs the same job on Saturday and Sunday at the same time, so crypto rows and the
+marts never lag by a weekend. On those runs the equity symbols simply bring no new rows.
+Each live refresh re-reads the last 7 days (OVERLAP_DAYS), so a bar captured before its
+day ended (a crypto day ends at 00:00 UTC, after 18:30 New York time) is corrected by the
+next run.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+RUN_TAGS = {"lockstep/job": "daily_refresh"}
+
+daily_refresh = dg.define_asset_job(
+    name="daily_refresh",
+    selection=dg.AssetSelection.all(),
+    description=(
+        "Ingest market prices and FRED series from LOCKSTEP_SOURCE into raw.*, then dbt "
+        "build staging and marts (with their tests)."
+    ),
+    executor_def=dg.in_process_executor,
+    tags=RUN_TAGS,
+)
+
+weekday_schedule = dg.ScheduleDefinition(
+    name="daily_refresh_weekdays",
+    job=daily_refresh,
+    cron_schedule="30 18 * * 1-5",
+    execution_timezone="America/New_York",
+    tags={**RUN_TAGS, "lockstep/trigger": "weekday_schedule"},
+    description="Weekdays 18:30 New York time, after the US close.",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+
+weekend_schedule = dg.ScheduleDefinition(
+    name="daily_refresh_weekends",
+    job=daily_refresh,
+    cron_schedule="30 18 * * 0,6",
+    execution_timezone="America/New_York",
+    tags={**RUN_TAGS, "lockstep/trigger": "weekend_schedule"},
+    description="Saturday and Sunday 18:30 New York time, so crypto never lags a weekend.",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)

@@ -1,0 +1,66 @@
+"""Where things live and which source runs, read from the environment (see README, Configuration).
+
+LOCKSTEP_SOURCE     demo | files | live            (default: demo, synthetic and labelled so)
+LOCKSTEP_DATA_DIR   directory read by the files source
+LOCKSTEP_WAREHOUSE  DuckDB path                     (default: warehouse/lockstep.duckdb)
+LOCKSTEP_STATE_DIR  local state: Dagster home, demo data, yfinance cache (default: .lockstep/)
+FRED_API_KEY        live FRED only; read when the FRED client is built, never logged or stored
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ("demo", "files", "live")
+
+
+class SettingsError(ValueError):
+    """A setting from the environment is missing or invalid; the message names the variable."""
+
+
+def _path(value: str) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else (PROJECT_ROOT / p)
+
+
+@dataclass(frozen=True)
+class Settings:
+    source: str
+    warehouse: Path
+    state_dir: Path
+    data_dir: Path | None
+
+    @property
+    def demo_dir(self) -> Path:
+        return self.state_dir / "demo_data"
+
+    @property
+    def yfinance_cache_dir(self) -> Path:
+        return self.state_dir / "yfinance"
+
+    @property
+    def is_synthetic(self) -> bool:
+        return self.source == "demo"
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    source = (env.get("LOCKSTEP_SOURCE") or "demo").strip().lower()
+    if source not in SOURCES:
+        raise SettingsError(
+            f"LOCKSTEP_SOURCE={source!r} is not one of {', '.join(SOURCES)}"
+        )
+    data_dir_raw = (env.get("LOCKSTEP_DATA_DIR") or "").strip()
+    data_dir = _path(data_dir_raw) if data_dir_raw else None
+    if source == "files" and data_dir is None:
+        raise SettingsError("LOCKSTEP_SOURCE=files needs LOCKSTEP_DATA_DIR (a directory "
+                            "with market/<FILE>.csv and fred/<SERIES>.csv)")
+    return Settings(
+        source=source,
+        warehouse=_path(env.get("LOCKSTEP_WAREHOUSE") or "warehouse/lockstep.duckdb"),
+        state_dir=_path(env.get("LOCKSTEP_STATE_DIR") or ".lockstep"),
+        data_dir=data_dir,
+    )

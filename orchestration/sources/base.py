@@ -1,0 +1,39 @@
+"""What every source returns: normalised frames plus what failed, never a silent gap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+MARKET_COLUMNS = ["symbol", "date", "open", "high", "low", "close", "adj_close", "volume"]
+FRED_COLUMNS = ["series_id", "date", "value"]
+
+
+class SourceError(RuntimeError):
+    """A source could not deliver; the message names the source and what failed."""
+
+
+@dataclass
+class FetchResult:
+    """Rows a source delivered, plus per-symbol/series problems.
+
+    failures: name -> reason; the run stores what succeeded, then fails naming these.
+    missing:  name -> reason; reported in metadata and logs but not fatal (e.g. a catalog
+              symbol that a files directory does not hold).
+    notes:    name -> remark (e.g. rows dropped because FRED published '.').
+    """
+
+    frame: pd.DataFrame
+    source: str
+    failures: dict[str, str] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def empty_market_frame() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in MARKET_COLUMNS})
+
+
+def empty_fred_frame() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in FRED_COLUMNS})

@@ -1,0 +1,337 @@
+"""Synthetic demo data: a deterministic generator that writes a `files`-layout directory.
+
+The data is SYNTHETIC. It is shaped to tell lockstep's story -- Bitcoin and the Russell 2000
+setting records together (2021, late 2024, October 2025), then the Russell 2000 setting
+records in December 2025 while Bitcoin sits 25-30 % below its October peak -- with levels
+and volatilities typical of each asset class. Prices follow hand-placed anchor points
+with mean-reverting noise between them, so the story holds for the fixed seed while the daily
+moves look like markets. It is not market data and is labelled `source = 'demo'` wherever
+it surfaces: the directory carries a SYNTHETIC marker that the files source honours.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import exchange_calendars as xcals
+import numpy as np
+import pandas as pd
+
+from orchestration.catalog import Catalog, FredSeries, Instrument
+from orchestration.sources.files import MARKER_FILE, fred_path, market_path
+
+SEED = 20251211
+START = date(2018, 1, 2)
+END = date(2025, 12, 31)
+TRADING_DAYS = 252
+
+# Anchor points (date, level) that the log-price bridges pass through. Peaks are
+# placed where the story needs joint or split records.
+ANCHORS: dict[str, list[tuple[str, float]]] = {
+    "BTC-USD": [
+        ("2018-01-02", 14500), ("2018-12-15", 3300), ("2019-06-26", 12500),
+        ("2020-03-13", 5000), ("2020-12-31", 29000), ("2021-04-14", 63500),
+        ("2021-07-20", 30000), ("2021-10-15", 57000), ("2021-11-08", 67600), ("2022-06-18", 19000),
+        ("2022-11-21", 15800), ("2023-06-30", 30500), ("2023-10-15", 27000),
+        ("2024-03-14", 72500), ("2024-08-05", 53000), ("2024-11-22", 99000),
+        ("2025-01-20", 104000), ("2025-04-08", 76500), ("2025-07-14", 112000),
+        ("2025-10-06", 125000), ("2025-10-27", 114000), ("2025-11-21", 82500),
+        ("2025-12-01", 92000), ("2025-12-04", 93500), ("2025-12-08", 92500),
+        ("2025-12-11", 93000), ("2025-12-16", 91500), ("2025-12-22", 91500),
+        ("2025-12-26", 91500), ("2025-12-31", 92000),
+    ],
+    "^RUT": [
+        ("2018-01-02", 1550), ("2018-08-31", 1740), ("2018-12-24", 1267),
+        ("2019-07-26", 1580), ("2020-02-20", 1700), ("2020-03-18", 990),
+        ("2020-12-31", 1975), ("2021-03-15", 2360), ("2021-07-19", 2130),
+        ("2021-10-15", 2250), ("2021-11-08", 2440), ("2022-06-16", 1650), ("2022-08-16", 2020),
+        ("2023-10-27", 1640), ("2024-07-31", 2260), ("2024-08-07", 2060),
+        ("2024-10-15", 2280), ("2024-11-25", 2465), ("2025-01-10", 2180), ("2025-04-08", 1760),
+        ("2025-07-28", 2260), ("2025-10-06", 2510), ("2025-11-20", 2305),
+        ("2025-12-04", 2545), ("2025-12-11", 2595), ("2025-12-19", 2540),
+        ("2025-12-31", 2560),
+    ],
+}
+
+# Federal funds target range upper bound; the lower bound is 0.25 below.
+# These are the published FOMC decisions 2017-2025 (facts), used so the demo's
+# rate path looks like the real one.
+TARGET_UPPER: list[tuple[str, float]] = [
+    ("2017-12-14", 1.50), ("2018-03-22", 1.75), ("2018-06-14", 2.00),
+    ("2018-09-27", 2.25), ("2018-12-20", 2.50), ("2019-08-01", 2.25),
+    ("2019-09-19", 2.00), ("2019-10-31", 1.75), ("2020-03-04", 1.25),
+    ("2020-03-16", 0.25), ("2022-03-17", 0.50), ("2022-05-05", 1.00),
+    ("2022-06-16", 1.75), ("2022-07-28", 2.50), ("2022-09-22", 3.25),
+    ("2022-11-03", 4.00), ("2022-12-15", 4.50), ("2023-02-02", 4.75),
+    ("2023-03-23", 5.00), ("2023-05-04", 5.25), ("2023-07-27", 5.50),
+    ("2024-09-19", 5.00), ("2024-11-08", 4.75), ("2024-12-19", 4.50),
+    ("2025-09-18", 4.25), ("2025-10-30", 4.00), ("2025-12-11", 3.75),
+]
+
+# Weekly balance-sheet shapes in billions of USD (converted to FRED's millions on write).
+BALANCE_SHEET_BN: dict[str, list[tuple[str, float]]] = {
+    "WALCL": [("2018-01-03", 4440), ("2019-08-28", 3760), ("2020-06-10", 7170),
+              ("2022-04-13", 8965), ("2024-06-12", 7280), ("2025-12-10", 6540),
+              ("2025-12-31", 6600)],
+    "TREAST": [("2018-01-03", 2450), ("2019-08-28", 2090), ("2020-06-10", 4150),
+               ("2022-06-01", 5770), ("2024-06-12", 4420), ("2025-12-10", 4190),
+               ("2025-12-31", 4235)],
+    "WSHOBL": [("2018-01-03", 0.01), ("2019-10-16", 1), ("2020-06-10", 326),
+               ("2022-06-01", 326), ("2024-06-12", 200), ("2025-12-10", 195),
+               ("2025-12-31", 235)],
+    "WSHOMCB": [("2018-01-03", 1765), ("2019-08-28", 1500), ("2020-06-10", 1930),
+                ("2022-04-13", 2710), ("2024-06-12", 2350), ("2025-12-31", 2060)],
+    "WRESBAL": [("2018-01-03", 2200), ("2019-09-11", 1390), ("2021-12-15", 4270),
+                ("2022-10-05", 3000), ("2024-06-12", 3350), ("2025-12-31", 2900)],
+    "WTREGEN": [("2018-01-03", 230), ("2020-07-22", 1800), ("2021-12-15", 200),
+                ("2023-06-07", 60), ("2024-06-12", 750), ("2025-12-31", 800)],
+    "WDTGAL": [("2018-01-03", 230), ("2020-07-22", 1800), ("2021-12-15", 200),
+               ("2023-06-07", 60), ("2024-06-12", 750), ("2025-12-10", 805),
+               ("2025-12-31", 800)],
+}
+RRP_BN: list[tuple[str, float]] = [
+    ("2018-01-02", 5), ("2021-03-01", 5), ("2021-12-31", 1900), ("2022-12-30", 2550),
+    ("2023-06-01", 2200), ("2024-06-03", 450), ("2025-06-02", 200), ("2025-12-31", 5),
+]
+
+
+def _interp(anchors: list[tuple[str, float]], days: pd.DatetimeIndex, log: bool) -> np.ndarray:
+    x = pd.to_datetime([a[0] for a in anchors]).asi8
+    y = np.array([a[1] for a in anchors], dtype=float)
+    y = np.log(y) if log else y
+    out = np.interp(days.asi8, x, y)
+    return np.exp(out) if log else out
+
+
+def _anchored_path(
+    rng: np.random.Generator, days: pd.DatetimeIndex, anchors: list[tuple[str, float]],
+    daily_vol: float,
+) -> np.ndarray:
+    """Price path that passes exactly through every anchor.
+
+    Log-linear interpolation between anchors plus mean-reverting AR(1) noise (phi 0.6):
+    daily returns keep about `daily_vol`, while the path stays within a few percent of the
+    anchor line. The noise fades to zero over the five sessions around each anchor.
+    """
+    log_path = np.log(_interp(anchors, days, log=True))
+    phi = 0.6
+    shocks = rng.normal(0.0, daily_vol, len(days))
+    noise = np.zeros(len(days))
+    for t in range(1, len(days)):
+        noise[t] = phi * noise[t - 1] + shocks[t]
+    anchor_idx = np.searchsorted(days.asi8, pd.to_datetime([a[0] for a in anchors]).asi8)
+    distance = np.min(np.abs(np.arange(len(days))[:, None] - anchor_idx[None, :]), axis=1)
+    taper = np.clip(distance / 5.0, 0.0, 1.0)
+    path = log_path + noise * taper
+    # Between two anchors the path stays within their range (excursions are reflected
+    # back), so only the anchors decide where records and troughs fall.
+    levels = np.log([a[1] for a in anchors])
+    for k, (a, b) in enumerate(zip(anchor_idx[:-1], anchor_idx[1:], strict=True)):
+        lo, hi = min(levels[k], levels[k + 1]), max(levels[k], levels[k + 1])
+        seg = path[a : b + 1]
+        seg = np.where(seg > hi, 2 * hi - seg, seg)
+        seg = np.where(seg < lo, 2 * lo - seg, seg)
+        path[a : b + 1] = np.clip(seg, lo, hi)
+    return np.exp(path)
+
+
+def _ohlcv(
+    rng: np.random.Generator, days: pd.DatetimeIndex, close: np.ndarray, daily_vol: float,
+    volume_level: float,
+) -> pd.DataFrame:
+    prev = np.concatenate([[close[0]], close[:-1]])
+    open_ = prev * np.exp(rng.normal(0.0, daily_vol * 0.25, len(close)))
+    top = np.maximum(open_, close)
+    bottom = np.minimum(open_, close)
+    high = top * np.exp(np.abs(rng.normal(0.0, daily_vol * 0.5, len(close))))
+    low = bottom * np.exp(-np.abs(rng.normal(0.0, daily_vol * 0.5, len(close))))
+    volume = np.round(volume_level * np.exp(rng.normal(0.0, 0.3, len(close))))
+    return pd.DataFrame(
+        {
+            "date": days.strftime("%Y-%m-%d"),
+            "open": open_.round(6),
+            "high": high.round(6),
+            "low": low.round(6),
+            "close": close.round(6),
+            "adj_close": close.round(6),
+            "volume": volume.astype("int64"),
+        }
+    )
+
+
+def _sessions(calendar: str) -> pd.DatetimeIndex:
+    if calendar == "24/7":
+        return pd.date_range(START, END, freq="D")
+    cal = xcals.get_calendar(calendar, start=START.isoformat())
+    return pd.DatetimeIndex(cal.sessions_in_range(START.isoformat(), END.isoformat())).tz_localize(
+        None
+    )
+
+
+def _market_closes(
+    rng: np.random.Generator, instruments: tuple[Instrument, ...]
+) -> dict[str, tuple[pd.DatetimeIndex, np.ndarray, float]]:
+    """Close paths per symbol: anchored symbols first, then followers and the rest."""
+    out: dict[str, tuple[pd.DatetimeIndex, np.ndarray, float]] = {}
+    by_symbol = {i.symbol: i for i in instruments}
+    # The equity factor: ^RUT's log returns on NYSE sessions, used for correlated indices.
+    nyse = _sessions("XNYS")
+    rut_vol = float(by_symbol.get("^RUT", Instrument("^RUT", "", "equity_index", "XNYS")).demo.get(
+        "vol", 0.22)) / np.sqrt(TRADING_DAYS)
+    rut = _anchored_path(rng, nyse, ANCHORS["^RUT"], rut_vol)
+    factor = np.diff(np.log(rut), prepend=np.log(rut[0]))
+    for inst in instruments:
+        vol_annual = float(inst.demo.get("vol", 0.2))
+        per_year = 365 if inst.calendar == "24/7" else TRADING_DAYS
+        daily_vol = vol_annual / np.sqrt(per_year)
+        days = _sessions(inst.calendar)
+        if inst.symbol in ANCHORS:
+            close = rut if inst.symbol == "^RUT" else _anchored_path(rng, days, ANCHORS[inst.symbol],
+                                                              daily_vol)
+        else:
+            # correlated with the small-cap factor (equity indices) or independent
+            # (commodities), drifting from the catalog's demo start to its demo end level
+            beta = 0.8 if inst.asset_class in ("equity_index", "etf") else 0.0
+            idio_vol = daily_vol * (0.6 if beta else 1.0)
+            rets = beta * factor[: len(days)] + rng.normal(0.0, idio_vol, len(days))
+            rets[0] = 0.0
+            start = float(inst.demo.get("start", 100.0))
+            end = float(inst.demo.get("end", start))
+            rets[1:] += (np.log(end / start) - rets.sum()) / (len(days) - 1)
+            close = start * np.exp(np.cumsum(rets))
+        out[inst.symbol] = (days, close, daily_vol)
+    # ETFs that follow an index: the index scaled, plus a little tracking noise.
+    for inst in instruments:
+        leader = inst.demo.get("follows")
+        if leader and leader in out:
+            days, lead_close, lead_vol = out[leader]
+            ratio = float(inst.demo.get("start", 100.0)) / lead_close[0]
+            track = np.exp(np.cumsum(rng.normal(0.0, 0.0004, len(days))))
+            out[inst.symbol] = (days, lead_close * ratio * track, lead_vol)
+    return out
+
+
+def _wednesdays() -> pd.DatetimeIndex:
+    return pd.date_range(START, END, freq="W-WED")
+
+
+def _business_days() -> pd.DatetimeIndex:
+    return pd.bdate_range(START, END)
+
+
+def _policy_series(rng: np.random.Generator, kind: str) -> pd.DataFrame:
+    upper_steps = pd.Series(
+        [u for _, u in TARGET_UPPER], index=pd.to_datetime([d for d, _ in TARGET_UPPER])
+    )
+    if kind in ("upper", "lower", "iorb"):
+        days = pd.date_range(START, END, freq="D")
+    else:
+        days = _business_days()
+    upper = upper_steps.reindex(days.union(upper_steps.index)).ffill().reindex(days).to_numpy()
+    lower = upper - 0.25
+    if kind == "upper":
+        values = upper
+    elif kind == "lower":
+        values = lower
+    elif kind == "effective":
+        values = lower + 0.08 + rng.integers(-1, 2, len(days)) * 0.01
+    elif kind == "sofr":
+        values = lower + 0.06 + rng.integers(-3, 4, len(days)) * 0.01
+    elif kind == "iorb":
+        values = upper - 0.10
+        days_mask = days >= pd.Timestamp("2021-07-29")
+        days, values = days[days_mask], values[days_mask]
+    elif kind == "two_year":
+        # the 2-year yield anticipates the policy path: next year's upper bound, plus noise
+        ahead = upper_steps.reindex(
+            (days + pd.Timedelta(days=365)).union(upper_steps.index)
+        ).ffill()
+        ahead = ahead.reindex(days + pd.Timedelta(days=365)).to_numpy()
+        ahead = np.where(np.isnan(ahead), upper, ahead)
+        wander = np.cumsum(rng.normal(0.0, 0.03, len(days)))
+        wander -= pd.Series(wander).rolling(60, min_periods=1).mean().to_numpy()
+        values = np.clip((upper + ahead) / 2 - 0.1 + wander, 0.05, None)
+    else:
+        raise ValueError(f"unknown demo policy series kind {kind!r}")
+    return pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "value": np.round(values, 2)})
+
+
+def _fred_frame(rng: np.random.Generator, series: FredSeries) -> pd.DataFrame:
+    kind = series.demo.get("policy")
+    if kind:
+        return _policy_series(rng, kind)
+    if series.id == "RRPONTSYD":
+        days = _business_days()
+        base = _interp(RRP_BN, days, log=False)
+        values = np.clip(base * np.exp(rng.normal(0, 0.08, len(days))), 0.0, None)
+        return pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "value": values.round(3)})
+    days = _wednesdays()
+    shape = BALANCE_SHEET_BN.get(series.id)
+    if shape is None:
+        # a series added to the catalog without a demo shape: a gentle random walk
+        start = float(series.demo.get("start", 1000.0))
+        shape_bn = start * np.exp(np.cumsum(rng.normal(0, 0.01, len(days))))
+        values_bn = shape_bn / 1000.0 if series.units == "millions_usd" else shape_bn
+    else:
+        values_bn = _interp(shape, days, log=False)
+        wobble = float(series.demo.get("vol", 0.02)) / 4
+        values_bn = values_bn * np.exp(rng.normal(0, wobble, len(days)))
+    factor = 1000.0 if series.units == "millions_usd" else 1.0
+    values = np.round(values_bn * factor)
+    return pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "value": values.astype("int64")})
+
+
+def generate_demo_data(target: Path, catalog: Catalog, seed: int = SEED) -> dict:
+    """Write synthetic market/<FILE>.csv and fred/<SERIES>.csv under `target`.
+
+    Deterministic: the same catalog and seed give byte-identical files. Returns a summary.
+    """
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    rows = {"market": 0, "fred": 0}
+    for symbol, (days, close, daily_vol) in _market_closes(rng, catalog.market).items():
+        inst = catalog.instrument(symbol)
+        volume_level = 3e10 if inst.asset_class == "crypto" else 4e9 if inst.asset_class == (
+            "equity_index") else 5e7 if inst.asset_class == "etf" else 1.5e5
+        frame = _ohlcv(rng, days, close, daily_vol, volume_level)
+        path = market_path(target, symbol)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=False)
+        rows["market"] += len(frame)
+    for series in catalog.fred:
+        frame = _fred_frame(rng, series)
+        path = fred_path(target, series.id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=False)
+        rows["fred"] += len(frame)
+    summary = {
+        "synthetic": True,
+        "generator": "orchestration.sources.demo",
+        "seed": seed,
+        "start": START.isoformat(),
+        "end": END.isoformat(),
+        "rows": rows,
+        "note": "SYNTHETIC demo data shaped to tell lockstep's story. Not market data.",
+    }
+    (target / MARKER_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def main() -> None:
+    from orchestration.catalog import load_catalog
+    from orchestration.settings import load_settings
+
+    settings = load_settings()
+    summary = generate_demo_data(settings.demo_dir, load_catalog())
+    print(
+        f"SYNTHETIC demo data written to {settings.demo_dir} "
+        f"({summary['rows']['market']} market rows, {summary['rows']['fred']} FRED rows, "
+        f"{summary['start']} to {summary['end']}, seed {summary['seed']})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""Live market prices from Yahoo Finance through yfinance: one batched download per refresh.
+
+- `auto_adjust=False` is passed explicitly, so both `Close` and `Adj Close` are kept.
+- Dates are exchange-local trading dates: for daily bars yfinance returns midnight in the
+  exchange's time zone; we keep that wall-clock date (crypto: the UTC date Yahoo reports).
+- Incremental: from the earliest last-stored date minus OVERLAP_DAYS (late revisions are
+  picked up), or full history when any symbol has none stored yet.
+- An empty frame, or a symbol with no rows, is a failure naming the symbol -- yfinance
+  returns empty frames instead of raising, and that must never pass as success.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import requests
+import requests.adapters
+from urllib.parse import urlsplit, urlunsplit
+
+from orchestration.catalog import Instrument
+from orchestration.sources.base import (
+    MARKET_COLUMNS,
+    FetchResult,
+    SourceError,
+    empty_market_frame,
+)
+
+OVERLAP_DAYS = 7
+# yfinance's column names (level "Price") -> ours
+FIELD_MAP = {
+    "Open": "open",
+    "High": "high",
+    "Low": "low",
+    "Close": "close",
+    "Adj Close": "adj_close",
+    "Volume": "volume",
+}
+
+
+def incremental_start(last_dates: dict[str, date | None], symbols: list[str]) -> date | None:
+    """First date to request: None (full history) if any symbol has nothing stored."""
+    stored = [last_dates.get(s) for s in symbols]
+    if not stored or any(d is None for d in stored):
+        return None
+    return min(stored) - timedelta(days=OVERLAP_DAYS)
+
+
+def _per_ticker_frames(frame: pd.DataFrame, symbols: list[str]) -> dict[str, pd.DataFrame]:
+    """Split yfinance's wide frame into one frame per ticker with Yahoo's field names.
+
+    Handles the MultiIndex (Price, Ticker) that `group_by='column'` gives, the
+    (Ticker, Price) order of `group_by='ticker'`, and flat columns for a single ticker.
+    """
+    if frame is None or frame.empty:
+        return {}
+    out: dict[str, pd.DataFrame] = {}
+    if isinstance(frame.columns, pd.MultiIndex):
+        names = list(frame.columns.names)
+        level0 = set(frame.columns.get_level_values(0))
+        if "Ticker" in names:
+            ticker_level = names.index("Ticker")
+        else:  # unnamed levels: the one holding field names is the Price level
+            ticker_level = 1 if level0 & set(FIELD_MAP) else 0
+        tickers = frame.columns.get_level_values(ticker_level).unique()
+        for ticker in tickers:
+            sub = frame.xs(ticker, axis=1, level=ticker_level)
+            out[str(ticker)] = sub
+    else:
+        if len(symbols) != 1:
+            raise SourceError(
+                "Yahoo: got flat columns for a multi-symbol download; cannot tell symbols apart"
+            )
+        out[symbols[0]] = frame
+    return out
+
+
+def normalise_download(
+    frame: pd.DataFrame | None, symbols: list[str]
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """yfinance download -> (long frame in MARKET_COLUMNS, {symbol: reason} for symbols
+    that came back with no usable row).
+
+    Rows without a close (equities on weekends and holidays, when downloaded together with
+    crypto) are dropped; they are not observations.
+    """
+    per_ticker = _per_ticker_frames(frame, symbols)
+    wanted = {s.upper(): s for s in symbols}
+    pieces, missing = [], {}
+    for ticker, sub in per_ticker.items():
+        symbol = wanted.get(ticker.upper())
+        if symbol is None:
+            continue  # yfinance never adds tickers, but be strict about what we store
+        absent = [f for f in ("Close",) if f not in sub.columns]
+        if absent:
+            missing[symbol] = f"Yahoo returned no {', '.join(absent)} column"
+            continue
+        index = pd.DatetimeIndex(sub.index)
+        if index.tz is not None:  # keep the exchange-local wall-clock date
+            index = index.tz_localize(None)
+        long = pd.DataFrame({"symbol": symbol, "date": index.date})
+        for yahoo_name, ours in FIELD_MAP.items():
+            values = sub[yahoo_name].to_numpy() if yahoo_name in sub.columns else None
+            long[ours] = pd.to_numeric(pd.Series(values), errors="coerce") if values is not None \
+                else float("nan")
+        long = long[long["close"].notna()]
+        if long.empty:
+            missing[symbol] = "Yahoo returned no rows with a close"
+            continue
+        long["volume"] = long["volume"].round().astype("Int64")
+        pieces.append(long[MARKET_COLUMNS])
+    for symbol in symbols:
+        if symbol not in missing and not any(p["symbol"].iat[0] == symbol for p in pieces):
+            missing[symbol] = "Yahoo returned nothing for this symbol"
+    frame_out = pd.concat(pieces, ignore_index=True) if pieces else empty_market_frame()
+    return frame_out, missing
+
+
+class _CaptureYfinanceErrors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _captured_yfinance_errors():
+    logger = logging.getLogger("yfinance")
+    handler = _CaptureYfinanceErrors()
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+class YahooSource:
+    """Live Yahoo prices. `session` lets tests route Yahoo's URLs to a local server."""
+
+    label = "live"
+
+    def __init__(
+        self,
+        cache_dir: Path,
+        session: requests.Session | None = None,
+        timeout: float = 30.0,
+        threads: bool = True,
+    ):
+        self.cache_dir = Path(cache_dir)
+        self.session = session
+        self.timeout = timeout
+        self.threads = threads
+
+    def download(self, symbols: list[str], start: date | None) -> pd.DataFrame:
+        import yfinance as yf
+
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        yf.set_tz_cache_location(str(self.cache_dir))
+        kwargs = dict(
+            tickers=symbols,
+            auto_adjust=False,
+            actions=False,
+            group_by="column",
+            multi_level_index=True,
+            progress=False,
+            threads=self.threads,
+            timeout=self.timeout,
+            session=self.session,
+        )
+        if start is None:
+            kwargs["period"] = "max"
+        else:
+            kwargs["start"] = start.isoformat()
+        return yf.download(**kwargs)
+
+    def fetch_market(
+        self, instruments: tuple[Instrument, ...], last_dates: dict[str, date | None] | None = None,
+        **_: object,
+    ) -> FetchResult:
+        symbols = [i.symbol for i in instruments]
+        start = incremental_start(last_dates or {}, symbols)
+        with _captured_yfinance_errors() as errors:
+            try:
+                raw = self.download(symbols, start)
+            except Exception as exc:  # network errors, yfinance internals
+                reason = f"Yahoo download failed: {type(exc).__name__}: {exc}"
+                return FetchResult(
+                    frame=empty_market_frame(), source=self.label,
+                    failures={s: reason for s in symbols},
+                )
+        frame, missing = normalise_download(raw, symbols)
+        failures = {}
+        for symbol, reason in missing.items():
+            detail = [m for m in errors if symbol.upper() in m.upper()]
+            failures[symbol] = reason + (f" ({detail[0]})" if detail else "")
+        return FetchResult(frame=frame, source=self.label, failures=failures)
+
+
+class _RerouteAdapter(requests.adapters.HTTPAdapter):
+    """Sends every request for a *.yahoo.com host to `endpoint` (same path and query)."""
+
+    def __init__(self, endpoint: str):
+        super().__init__()
+        self.endpoint = urlsplit(endpoint)
+
+    def send(self, request, **kwargs):
+        parts = urlsplit(request.url)
+        host = parts.hostname or ""
+        if host == "yahoo.com" or host.endswith(".yahoo.com"):
+            request.url = urlunsplit(
+                (self.endpoint.scheme, self.endpoint.netloc, parts.path, parts.query, "")
+            )
+            request.headers["X-Lockstep-Original-Host"] = host
+        return super().send(request, **kwargs)
+
+
+def routing_session(endpoint: str) -> requests.Session:
+    """A requests.Session for yfinance that talks to `endpoint` instead of Yahoo."""
+    session = requests.Session()
+    adapter = _RerouteAdapter(endpoint)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
