@@ -63,7 +63,7 @@ class Catalog:
 
 
 def file_stem_for_symbol(symbol: str) -> str:
-    """`^RUT` -> `RUT`, `GC=F` -> `GC_F`, `BTC-USD` -> `BTC-USD` (the layout of shared/data/real)."""
+    """`^RUT` -> `RUT`, `GC=F` -> `GC_F`, `BTC-USD` -> `BTC-USD` (shared/data/real's layout)."""
     stem = symbol[1:] if symbol.startswith("^") else symbol
     return stem.replace("=", "_")
 

@@ -62,9 +62,11 @@ def _run(settings) -> int:
               f"(Runs) or the errors above", file=sys.stderr)
         for event in result.all_events:
             if event.is_step_failure:
-                data = event.step_failure_data
-                print(f"  {event.step_key}: {data.error.message.strip() if data.error else ''}",
-                      file=sys.stderr)
+                error = event.step_failure_data.error
+                while error is not None and error.cause is not None:
+                    error = error.cause  # the error our code raised, not Dagster's wrapper
+                message = error.message.strip() if error is not None else "unknown error"
+                print(f"  {event.step_key}: {message}", file=sys.stderr)
         return 1
     print(f"lockstep: run {result.run_id} succeeded in {elapsed:.1f} s", flush=True)
     return _print_snapshot(settings)

@@ -237,6 +237,8 @@ def upsert(
         con.execute("ROLLBACK")
         raise
     stats["unchanged"] = stats["received"] - stats["inserted"] - stats["updated"]
+    for column in ("first_date", "last_date"):
+        stats[column] = pd.to_datetime(stats[column]).dt.date
     return stats
 
 

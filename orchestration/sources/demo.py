@@ -188,8 +188,10 @@ def _market_closes(
         daily_vol = vol_annual / np.sqrt(per_year)
         days = _sessions(inst.calendar)
         if inst.symbol in ANCHORS:
-            close = rut if inst.symbol == "^RUT" else _anchored_path(rng, days, ANCHORS[inst.symbol],
-                                                              daily_vol)
+            if inst.symbol == "^RUT":
+                close = rut
+            else:
+                close = _anchored_path(rng, days, ANCHORS[inst.symbol], daily_vol)
         else:
             # correlated with the small-cap factor (equity indices) or independent
             # (commodities), drifting from the catalog's demo start to its demo end level

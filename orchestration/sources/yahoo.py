@@ -15,11 +15,11 @@ import logging
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 import requests
 import requests.adapters
-from urllib.parse import urlsplit, urlunsplit
 
 from orchestration.catalog import Instrument
 from orchestration.sources.base import (

@@ -1,0 +1,131 @@
+"""Shared fixtures. Every test runs offline: a guard fails any connection outside 127.0.0.1."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+REAL_DATA = (PROJECT_ROOT.parent / "shared" / "data" / "real").resolve()
+
+
+class NetworkAccessError(RuntimeError):
+    pass
+
+
+def _is_loopback(host) -> bool:
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _guarded_connect(self, address, *args, **kwargs):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+        raise NetworkAccessError(f"test tried to connect to {address[0]}:{address[1]}")
+    return _real_connect(self, address, *args, **kwargs)
+
+
+def _guarded_connect_ex(self, address, *args, **kwargs):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+        raise NetworkAccessError(f"test tried to connect to {address[0]}:{address[1]}")
+    return _real_connect_ex(self, address, *args, **kwargs)
+
+
+def _guarded_getaddrinfo(host, *args, **kwargs):
+    if host is not None and not _is_loopback(host if isinstance(host, str) else host.decode()):
+        raise NetworkAccessError(f"test tried to resolve {host}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+def install_network_guard() -> None:
+    socket.socket.connect = _guarded_connect
+    socket.socket.connect_ex = _guarded_connect_ex
+    socket.getaddrinfo = _guarded_getaddrinfo
+
+
+install_network_guard()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path, monkeypatch):
+    """No test touches the user's warehouse, state or credentials."""
+    monkeypatch.setenv("LOCKSTEP_WAREHOUSE", str(tmp_path / "warehouse" / "lockstep.duckdb"))
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("LOCKSTEP_SOURCE", "demo")
+    monkeypatch.delenv("LOCKSTEP_DATA_DIR", raising=False)
+    monkeypatch.delenv("FRED_API_KEY", raising=False)
+    monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    monkeypatch.setenv("DAGSTER_TELEMETRY_ENABLED", "false")
+    yield
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    if not (REAL_DATA / "market").is_dir():
+        pytest.skip(f"real history not available at {REAL_DATA}")
+    return REAL_DATA
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    from orchestration.catalog import load_catalog
+
+    return load_catalog()
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory, catalog) -> Path:
+    from orchestration.sources.demo import generate_demo_data
+
+    target = tmp_path_factory.mktemp("demo_data")
+    generate_demo_data(target, catalog)
+    return target
+
+
+@pytest.fixture()
+def warehouse(tmp_path) -> Path:
+    return Path(os.environ["LOCKSTEP_WAREHOUSE"])
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest() -> Path:
+    """The dbt manifest the code location loads (make prepares it; build it if absent)."""
+    import subprocess
+    import sys
+
+    manifest = PROJECT_ROOT / "dbt_project" / "target" / "manifest.json"
+    if not manifest.exists():
+        dbt = Path(sys.executable).with_name("dbt")
+        subprocess.run([str(dbt), "parse", "--quiet", "--profiles-dir", "."],
+                       cwd=PROJECT_ROOT / "dbt_project", check=True)
+    return manifest
+
+
+def materialize_all(tmp_path: Path, **lockstep_fields):
+    """Materialize every asset of the code location into tmp_path's warehouse."""
+    import dagster as dg
+
+    from orchestration.definitions import defs
+    from orchestration.resources import LockstepResource, dbt_resource
+
+    fields = {"warehouse": str(tmp_path / "warehouse" / "lockstep.duckdb"),
+              "state_dir": str(tmp_path / "state"), **lockstep_fields}
+    assets = list(defs.assets)
+    return dg.materialize(
+        assets,
+        resources={"lockstep": LockstepResource(**fields), "dbt": dbt_resource()},
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    ), Path(fields["warehouse"])

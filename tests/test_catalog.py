@@ -1,0 +1,58 @@
+import pytest
+
+from orchestration.catalog import CatalogError, file_stem_for_symbol, parse_catalog
+
+
+def test_default_catalog_has_the_universe(catalog):
+    assert catalog.symbols == [
+        "BTC-USD", "^RUT", "IWM", "^GSPC", "^DJI", "^NDX", "QQQ", "GC=F", "SI=F"
+    ]
+    assert catalog.series_ids == [
+        "WALCL", "TREAST", "WSHOBL", "WSHOMCB", "WRESBAL", "WTREGEN", "WDTGAL", "RRPONTSYD",
+        "DFEDTARU", "DFEDTARL", "EFFR", "SOFR", "IORB", "DGS2",
+    ]
+    assert catalog.instrument("BTC-USD").calendar == "24/7"
+    assert {i.calendar for i in catalog.market if i.symbol != "BTC-USD"} == {"XNYS"}
+    units = {s.id: s.units for s in catalog.fred}
+    assert units["WALCL"] == "millions_usd" and units["RRPONTSYD"] == "billions_usd"
+    assert units["EFFR"] == "percent"
+
+
+@pytest.mark.parametrize(
+    "symbol, stem",
+    [("^RUT", "RUT"), ("GC=F", "GC_F"), ("BTC-USD", "BTC-USD"), ("SI=F", "SI_F"), ("IWM", "IWM")],
+)
+def test_file_name_rule(symbol, stem):
+    assert file_stem_for_symbol(symbol) == stem
+
+
+def _entry(**over):
+    base = {"symbol": "X", "name": "x", "asset_class": "etf", "calendar": "XNYS"}
+    base.update(over)
+    return base
+
+
+def test_bad_calendar_is_named():
+    with pytest.raises(CatalogError, match=r"market\[0\] \(X\): calendar 'LSE'"):
+        parse_catalog({"market": [_entry(calendar="LSE")]})
+
+
+def test_duplicate_symbol_is_refused():
+    with pytest.raises(CatalogError, match="duplicate symbol in catalog: X"):
+        parse_catalog({"market": [_entry(), _entry()]})
+
+
+def test_symbols_that_share_a_file_name_are_refused():
+    with pytest.raises(CatalogError, match="same file name: RUT"):
+        parse_catalog({"market": [_entry(symbol="^RUT"), _entry(symbol="RUT")]})
+
+
+def test_missing_units_is_named():
+    with pytest.raises(CatalogError, match=r"fred\[0\] \(WALCL\): missing 'units'"):
+        parse_catalog({"fred": [{"id": "WALCL", "name": "a", "frequency": "weekly"}]})
+
+
+def test_adding_an_instrument_is_config_only():
+    cat = parse_catalog({"market": [_entry(symbol="ETH-USD", asset_class="crypto",
+                                           calendar="24/7")]})
+    assert cat.symbols == ["ETH-USD"] and cat.instrument("ETH-USD").file_stem == "ETH-USD"

@@ -1,0 +1,76 @@
+"""`make run`'s command: runs land in the persistent instance, the snapshot is printed and
+headed as synthetic for demo data; live without a key fails naming the variable."""
+
+import os
+import subprocess
+import sys
+
+import dagster as dg
+import pytest
+
+from orchestration.resources import LockstepResource, dbt_resource
+from tests.conftest import PROJECT_ROOT
+from tests.fakes.yahoo import FakeYahoo
+
+pytestmark = pytest.mark.slow
+
+
+def test_run_prints_synthetic_snapshot_and_records_the_run(tmp_path, dbt_manifest):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PROJECT_ROOT / "orchestration" /
+                                        "dagster_instance.yaml").read_text())
+    env = {**os.environ, "DAGSTER_HOME": str(home), "LOCKSTEP_SOURCE": "demo"}
+    out = subprocess.run([sys.executable, "-m", "orchestration.cli", "run"], cwd=PROJECT_ROOT,
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.splitlines()
+    assert any(line.startswith("SYNTHETIC DEMO DATA") for line in lines)
+    [btc] = [line for line in lines if line.startswith("BTC-USD")]
+    assert "125,000.00" in btc and "2025-10-06" in btc and "-26.4 %" in btc
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_run_records()
+        assert len(runs) == 1 and runs[0].dagster_run.job_name == "daily_refresh"
+        assert runs[0].dagster_run.tags["lockstep/trigger"] == "make run"
+        materialized = instance.get_latest_materialization_event(
+            dg.AssetKey(["marts", "mart_market_snapshot"]))
+        assert materialized is not None
+
+
+def test_bad_source_name_is_a_clear_error():
+    env = {**os.environ, "LOCKSTEP_SOURCE": "yahoo"}
+    out = subprocess.run([sys.executable, "-m", "orchestration.cli", "snapshot"],
+                         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert "LOCKSTEP_SOURCE='yahoo' is not one of demo, files, live" in out.stderr
+
+
+def test_live_without_fred_key_fails_naming_it_and_never_falls_back(tmp_path, real_data,
+                                                                     catalog, dbt_manifest):
+    from orchestration.definitions import defs
+
+    calendars = {i.symbol: i.calendar for i in catalog.market}
+    warehouse = tmp_path / "w.duckdb"
+    with FakeYahoo(real_data, calendars) as yahoo:
+        result = dg.materialize(
+            list(defs.assets),
+            resources={"lockstep": LockstepResource(source="live", warehouse=str(warehouse),
+                                                    state_dir=str(tmp_path / "state"),
+                                                    yahoo_endpoint=yahoo.url),
+                       "dbt": dbt_resource()},
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
+        )
+    assert not result.success
+    failures = [e for e in result.all_events if e.is_step_failure]
+    messages = " ".join(e.step_failure_data.error.to_string() for e in failures)
+    assert "FRED_API_KEY" in messages
+    assert "^NDX" in messages  # the symbol Yahoo had nothing for is named
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        sources = con.execute("SELECT DISTINCT source FROM raw.market_prices").fetchall()
+        n_btc = con.execute("SELECT count(*) FROM raw.market_prices WHERE symbol = 'BTC-USD'"
+                            ).fetchone()[0]
+    assert sources == [("live",)] and n_btc == 4327  # what succeeded was stored
+    assert not (tmp_path / "state" / "demo_data").exists()

@@ -1,0 +1,70 @@
+"""The asset graph, job and schedules: a refactor cannot silently change them."""
+
+import subprocess
+import sys
+import warnings
+
+import dagster as dg
+
+from tests.conftest import PROJECT_ROOT
+
+EXPECTED_LINEAGE = {
+    "raw/market_prices": set(),
+    "raw/instruments": set(),
+    "raw/fred_observations": set(),
+    "raw/fred_series": set(),
+    "staging/stg_market_prices": {"raw/market_prices"},
+    "staging/stg_instruments": {"raw/instruments"},
+    "staging/stg_fred_series": {"raw/fred_series"},
+    "staging/stg_fred_observations": {"raw/fred_observations", "staging/stg_fred_series"},
+    "marts/mart_market_snapshot": {"staging/stg_market_prices", "staging/stg_instruments"},
+}
+
+
+def _defs():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        from orchestration.definitions import defs
+    return defs
+
+
+def test_asset_keys_and_lineage(dbt_manifest):
+    graph = _defs().resolve_asset_graph()
+    lineage = {
+        key.to_user_string(): {p.to_user_string() for p in graph.get(key).parent_keys}
+        for key in graph.get_all_asset_keys()
+    }
+    assert lineage == EXPECTED_LINEAGE
+
+
+def test_groups_kinds_and_descriptions(dbt_manifest):
+    defs = _defs()
+    graph = defs.resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        assert node.group_name == key.path[0], key
+        assert node.description, key
+        assert "duckdb" in node.kinds, key
+
+
+def test_job_and_schedules(dbt_manifest):
+    defs = _defs()
+    job = defs.resolve_job_def("daily_refresh")
+    assert job.executor_def.name == "in_process"
+    schedules = {s.name: s for s in defs.schedules}
+    assert schedules["daily_refresh_weekdays"].cron_schedule == "30 18 * * 1-5"
+    assert schedules["daily_refresh_weekends"].cron_schedule == "30 18 * * 0,6"
+    for s in schedules.values():
+        assert s.execution_timezone == "America/New_York"
+        assert s.job_name == "daily_refresh"
+    assert isinstance(defs.resources["lockstep"], dg.ConfigurableResource)
+
+
+def test_code_location_loads_from_workspace(dbt_manifest):
+    """What `dagster dev -w workspace.yaml` loads: the module imports and lists the job."""
+    out = subprocess.run(
+        [sys.executable, "-m", "dagster", "job", "list", "-w", "workspace.yaml"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "daily_refresh" in out.stdout

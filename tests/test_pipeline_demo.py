@@ -1,0 +1,97 @@
+"""The whole pipeline on demo data: dagster.materialize of every asset into a temporary
+warehouse, then the stored rows and the snapshot against the generated files."""
+
+import duckdb
+import pandas as pd
+import pytest
+
+from tests.conftest import materialize_all
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory, dbt_manifest):
+    tmp = tmp_path_factory.mktemp("pipeline")
+    first, warehouse = materialize_all(tmp, source="demo")
+    second, _ = materialize_all(tmp, source="demo")
+    return first, second, warehouse, tmp / "state" / "demo_data"
+
+
+def _metadata(result, key):
+    [mat] = [m for m in result.asset_materializations_for_node("raw_market" if key ==
+             "market_prices" else "raw_fred") if m.asset_key.path[-1] == key]
+    return {k: v.value for k, v in mat.metadata.items()}
+
+
+def test_run_succeeds_with_every_dbt_check_passing(demo_run):
+    first, second, _, _ = demo_run
+    assert first.success and second.success
+    evaluations = first.get_asset_check_evaluations()
+    assert len(evaluations) > 20
+    assert [e.check_name for e in evaluations if not e.passed] == []
+
+
+def test_raw_rows_equal_the_generated_files(demo_run, catalog):
+    _, _, warehouse, demo_dir = demo_run
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        market = dict(con.execute("SELECT symbol, count(*) FROM raw.market_prices GROUP BY 1")
+                      .fetchall())
+        fred = dict(con.execute("SELECT series_id, count(*) FROM raw.fred_observations "
+                                "GROUP BY 1").fetchall())
+        sources = con.execute("SELECT DISTINCT source FROM raw.market_prices UNION "
+                              "SELECT DISTINCT source FROM raw.fred_observations").fetchall()
+    for inst in catalog.market:
+        assert market[inst.symbol] == len(pd.read_csv(demo_dir / "market" /
+                                                      f"{inst.file_stem}.csv"))
+    for s in catalog.fred:
+        assert fred[s.id] == len(pd.read_csv(demo_dir / "fred" / f"{s.id}.csv"))
+    assert sources == [("demo",)]
+
+
+def test_metadata_counts_and_synthetic_label(demo_run):
+    first, second, _, _ = demo_run
+    meta1, meta2 = _metadata(first, "market_prices"), _metadata(second, "market_prices")
+    assert meta1["synthetic"] is True and "SYNTHETIC" in meta1["source"]
+    assert meta1["rows_inserted"] == meta1["rows_received"] > 15000
+    # the second identical run inserts and updates nothing
+    assert (meta2["rows_inserted"], meta2["rows_updated"]) == (0, 0)
+    assert meta2["rows_unchanged"] == meta1["rows_received"]
+    assert meta1["date_ranges"]["BTC-USD"] == {"first": "2018-01-02", "last": "2025-12-31",
+                                               "inserted": 2921, "updated": 0}
+    fred = _metadata(first, "fred_observations")
+    assert fred["rows_inserted"] > 10000 and "WALCL" in fred["per_series"]
+
+
+def test_snapshot_matches_an_independent_computation(demo_run, catalog):
+    _, _, warehouse, demo_dir = demo_run
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        snap = con.execute("SELECT * FROM marts.mart_market_snapshot").df().set_index("symbol")
+    assert set(snap.index) == set(catalog.symbols)
+    assert snap.is_synthetic.all() and (snap.source == "demo").all()
+    for inst in catalog.market:
+        bars = pd.read_csv(demo_dir / "market" / f"{inst.file_stem}.csv")
+        row = snap.loc[inst.symbol]
+        record = bars.close.max()
+        assert row.latest_close == bars.close.iloc[-1]
+        assert str(row.latest_date)[:10] == bars.date.iloc[-1]
+        assert row.record_close == record
+        assert str(row.record_close_date)[:10] == bars.date[bars.close == record].iloc[0]
+        assert row.fraction_below_record_close == pytest.approx(
+            bars.close.iloc[-1] / record - 1, abs=1e-12)
+    # the story's end: BTC well below its record while ^RUT is near its own
+    assert snap.loc["BTC-USD", "fraction_below_record_close"] < -0.2
+    assert snap.loc["^RUT", "fraction_below_record_close"] > -0.05
+
+
+def test_staging_converts_units_once(demo_run):
+    _, _, warehouse, demo_dir = demo_run
+    walcl = pd.read_csv(demo_dir / "fred" / "WALCL.csv")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        got = con.execute("SELECT value, units FROM staging.stg_fred_observations "
+                          "WHERE series_id = 'WALCL' ORDER BY date").fetchall()
+        effr = con.execute("SELECT max(value), any_value(units) FROM "
+                           "staging.stg_fred_observations WHERE series_id = 'EFFR'").fetchone()
+    assert [v for v, _ in got] == pytest.approx((walcl.value / 1000).tolist())
+    assert {u for _, u in got} == {"billions_usd"}
+    assert effr[1] == "percent" and 0 < effr[0] < 10

@@ -1,0 +1,59 @@
+"""The files source over the real history in ../shared/data/real (skipped when absent)."""
+
+from datetime import date
+
+import duckdb
+import pytest
+
+from tests.conftest import materialize_all
+
+pytestmark = [pytest.mark.slow, pytest.mark.real_data]
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory, real_data, dbt_manifest):
+    tmp = tmp_path_factory.mktemp("real")
+    result, warehouse = materialize_all(tmp, source="files", data_dir=str(real_data))
+    return result, warehouse
+
+
+def test_run_succeeds_and_reports_what_the_directory_lacks(real_run):
+    result, _ = real_run
+    assert result.success
+    [market] = [m for m in result.asset_materializations_for_node("raw_market")
+                if m.asset_key.path[-1] == "market_prices"]
+    assert market.metadata["synthetic"].value is False
+    assert "^NDX" in market.metadata["not_loaded"].value
+    [fred] = [m for m in result.asset_materializations_for_node("raw_fred")
+              if m.asset_key.path[-1] == "fred_observations"]
+    not_loaded = fred.metadata["not_loaded"].value
+    assert "WSHOBL" in not_loaded and "WTREGEN" in not_loaded
+
+
+def test_btc_record_close_in_snapshot(real_run):
+    _, warehouse = real_run
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        row = con.execute(
+            "SELECT record_close, record_close_date, latest_date, is_synthetic "
+            "FROM marts.mart_market_snapshot WHERE symbol = 'BTC-USD'").fetchone()
+    record_close, record_date, latest, synthetic = row
+    assert round(record_close, 2) == 124752.53
+    assert record_date == date(2025, 10, 6)
+    assert latest == date(2026, 7, 22) and synthetic is False
+
+
+def test_rut_record_and_units_on_real_history(real_run):
+    _, warehouse = real_run
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rut = con.execute("SELECT record_close, record_close_date FROM "
+                          "marts.mart_market_snapshot WHERE symbol = '^RUT'").fetchone()
+        walcl = con.execute("SELECT value FROM staging.stg_fred_observations "
+                            "WHERE series_id = 'WALCL' AND date = DATE '2025-12-10'").fetchone()
+        rrp = con.execute("SELECT value FROM staging.stg_fred_observations "
+                          "WHERE series_id = 'RRPONTSYD' AND date = DATE '2025-12-10'"
+                          ).fetchone()
+    # PROVENANCE.md: the highest ^RUT close in the file is 3,068.42 on 2026-08-14
+    assert round(rut[0], 2) == 3068.42 and rut[1] == date(2026, 8, 14)
+    # FRED: WALCL 6,539,303 millions; RRPONTSYD 5.045 billions
+    assert walcl[0] == pytest.approx(6539.303)
+    assert rrp[0] == pytest.approx(5.045)

@@ -1,0 +1,159 @@
+"""The raw loader: idempotent upserts, all-or-nothing loads, one writer at a time."""
+
+import multiprocessing
+import time
+from datetime import date, datetime
+
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.lib.validation import fred_problems, market_problems
+from orchestration.lib.warehouse import (
+    FRED,
+    MARKET,
+    MixedSourceError,
+    WarehouseLockTimeout,
+    connect,
+    ensure_raw_schema,
+    upsert,
+    writer_lock,
+)
+
+T0 = datetime(2026, 1, 1, 12, 0)
+T1 = datetime(2026, 1, 2, 12, 0)
+
+
+def _prices(rows):
+    return pd.DataFrame(rows, columns=["symbol", "date", "open", "high", "low", "close",
+                                       "adj_close", "volume"])
+
+
+BASE = _prices([
+    ("^RUT", date(2025, 12, 10), 2550.0, 2565.0, 2540.0, 2559.61, 2559.61, 100),
+    ("^RUT", date(2025, 12, 11), 2560.0, 2595.0, 2555.0, 2590.61, 2590.61, 120),
+    ("BTC-USD", date(2025, 12, 11), 92000.0, 93500.0, 91000.0, 92511.34, 92511.34, 5),
+])
+
+
+def _all(con):
+    return con.execute("SELECT * FROM raw.market_prices ORDER BY symbol, date").fetchall()
+
+
+@pytest.fixture()
+def con(tmp_path):
+    with connect(tmp_path / "w.duckdb") as c:
+        ensure_raw_schema(c)
+        yield c
+
+
+def test_same_load_twice_leaves_identical_rows(con):
+    first = upsert(con, MARKET, BASE, "files", T0)
+    rows = _all(con)
+    second = upsert(con, MARKET, BASE, "files", T1)
+    assert _all(con) == rows  # ingested_at untouched too
+    assert first.set_index("name")["inserted"].to_dict() == {"BTC-USD": 1, "^RUT": 2}
+    assert second[["inserted", "updated"]].to_numpy().sum() == 0
+    assert second.set_index("name")["unchanged"].to_dict() == {"BTC-USD": 1, "^RUT": 2}
+
+
+def test_revised_row_is_updated_and_counted(con):
+    upsert(con, MARKET, BASE, "files", T0)
+    revised = BASE.copy()
+    revised.loc[1, "close"] = 2590.62
+    extra = _prices([("^RUT", date(2025, 12, 12), 2590.0, 2600.0, 2580.0, 2595.0, 2595.0, 90)])
+    stats = upsert(con, MARKET, pd.concat([revised, extra]), "files", T1).set_index("name")
+    assert (stats.loc["^RUT", "inserted"], stats.loc["^RUT", "updated"]) == (1, 1)
+    assert str(stats.loc["^RUT", "first_date"])[:10] == "2025-12-10"
+    assert str(stats.loc["^RUT", "last_date"])[:10] == "2025-12-12"
+    got = con.execute("SELECT close, ingested_at FROM raw.market_prices WHERE symbol = '^RUT' "
+                      "ORDER BY date").fetchall()
+    assert got == [(2559.61, T0), (2590.62, T1), (2595.0, T1)]
+
+
+def test_failure_mid_load_leaves_the_table_as_it_was(con):
+    upsert(con, MARKET, BASE, "files", T0)
+    before = _all(con)
+    # the update of ^RUT 2025-12-11 happens, then a new row with a negative close
+    # violates the table's CHECK during the insert: the whole load must roll back
+    bad = pd.concat([
+        BASE.assign(close=BASE.close + 1),
+        _prices([("^RUT", date(2025, 12, 12), 1.0, 1.0, 1.0, -5.0, 1.0, 1)]),
+    ])
+    with pytest.raises(duckdb.ConstraintException):
+        upsert(con, MARKET, bad, "files", T1)
+    assert _all(con) == before
+
+
+def test_demo_rows_never_mix_with_real_rows(con):
+    upsert(con, MARKET, BASE, "files", T0)
+    with pytest.raises(MixedSourceError, match="real \\(files\\) rows.*synthetic demo"):
+        upsert(con, MARKET, BASE, "demo", T1)
+    assert {r[-2] for r in _all(con)} == {"files"}
+    # live and files are both real: they may share a warehouse
+    upsert(con, MARKET, BASE.assign(close=BASE.close + 1), "live", T1)
+    assert {r[-2] for r in _all(con)} == {"live"}
+
+
+def test_fred_upsert(con):
+    frame = pd.DataFrame({"series_id": ["WALCL", "WALCL"],
+                          "date": [date(2025, 12, 3), date(2025, 12, 10)],
+                          "value": [6552000.0, 6539303.0]})
+    upsert(con, FRED, frame, "files", T0)
+    stats = upsert(con, FRED, frame, "files", T1)
+    assert int(stats.unchanged.sum()) == 2
+    assert con.execute("SELECT count(*) FROM raw.fred_observations").fetchone()[0] == 2
+
+
+def _hold_lock(path, started, seconds):
+    with writer_lock(path):
+        started.set()
+        time.sleep(seconds)
+
+
+def test_writer_lock_serialises_processes(tmp_path):
+    path = tmp_path / "w.duckdb"
+    started = multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold_lock, args=(path, started, 1.5))
+    holder.start()
+    try:
+        assert started.wait(10)
+        with pytest.raises(WarehouseLockTimeout, match="another run"):
+            with writer_lock(path, timeout=0.3):
+                pass
+        t = time.monotonic()
+        with writer_lock(path, timeout=30):
+            waited = time.monotonic() - t
+        assert waited > 0.3  # it waited for the holder instead of failing
+    finally:
+        holder.join(10)
+
+
+def test_lock_is_released_when_the_holder_dies(tmp_path):
+    path = tmp_path / "w.duckdb"
+    started = multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold_lock, args=(path, started, 60))
+    holder.start()
+    assert started.wait(10)
+    holder.kill()
+    holder.join(10)
+    with writer_lock(path, timeout=5):
+        pass
+
+
+def test_validation_names_symbol_date_and_problem():
+    bad = pd.concat([BASE, _prices([
+        ("BTC-USD", date(2025, 12, 11), 1.0, 1.0, 1.0, 92511.34, 1.0, 1),  # duplicate date
+        ("^RUT", date(2025, 12, 12), -1.0, 2.0, 1.0, 2.0, 2.0, 1),           # negative open
+    ])])
+    problems = market_problems(bad, today=date(2026, 1, 1))
+    assert problems == {
+        "BTC-USD": "duplicate rows for one date on 2025-12-11",
+        "^RUT": "open not positive on 2025-12-12",
+    }
+    future = _prices([("IWM", date(2026, 3, 1), 1.0, 1.0, 1.0, 1.0, 1.0, 1)])
+    assert market_problems(future, today=date(2026, 1, 1)) == {
+        "IWM": "date in the future on 2026-03-01"}
+    fred = pd.DataFrame({"series_id": ["EFFR"], "date": [date(2025, 1, 1)],
+                         "value": [float("inf")]})
+    assert fred_problems(fred) == {"EFFR": "value not a finite number on 2025-01-01"}
