@@ -13,17 +13,32 @@ EXPECTED_LINEAGE = {
     "raw/instruments": set(),
     "raw/fred_observations": set(),
     "raw/fred_series": set(),
+    "raw/trading_sessions": set(),
+    "staging/stg_trading_sessions": {"raw/trading_sessions"},
+    "intermediate/int_calendar_days": {"staging/stg_instruments", "staging/stg_market_prices",
+                                       "staging/stg_trading_sessions"},
+    "intermediate/int_market_daily": {"staging/stg_market_prices", "staging/stg_instruments",
+                                      "intermediate/int_calendar_days"},
+    "intermediate/int_running_peaks": {"intermediate/int_market_daily"},
+    "marts/fct_drawdowns_daily": {"intermediate/int_running_peaks"},
+    "marts/fct_all_time_highs": {"intermediate/int_running_peaks"},
+    "marts/fct_drawdown_episodes": {"intermediate/int_running_peaks"},
+    "marts/fct_divergence_daily": {"intermediate/int_running_peaks"},
+    "marts/fct_divergence_episodes": {"marts/fct_divergence_daily"},
+    "marts/fct_peak_coincidence": {"marts/fct_all_time_highs", "marts/fct_drawdown_episodes",
+                                   "intermediate/int_running_peaks"},
     "staging/stg_market_prices": {"raw/market_prices"},
     "staging/stg_instruments": {"raw/instruments"},
     "staging/stg_fred_series": {"raw/fred_series"},
     "staging/stg_fred_observations": {"raw/fred_observations", "staging/stg_fred_series"},
-    "marts/mart_market_snapshot": {"staging/stg_market_prices", "staging/stg_instruments"},
+    "marts/mart_market_snapshot": {"intermediate/int_running_peaks", "staging/stg_instruments"},
 }
 
 
 def _defs():
     with warnings.catch_warnings():
-        warnings.simplefilter("error", DeprecationWarning)
+        # our own code must not use deprecated Dagster APIs (third-party imports may warn)
+        warnings.filterwarnings("error", category=DeprecationWarning, module=r"orchestration")
         from orchestration.definitions import defs
     return defs
 

@@ -76,7 +76,8 @@ def test_snapshot_matches_an_independent_computation(demo_run, catalog):
         assert row.latest_close == bars.close.iloc[-1]
         assert str(row.latest_date)[:10] == bars.date.iloc[-1]
         assert row.record_close == record
-        assert str(row.record_close_date)[:10] == bars.date[bars.close == record].iloc[0]
+        # the record date is the most recent day at the record
+        assert str(row.record_close_date)[:10] == bars.date[bars.close == record].iloc[-1]
         assert row.fraction_below_record_close == pytest.approx(
             bars.close.iloc[-1] / record - 1, abs=1e-12)
     # the story's end: BTC well below its record while ^RUT is near its own

@@ -26,6 +26,7 @@ from orchestration.lib.warehouse import (
 )
 from orchestration.resources import LockstepResource
 from orchestration.sources import FetchResult, fred_source, market_source
+from orchestration.sources.calendars import exchange_sessions
 from orchestration.sources.yahoo import routing_session
 
 SYNTHETIC_BANNER = "SYNTHETIC demo data -- generated, not market data"
@@ -34,6 +35,7 @@ MARKET_PRICES = dg.AssetKey(["raw", "market_prices"])
 INSTRUMENTS = dg.AssetKey(["raw", "instruments"])
 FRED_OBSERVATIONS = dg.AssetKey(["raw", "fred_observations"])
 FRED_SERIES = dg.AssetKey(["raw", "fred_series"])
+TRADING_SESSIONS = dg.AssetKey(["raw", "trading_sessions"])
 
 
 def _per_name_table(stats: pd.DataFrame, label: str) -> str:
@@ -216,4 +218,35 @@ def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource):
     yield dg.MaterializeResult(asset_key=FRED_OBSERVATIONS, metadata=metadata)
     yield dg.MaterializeResult(
         asset_key=FRED_SERIES, metadata={"dagster/row_count": len(reference)}
+    )
+
+
+@dg.asset(
+    key=TRADING_SESSIONS,
+    group_name="raw",
+    kinds={"python", "duckdb"},
+    description=(
+        "Trading sessions of every exchange calendar in the catalog (XNYS: NYSE), from the "
+        "exchange_calendars library, 1885 to a year ahead (raw.trading_sessions). '24/7' "
+        "instruments trade every calendar day and need no table."
+    ),
+)
+def trading_sessions(context: dg.AssetExecutionContext, lockstep: LockstepResource):
+    catalog = _catalog()
+    settings = lockstep.settings()
+    sessions = exchange_sessions([i.calendar for i in catalog.market])
+    with writer_lock(settings.warehouse, log=context.log.info):
+        with connect(settings.warehouse) as con:
+            ensure_raw_schema(con)
+            replace_table(con, "raw.trading_sessions", sessions)
+    per_calendar = sessions.groupby("calendar")["session_date"].agg(["min", "max", "count"])
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(sessions),
+            "calendars": dg.MetadataValue.md(
+                "| calendar | first session | last session | sessions |\n|---|---|---|---:|\n"
+                + "\n".join(f"| {c} | {r['min']} | {r['max']} | {r['count']} |"
+                             for c, r in per_calendar.iterrows())
+            ),
+        }
     )

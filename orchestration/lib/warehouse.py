@@ -57,6 +57,13 @@ RAW_DDL = [
     )
     """,
     """
+    CREATE TABLE IF NOT EXISTS raw.trading_sessions (
+        calendar     VARCHAR NOT NULL,
+        session_date DATE    NOT NULL,
+        PRIMARY KEY (calendar, session_date)
+    )
+    """,
+    """
     CREATE TABLE IF NOT EXISTS raw.fred_series (
         series_id VARCHAR PRIMARY KEY,
         name      VARCHAR NOT NULL,

@@ -1,0 +1,84 @@
+-- One row per drawdown episode, close basis. An episode starts on a record day (the peak)
+-- that is followed by at least one close below it, and ends on the recovery: the first
+-- later close at or above the peak (null while ongoing). Each record day opens a new
+-- "record group"; a group holding days below its peak is an episode.
+--
+-- Mapping onto the oracles (tests/test_marts_oracles.py checks it on the real history):
+--   quantstats drawdown_details: start = first_date_below_peak, valley = trough_date,
+--                                end = last_date_below_peak (the day before recovery, or the
+--                                last stored day while ongoing)
+--   ffn drawdown_details:        Start = first_date_below_peak, End = recovery_date (the
+--                                last stored day while ongoing)
+with daily as (
+    select
+        symbol,
+        date,
+        session_number,
+        close,
+        is_record_close,
+        cast(sum(case when is_record_close then 1 else 0 end) over (
+            partition by symbol order by date rows between unbounded preceding and current row
+        ) as integer) as record_group
+    from {{ ref('int_running_peaks') }}
+),
+
+groups as (
+    select
+        symbol,
+        record_group,
+        min(date)                                         as peak_date,
+        arg_min(close, date)                              as peak_value,
+        arg_min(session_number, date)                     as peak_session,
+        min(date) filter (where not is_record_close)      as first_date_below_peak,
+        max(date)                                         as last_date_below_peak,
+        max(session_number)                               as last_session_below_peak,
+        cast(count(*) - 1 as integer)                     as sessions_below_peak,
+        min(close)                                        as trough_value
+    from daily
+    group by symbol, record_group
+),
+
+troughs as (
+    select symbol, record_group, min(date) as trough_date
+    from daily
+    inner join groups using (symbol, record_group)
+    where daily.close = groups.trough_value and not daily.is_record_close
+    group by symbol, record_group
+),
+
+with_recovery as (
+    select
+        g.*,
+        t.trough_date,
+        lead(g.peak_date) over by_symbol    as recovery_date,
+        lead(g.peak_session) over by_symbol as recovery_session
+    from groups as g
+    left join troughs as t using (symbol, record_group)
+    window by_symbol as (partition by g.symbol order by g.record_group)
+),
+
+last_day as (
+    select symbol, max(date) as last_date, max(session_number) as last_session
+    from daily
+    group by symbol
+)
+
+select
+    e.symbol,
+    cast(row_number() over (partition by e.symbol order by e.peak_date) as integer)
+                                                                    as episode_number,
+    e.peak_date,
+    e.peak_value,
+    e.first_date_below_peak,
+    e.trough_date,
+    e.trough_value,
+    e.trough_value / e.peak_value - 1                               as max_drawdown,
+    e.recovery_date,
+    e.last_date_below_peak,
+    e.sessions_below_peak,
+    coalesce(e.recovery_session, l.last_session) - e.peak_session   as length_sessions,
+    coalesce(e.recovery_date, l.last_date) - e.peak_date            as length_days,
+    e.recovery_date is null                                         as is_ongoing
+from with_recovery as e
+inner join last_day as l using (symbol)
+where e.sessions_below_peak > 0

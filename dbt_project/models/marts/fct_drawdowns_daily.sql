@@ -1,0 +1,20 @@
+-- Per symbol and trading date: running peaks and drawdowns on both bases.
+select
+    symbol,
+    date,
+    close,
+    high_value,
+    peak_close,
+    peak_close_date,
+    drawdown_close,
+    date - peak_close_date                       as days_since_peak_close,
+    session_number - peak_close_session          as sessions_since_peak_close,
+    is_record_close,
+    peak_high,
+    peak_high_date,
+    drawdown_high,
+    date - peak_high_date                        as days_since_peak_high,
+    session_number - peak_high_session           as sessions_since_peak_high,
+    is_record_high,
+    source
+from {{ ref('int_running_peaks') }}
