@@ -32,7 +32,8 @@ def machine() -> str:
     except OSError:
         pass
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores ({cpu}), {mem_gb:.0f} GiB RAM, Python {platform.python_version()}"
+    return (f"{os.cpu_count()} cores ({cpu}), {mem_gb:.0f} GiB RAM, "
+            f"Python {platform.python_version()}")
 
 
 def timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:

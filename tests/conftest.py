@@ -129,3 +129,18 @@ def materialize_all(tmp_path: Path, **lockstep_fields):
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
     ), Path(fields["warehouse"])
+
+
+@pytest.fixture(scope="session")
+def real_warehouse(tmp_path_factory, real_data, dbt_manifest):
+    """The whole pipeline over ../shared/data/real (files source), built once per session."""
+    tmp = tmp_path_factory.mktemp("real")
+    result, warehouse = materialize_all(tmp, source="files", data_dir=str(real_data))
+    return result, warehouse
+
+
+def query(warehouse: Path, sql: str, params=None):
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql, params or []).df()

@@ -32,6 +32,15 @@ EXPECTED_LINEAGE = {
     "staging/stg_fred_series": {"raw/fred_series"},
     "staging/stg_fred_observations": {"raw/fred_observations", "staging/stg_fred_series"},
     "marts/mart_market_snapshot": {"intermediate/int_running_peaks", "staging/stg_instruments"},
+    "marts/fct_fed_balance_sheet_weekly": {"staging/stg_fred_observations"},
+    "marts/fct_policy_rate_changes": {"staging/stg_fred_observations"},
+    "intermediate/int_rates_daily": {"staging/stg_fred_observations"},
+    "intermediate/int_net_liquidity_daily": {"marts/fct_fed_balance_sheet_weekly"},
+    "marts/mart_crypto_macro_daily": {"intermediate/int_running_peaks",
+                                      "marts/fct_divergence_daily",
+                                      "marts/fct_divergence_episodes",
+                                      "intermediate/int_net_liquidity_daily",
+                                      "intermediate/int_rates_daily"},
 }
 
 
@@ -83,3 +92,18 @@ def test_code_location_loads_from_workspace(dbt_manifest):
     )
     assert out.returncode == 0, out.stderr
     assert "daily_refresh" in out.stdout
+
+
+def test_dbt_resource_skips_version_probe_and_adapter():
+    """Our resource relies on two private hooks of dagster-dbt; fail loudly if they move."""
+    from dagster_dbt import DbtCliResource
+    from dbt.version import __version__ as dbt_core_version
+
+    from orchestration.resources import LockstepDbtCliResource, dbt_resource
+
+    assert hasattr(DbtCliResource, "_cli_version")
+    assert hasattr(DbtCliResource, "_initialize_dbt_core_adapter")
+    resource = dbt_resource()
+    assert isinstance(resource, LockstepDbtCliResource)
+    assert str(resource._cli_version) == dbt_core_version
+    assert resource._initialize_dbt_core_adapter([]) is None

@@ -5,16 +5,12 @@ from datetime import date
 import duckdb
 import pytest
 
-from tests.conftest import materialize_all
-
 pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 
 
 @pytest.fixture(scope="module")
-def real_run(tmp_path_factory, real_data, dbt_manifest):
-    tmp = tmp_path_factory.mktemp("real")
-    result, warehouse = materialize_all(tmp, source="files", data_dir=str(real_data))
-    return result, warehouse
+def real_run(real_warehouse):
+    return real_warehouse
 
 
 def test_run_succeeds_and_reports_what_the_directory_lacks(real_run):

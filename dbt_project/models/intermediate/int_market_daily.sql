@@ -1,5 +1,6 @@
+{{ config(materialized="view") }}
 -- One row per symbol and stored trading date, with the values both peak bases use and the
--- calendar's session count.
+-- calendar's session count. A view: DuckDB inlines it into int_running_peaks, nothing is written.
 --   high_value = greatest(high, close): the intraday-high basis. A settlement close can lie
 --                above the session's high (futures), and some rows have no high at all
 --                (the close is then the best lower bound of the day's high).

@@ -1,3 +1,4 @@
+{{ config(materialized="view") }}
 -- Per symbol and trading date: running peaks and drawdowns on both bases.
 select
     symbol,

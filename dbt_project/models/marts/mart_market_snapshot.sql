@@ -9,38 +9,35 @@ with daily as (
     select * from {{ ref('int_running_peaks') }}
 ),
 
-latest as (
-    select
-        *,
-        date - 7                                        as week_ref,
-        cast(date - interval 1 month as date)           as month_ref,
-        make_date(year(date) - 1, 12, 31)               as year_ref
-    from daily
-    qualify row_number() over (partition by symbol order by date desc) = 1
-),
-
-week_ago as (
-    select l.symbol, d.close
-    from latest as l
-    asof left join daily as d on d.symbol = l.symbol and l.week_ref >= d.date
-),
-
-month_ago as (
-    select l.symbol, d.close
-    from latest as l
-    asof left join daily as d on d.symbol = l.symbol and l.month_ref >= d.date
-),
-
-year_end as (
-    select l.symbol, d.close
-    from latest as l
-    asof left join daily as d on d.symbol = l.symbol and l.year_ref >= d.date
-),
-
-history as (
-    select symbol, min(date) as first_date, count(*) as n_sessions
+latest_date as (
+    select symbol, max(date) as date, min(date) as first_date, count(*) as n_sessions
     from daily
     group by symbol
+),
+
+latest as (
+    select
+        d.*,
+        h.first_date,
+        h.n_sessions,
+        d.date - 7                                      as week_ref,
+        cast(d.date - interval 1 month as date)         as month_ref,
+        make_date(year(d.date) - 1, 12, 31)             as year_ref
+    from daily as d
+    inner join latest_date as h using (symbol, date)
+),
+
+-- the last close on or before each reference date, in one pass over the history
+reference_closes as (
+    select
+        d.symbol,
+        arg_max(d.close, d.date) filter (where d.date <= l.week_ref)  as close_week_ago,
+        arg_max(d.close, d.date) filter (where d.date <= l.month_ref) as close_month_ago,
+        arg_max(d.close, d.date) filter (where d.date <= l.year_ref)  as close_year_end
+    from daily as d
+    inner join latest as l using (symbol)
+    where d.date <= l.week_ref
+    group by d.symbol
 )
 
 select
@@ -51,9 +48,9 @@ select
     l.date                                  as latest_date,
     l.close                                 as latest_close,
     l.close / l.previous_close - 1          as change_1d,
-    l.close / w.close - 1                   as change_1w,
-    l.close / m.close - 1                   as change_1m,
-    l.close / y.close - 1                   as change_ytd,
+    l.close / r.close_week_ago - 1          as change_1w,
+    l.close / r.close_month_ago - 1         as change_1m,
+    l.close / r.close_year_end - 1          as change_ytd,
     l.peak_close                            as record_close,
     l.peak_close_date                       as record_close_date,
     l.drawdown_close                        as fraction_below_record_close,
@@ -64,13 +61,10 @@ select
     l.date - l.peak_high_date               as days_since_record_high,
     l.is_record_close                       as is_record_today,
     l.is_record_high                        as is_record_high_today,
-    h.first_date,
-    h.n_sessions,
+    l.first_date,
+    l.n_sessions,
     l.source,
     l.source = 'demo'                       as is_synthetic
 from latest as l
-inner join history as h using (symbol)
-left join week_ago as w using (symbol)
-left join month_ago as m using (symbol)
-left join year_end as y using (symbol)
+left join reference_closes as r using (symbol)
 left join {{ ref('stg_instruments') }} as i using (symbol)

@@ -1,0 +1,56 @@
+-- Policy and market rates for every calendar day, in percent: the target range, EFFR,
+-- SOFR, IORB and the 2-year Treasury yield, each carried forward over days it is not
+-- published for at most var('rates_max_staleness_days') days (null beyond: a stale rate is
+-- missing, not current).
+-- spread_2y_effr = dgs2 - effr is a rough proxy of the cuts (negative) or hikes (positive)
+-- markets price over the next two years: the 2-year yield also carries a term premium, so
+-- it is a proxy, not a probability like CME FedWatch.
+{%- set stale = var('rates_max_staleness_days') %}
+{%- set series = {'DFEDTARL': 'target_lower', 'DFEDTARU': 'target_upper', 'EFFR': 'effr',
+                  'SOFR': 'sofr', 'IORB': 'iorb', 'DGS2': 'dgs2'} %}
+with obs as (
+    select series_id, date, value
+    from {{ ref('stg_fred_observations') }}
+    where series_id in ({% for s in series %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %})
+),
+
+days as (
+    select cast(unnest(generate_series(
+        cast(min(date) as timestamp), cast(max(date) as timestamp), interval 1 day
+    )) as date) as date
+    from obs
+),
+
+wide as (
+    select
+        d.date,
+        {%- for s, name in series.items() %}
+        max(o.value) filter (where o.series_id = '{{ s }}') as {{ name }}_published,
+        max(o.date) filter (where o.series_id = '{{ s }}')  as {{ name }}_date
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from days as d
+    left join obs as o on o.date = d.date
+    group by d.date
+),
+
+carried as (
+    select
+        date,
+        {%- for name in series.values() %}
+        last_value({{ name }}_published ignore nulls) over upto as {{ name }}_value,
+        last_value({{ name }}_date ignore nulls) over upto      as {{ name }}_as_of
+        {%- if not loop.last %},{% endif %}
+        {%- endfor %}
+    from wide
+    window upto as (order by date rows between unbounded preceding and current row)
+)
+
+select
+    date,
+    {%- for name in series.values() %}
+    case when date - {{ name }}_as_of <= {{ stale }} then {{ name }}_value end as {{ name }},
+    {%- endfor %}
+    case when date - effr_as_of <= {{ stale }} and date - dgs2_as_of <= {{ stale }}
+        then dgs2_value - effr_value end                                     as spread_2y_effr
+from carried

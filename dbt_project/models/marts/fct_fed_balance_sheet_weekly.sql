@@ -1,0 +1,97 @@
+-- The Fed's balance sheet by H.4.1 week (Wednesday levels), in billions of USD
+-- (stg_fred_observations converted FRED's millions once).
+--   tga: WDTGAL (the Wednesday level); where it is missing, WTREGEN (the week's average),
+--        and tga_series says which.
+--   reverse_repo: RRPONTSYD (daily) on the Wednesday, else its latest value in the six days
+--        before (a holiday); 0 in a week with no reported operation inside the series'
+--        history (the facility had no take-up); null outside that history.
+--   net_liquidity = total_assets - tga - reverse_repo.
+{%- set lag_days = var('h41_publication_lag_days') %}
+with obs as (
+    select series_id, date, value from {{ ref('stg_fred_observations') }}
+),
+
+weeks as (
+    select distinct date as week_ending
+    from obs
+    where series_id in ('WALCL', 'TREAST', 'WSHOBL', 'WSHOMCB', 'WRESBAL', 'WDTGAL', 'WTREGEN')
+      and dayofweek(date) = 3  -- Wednesday
+),
+
+levels as (
+    select
+        w.week_ending,
+        max(o.value) filter (where o.series_id = 'WALCL')   as total_assets,
+        max(o.value) filter (where o.series_id = 'TREAST')  as treasuries,
+        max(o.value) filter (where o.series_id = 'WSHOBL')  as bills,
+        max(o.value) filter (where o.series_id = 'WSHOMCB') as mbs,
+        max(o.value) filter (where o.series_id = 'WRESBAL') as reserves,
+        max(o.value) filter (where o.series_id = 'WDTGAL')  as tga_wednesday,
+        max(o.value) filter (where o.series_id = 'WTREGEN') as tga_week_average
+    from weeks as w
+    left join obs as o on o.date = w.week_ending
+    group by w.week_ending
+),
+
+rrp as (
+    select date, value from obs where series_id = 'RRPONTSYD'
+),
+
+rrp_range as (
+    select min(date) as first_date, max(date) as last_date from rrp
+),
+
+rrp_weekly as (
+    select
+        l.week_ending,
+        arg_max(r.value, r.date) as reverse_repo_reported
+    from levels as l
+    inner join rrp as r on r.date between l.week_ending - 6 and l.week_ending
+    group by l.week_ending
+),
+
+combined as (
+    select
+        l.*,
+        coalesce(l.tga_wednesday, l.tga_week_average) as tga,
+        case
+            when l.tga_wednesday is not null then 'WDTGAL'
+            when l.tga_week_average is not null then 'WTREGEN'
+        end as tga_series,
+        case
+            when r.reverse_repo_reported is not null then r.reverse_repo_reported
+            when l.week_ending between g.first_date and g.last_date then 0.0
+        end as reverse_repo
+    from levels as l
+    left join rrp_weekly as r using (week_ending)
+    cross join rrp_range as g
+),
+
+with_net as (
+    select *, total_assets - tga - reverse_repo as net_liquidity
+    from combined
+)
+
+select
+    week_ending,
+    week_ending + {{ lag_days }}                               as available_from,
+    total_assets,
+    treasuries,
+    bills,
+    mbs,
+    reserves,
+    tga,
+    tga_series,
+    reverse_repo,
+    net_liquidity,
+    total_assets - lag(total_assets) over by_week              as total_assets_change_1w,
+    total_assets - lag(total_assets, 4) over by_week           as total_assets_change_4w,
+    treasuries - lag(treasuries) over by_week                  as treasuries_change_1w,
+    treasuries - lag(treasuries, 4) over by_week               as treasuries_change_4w,
+    bills - lag(bills) over by_week                            as bills_change_1w,
+    reserves - lag(reserves) over by_week                      as reserves_change_1w,
+    net_liquidity - lag(net_liquidity) over by_week            as net_liquidity_change_1w,
+    net_liquidity - lag(net_liquidity, 4) over by_week         as net_liquidity_change_4w,
+    coalesce(treasuries > lag(treasuries) over by_week, false) as treasuries_rose
+from with_net
+window by_week as (order by week_ending)
