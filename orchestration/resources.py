@@ -11,6 +11,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 from packaging import version
 
+from orchestration.lib.retry import RetryPolicy
 from orchestration.project import lockstep_dbt_project
 from orchestration.settings import Settings, load_settings
 
@@ -31,6 +32,17 @@ class LockstepResource(dg.ConfigurableResource):
     state_dir: str | None = None
     yahoo_endpoint: str | None = None
     fred_endpoint: str | None = None
+    # daily close-to-close moves beyond this fraction are flagged by a (warning) asset check
+    max_daily_move: float = 0.20
+    # live sources: per-request timeout, and retries with exponential backoff and jitter
+    request_timeout_s: float = 30.0
+    retry_attempts: int = 5
+    retry_base_delay_s: float = 2.0
+    retry_deadline_s: float = 300.0
+
+    def retry_policy(self) -> RetryPolicy:
+        return RetryPolicy(attempts=self.retry_attempts, base_delay_s=self.retry_base_delay_s,
+                           deadline_s=self.retry_deadline_s)
 
     def settings(self) -> Settings:
         env = dict(os.environ)

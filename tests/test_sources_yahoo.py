@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from orchestration.lib.retry import RetryPolicy
 from orchestration.sources.yahoo import (
     OVERLAP_DAYS,
     YahooSource,
@@ -17,6 +18,7 @@ from orchestration.sources.yahoo import (
 from tests.fakes.yahoo import FakeYahoo
 
 FIELDS = ["Adj Close", "Close", "High", "Low", "Open", "Volume"]
+FAST = RetryPolicy(attempts=2, base_delay_s=0.01)
 
 
 def _wide(index, per_ticker: dict[str, dict[str, list]]) -> pd.DataFrame:
@@ -100,7 +102,8 @@ def calendars(catalog):
 def test_real_yfinance_client_against_local_chart_api(real_data, catalog, calendars, tmp_path):
     """yfinance runs unmodified; its Yahoo URLs go to a local server serving real history."""
     with FakeYahoo(real_data, calendars) as server:
-        source = YahooSource(tmp_path / "yf", session=routing_session(server.url))
+        source = YahooSource(tmp_path / "yf", session=routing_session(server.url),
+                             retry=FAST)
         result = source.fetch_market(catalog.market)
     expected = {}
     for inst in catalog.market:
@@ -129,7 +132,7 @@ def test_unreachable_yahoo_fails_loudly_for_every_symbol(catalog, tmp_path):
     port = s.getsockname()[1]
     s.close()
     source = YahooSource(tmp_path / "yf", session=routing_session(f"http://127.0.0.1:{port}"),
-                         timeout=2)
+                         timeout=2, retry=FAST)
     result = source.fetch_market(catalog.market[:2])
     assert result.frame.empty
     assert set(result.failures) == {"BTC-USD", "^RUT"}

@@ -6,7 +6,7 @@ orchestration/lib/validation.py, the loader in orchestration/lib/warehouse.py.
 
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import dagster as dg
 import pandas as pd
@@ -55,6 +55,22 @@ def _listing(problems: dict[str, str]) -> str:
     return "\n".join(f"- {name}: {why}" for name, why in sorted(problems.items()))
 
 
+class IngestConfig(dg.Config):
+    """Run config of the ingestion assets. Both empty: the daily incremental refresh. Set
+    start (and optionally end), ISO dates, to backfill or re-load that range: live sources
+    fetch exactly it, file sources load only its rows; either way an idempotent upsert."""
+
+    start: str | None = None
+    end: str | None = None
+
+    def window(self) -> tuple[date | None, date | None]:
+        start = date.fromisoformat(self.start) if self.start else None
+        end = date.fromisoformat(self.end) if self.end else None
+        if start and end and end < start:
+            raise dg.Failure(f"backfill end {end} is before its start {start}")
+        return start, end
+
+
 def ingest(
     context: dg.AssetExecutionContext,
     lockstep: LockstepResource,
@@ -64,6 +80,7 @@ def ingest(
     reference_table: str,
     reference: pd.DataFrame,
     label: str,
+    window: tuple[date | None, date | None] = (None, None),
 ) -> dict:
     """Fetch, validate and upsert; return metadata. Stores what is valid, then raises a
     Failure naming every symbol/series that failed (nothing is silently skipped)."""
@@ -74,6 +91,16 @@ def ingest(
             stored_last = last_dates(con, spec)
 
     result = fetch(stored_last)
+    start, end = window
+    if (start or end) and not result.frame.empty:
+        dates = pd.to_datetime(result.frame["date"]).dt.date
+        keep = pd.Series(True, index=result.frame.index)
+        if start:
+            keep &= dates >= start
+        if end:
+            keep &= dates <= end
+        result.frame = result.frame[keep]
+        context.log.info(f"{spec.name}: backfill window {start or '...'} to {end or '...'}")
     problems = problems_of(result.frame) if not result.frame.empty else {}
     failures = {**result.failures, **problems}
     good = result.frame[~result.frame[spec.group].isin(problems.keys())]
@@ -155,11 +182,14 @@ def _catalog() -> Catalog:
     ],
     name="raw_market",
 )
-def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource):
+def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource,
+               config: IngestConfig):
     catalog = _catalog()
     settings = lockstep.settings()
+    start, end = config.window()
     session = routing_session(lockstep.yahoo_endpoint) if lockstep.yahoo_endpoint else None
-    source = market_source(settings, session=session)
+    source = market_source(settings, session=session, timeout=lockstep.request_timeout_s,
+                           retry=lockstep.retry_policy(), log=context.log.warning)
     reference = pd.DataFrame(
         [
             {"symbol": i.symbol, "name": i.name, "asset_class": i.asset_class,
@@ -169,9 +199,11 @@ def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource):
     )
     metadata = ingest(
         context, lockstep, MARKET,
-        fetch=lambda last: source.fetch_market(catalog.market, last_dates=last),
+        fetch=lambda last: source.fetch_market(catalog.market, last_dates=last, start=start,
+                                               end=end),
         problems_of=market_problems,
         reference_table="raw.instruments", reference=reference, label="symbol",
+        window=(start, end),
     )
     yield dg.MaterializeResult(asset_key=MARKET_PRICES, metadata=metadata)
     yield dg.MaterializeResult(
@@ -199,10 +231,14 @@ def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource):
     ],
     name="raw_fred",
 )
-def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource):
+def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource,
+             config: IngestConfig):
     catalog = _catalog()
     settings = lockstep.settings()
-    source = fred_source(settings, root_url=lockstep.fred_endpoint)
+    start, end = config.window()
+    source = fred_source(settings, root_url=lockstep.fred_endpoint,
+                         timeout=lockstep.request_timeout_s, retry=lockstep.retry_policy(),
+                         log=context.log.warning)
     reference = pd.DataFrame(
         [
             {"series_id": s.id, "name": s.name, "units": s.units, "frequency": s.frequency}
@@ -211,9 +247,11 @@ def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource):
     )
     metadata = ingest(
         context, lockstep, FRED,
-        fetch=lambda last: source.fetch_fred(catalog.fred, last_dates=last),
+        fetch=lambda last: source.fetch_fred(catalog.fred, last_dates=last, start=start,
+                                             end=end),
         problems_of=fred_problems,
         reference_table="raw.fred_series", reference=reference, label="series",
+        window=(start, end),
     )
     yield dg.MaterializeResult(asset_key=FRED_OBSERVATIONS, metadata=metadata)
     yield dg.MaterializeResult(

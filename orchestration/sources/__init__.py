@@ -21,17 +21,20 @@ def _files_source(settings: Settings) -> FilesSource:
     return FilesSource(settings.data_dir)
 
 
-def market_source(settings: Settings, session=None):
+def market_source(settings: Settings, session=None, timeout: float = 30.0, retry=None,
+                  log=None):
     if settings.source == "live":
         from orchestration.sources.yahoo import YahooSource
 
-        return YahooSource(cache_dir=settings.yfinance_cache_dir, session=session)
+        return YahooSource(cache_dir=settings.yfinance_cache_dir, session=session,
+                           timeout=timeout, retry=retry, log=log)
     return _files_source(settings)
 
 
-def fred_source(settings: Settings, root_url: str | None = None):
+def fred_source(settings: Settings, root_url: str | None = None, timeout: float = 30.0,
+                retry=None, log=None):
     if settings.source == "live":
         from orchestration.sources.fred import FredSource
 
-        return FredSource(root_url=root_url)
+        return FredSource(root_url=root_url, timeout=timeout, retry=retry, log=log)
     return _files_source(settings)

@@ -1,5 +1,11 @@
 """Live FRED series through fredapi.
 
+Resilience: each series is requested with retries (exponential backoff and jitter, bounded
+in attempts and time) on network errors, timeouts, truncated answers, HTTP 429 and 5xx;
+a 4xx answer (unknown series, bad key) is final. fredapi opens URLs without a timeout and
+turns every HTTP error into a ValueError, so this module gives it an `urlopen` that has a
+timeout and raises TransientHTTPError for 429 and 5xx.
+
 The API key comes from FRED_API_KEY only. It is never logged, never put in run config or
 tables, and is scrubbed from any error text before that text goes anywhere.
 `root_url` lets tests point fredapi at a local server.
@@ -8,11 +14,14 @@ tables, and is scrubbed from any error text before that text goes anywhere.
 from __future__ import annotations
 
 import os
+import urllib.error
+import urllib.request
 from datetime import date, timedelta
 
 import pandas as pd
 
 from orchestration.catalog import FredSeries
+from orchestration.lib.retry import RetriesExhausted, RetryPolicy, call_with_retries
 from orchestration.settings import SettingsError
 from orchestration.sources.base import FRED_COLUMNS, FetchResult, empty_fred_frame
 
@@ -53,35 +62,71 @@ def scrub(text: str, secret: str) -> str:
     return text.replace(secret, "***") if secret else text
 
 
+class TransientHTTPError(RuntimeError):
+    """HTTP 429 or 5xx from FRED: worth another try."""
+
+    def __init__(self, code: int):
+        super().__init__(f"HTTP {code} from FRED")
+        self.code = code
+
+
+def _urlopen_with(timeout: float):
+    def urlopen(url, *args, **kwargs):
+        try:
+            return urllib.request.urlopen(url, timeout=timeout)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 429 or exc.code >= 500:
+                raise TransientHTTPError(exc.code) from None  # the URL holds the key
+            raise
+
+    return urlopen
+
+
+def _retryable(exc: BaseException) -> bool:
+    # fredapi turns 4xx answers into ValueError(FRED's message): not worth retrying
+    return not isinstance(exc, ValueError)
+
+
 class FredSource:
     """Live FRED observations, one request per series; failures are collected per series."""
 
     label = "live"
 
-    def __init__(self, api_key: str | None = None, root_url: str | None = None):
+    def __init__(self, api_key: str | None = None, root_url: str | None = None,
+                 timeout: float = 30.0, retry: RetryPolicy | None = None, log=None):
+        import fredapi.fred
         from fredapi import Fred
 
         self._key = api_key if api_key is not None else api_key_from_env()
+        fredapi.fred.urlopen = _urlopen_with(timeout)
         self._fred = Fred(api_key=self._key)
         if root_url:
             self._fred.root_url = root_url.rstrip("/")
+        self.retry = retry or RetryPolicy()
+        self.log = log
 
     def fetch_fred(
         self, series: tuple[FredSeries, ...], last_dates: dict[str, date | None] | None = None,
-        **_: object,
+        start: date | None = None, end: date | None = None, **_: object,
     ) -> FetchResult:
+        """Everything from `start` to `end` if given (a backfill), else incrementally."""
         last_dates = last_dates or {}
         frames, failures, notes = [], {}, {}
         for s in series:
             last = last_dates.get(s.id)
-            start = None if last is None else last - timedelta(days=OVERLAP_DAYS)
+            first = start or (None if last is None else last - timedelta(days=OVERLAP_DAYS))
             try:
-                raw = self._fred.get_series(
-                    s.id, observation_start=start.isoformat() if start else None
+                raw = call_with_retries(
+                    lambda sid=s.id, b=first: self._fred.get_series(
+                        sid, observation_start=b.isoformat() if b else None,
+                        observation_end=end.isoformat() if end else None),
+                    self.retry, f"FRED {s.id}", retryable=_retryable,
+                    log=(lambda m: self.log(scrub(m, self._key))) if self.log else None,
                 )
-            except Exception as exc:
-                failures[s.id] = scrub(f"FRED request failed: {type(exc).__name__}: {exc}",
-                                       self._key)
+            except RetriesExhausted as exc:
+                failures[s.id] = scrub(
+                    f"FRED request failed after {exc.attempts} attempt(s): "
+                    f"{type(exc.last).__name__}: {exc.last}", self._key)
                 continue
             frame, n_missing = normalise_series(s.id, raw)
             if frame.empty:

@@ -7,6 +7,10 @@
   picked up), or full history when any symbol has none stored yet.
 - An empty frame, or a symbol with no rows, is a failure naming the symbol -- yfinance
   returns empty frames instead of raising, and that must never pass as success.
+- Resilience: a symbol missing from the batch (rate limit, 5xx, timeout, truncated or empty
+  answer: yfinance reports them all as a missing symbol) is fetched again on its own, with
+  exponential backoff and jitter, bounded in attempts and time (RetryPolicy). Symbols that
+  still fail are reported by name; the others are stored.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import requests
 import requests.adapters
 
 from orchestration.catalog import Instrument
+from orchestration.lib.retry import RetriesExhausted, RetryPolicy, call_with_retries
 from orchestration.sources.base import (
     MARKET_COLUMNS,
     FetchResult,
@@ -150,13 +155,18 @@ class YahooSource:
         session: requests.Session | None = None,
         timeout: float = 30.0,
         threads: bool = True,
+        retry: RetryPolicy | None = None,
+        log=None,
     ):
         self.cache_dir = Path(cache_dir)
         self.session = session
         self.timeout = timeout
         self.threads = threads
+        self.retry = retry or RetryPolicy()
+        self.log = log
 
-    def download(self, symbols: list[str], start: date | None) -> pd.DataFrame:
+    def download(self, symbols: list[str], start: date | None,
+                 end: date | None = None) -> pd.DataFrame:
         import yfinance as yf
 
         self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -176,28 +186,54 @@ class YahooSource:
             kwargs["period"] = "max"
         else:
             kwargs["start"] = start.isoformat()
+        if end is not None:  # yfinance's end is exclusive
+            kwargs["end"] = (end + timedelta(days=1)).isoformat()
+            kwargs.pop("period", None)
         return yf.download(**kwargs)
+
+    def _fetch(self, symbols: list[str], start: date | None,
+               end: date | None = None) -> tuple[pd.DataFrame, dict]:
+        """One download; returns (rows, {symbol: reason}) for the symbols without rows."""
+        with _captured_yfinance_errors() as errors:
+            raw = self.download(symbols, start, end)
+        frame, missing = normalise_download(raw, symbols)
+        reasons = {}
+        for symbol, reason in missing.items():
+            detail = [m for m in errors if symbol.upper() in m.upper()]
+            reasons[symbol] = reason + (f" ({detail[0]})" if detail else "")
+        return frame, reasons
+
+    def _fetch_one(self, symbol: str, start: date | None, end: date | None) -> pd.DataFrame:
+        frame, reasons = self._fetch([symbol], start, end)
+        if symbol in reasons:
+            raise SourceError(reasons[symbol])
+        return frame
 
     def fetch_market(
         self, instruments: tuple[Instrument, ...], last_dates: dict[str, date | None] | None = None,
-        **_: object,
+        start: date | None = None, end: date | None = None, **_: object,
     ) -> FetchResult:
+        """Everything from `start` to `end` if given (a backfill), else incrementally."""
         symbols = [i.symbol for i in instruments]
-        start = incremental_start(last_dates or {}, symbols)
-        with _captured_yfinance_errors() as errors:
+        last_dates = last_dates or {}
+        batch_start = start or incremental_start(last_dates, symbols)
+        try:
+            frame, missing = self._fetch(symbols, batch_start, end)
+        except Exception as exc:  # network errors, yfinance internals: retry one by one
+            frame = empty_market_frame()
+            missing = {s: f"Yahoo download failed: {type(exc).__name__}: {exc}" for s in symbols}
+        pieces, failures = [frame], {}
+        for symbol in missing:
+            one_start = start or incremental_start(last_dates, [symbol])
             try:
-                raw = self.download(symbols, start)
-            except Exception as exc:  # network errors, yfinance internals
-                reason = f"Yahoo download failed: {type(exc).__name__}: {exc}"
-                return FetchResult(
-                    frame=empty_market_frame(), source=self.label,
-                    failures={s: reason for s in symbols},
-                )
-        frame, missing = normalise_download(raw, symbols)
-        failures = {}
-        for symbol, reason in missing.items():
-            detail = [m for m in errors if symbol.upper() in m.upper()]
-            failures[symbol] = reason + (f" ({detail[0]})" if detail else "")
+                pieces.append(call_with_retries(
+                    lambda s=symbol, b=one_start: self._fetch_one(s, b, end), self.retry,
+                    f"Yahoo {symbol}", log=self.log,
+                ))
+            except RetriesExhausted as exc:
+                failures[symbol] = str(exc.last)
+        frame = pd.concat([p for p in pieces if not p.empty], ignore_index=True) if any(
+            not p.empty for p in pieces) else empty_market_frame()
         return FetchResult(frame=frame, source=self.label, failures=failures)
 
 

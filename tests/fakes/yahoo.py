@@ -55,7 +55,10 @@ class FakeYahoo(FakeServer):
             return 404, "text/plain", b"not found"
         symbol = unquote(path.rsplit("/", 1)[1])
         fault = self.take_fault(symbol)
-        if fault and fault != "empty":
+        if fault in ("429", "500", "502", "503"):
+            body = b"Too Many Requests" if fault == "429" else b"Internal Server Error"
+            return fault, "text/plain", body
+        if fault and fault != "empty":  # timeout, truncated: the real body, badly delivered
             return fault, "application/json", self._chart(symbol, query)
         if fault == "empty":
             return 200, "application/json", self._empty(symbol)

@@ -1,0 +1,230 @@
+"""Data-quality checks on the raw tables (Dagster asset checks).
+
+Blocking (severity ERROR): the marts do not build on top of a failure.
+    duplicate keys, non-positive prices, FRED values outside their unit's sane range.
+Warnings (severity WARN): reported in the UI with the symbol/series and dates, never blocking.
+    freshness against the trading calendar, sessions missing inside the stored range,
+    inconsistent OHLC (futures settle outside the session range), daily moves beyond
+    `max_daily_move`.
+dbt's tests on staging, intermediate and marts appear as asset checks too (dagster-dbt).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from orchestration.assets.ingestion import FRED_OBSERVATIONS, MARKET_PRICES
+from orchestration.lib.warehouse import connect, ensure_raw_schema, writer_lock
+from orchestration.resources import LockstepResource
+
+NEW_YORK = ZoneInfo("America/New_York")
+US_CLOSE_HOUR = 18  # bars of a NYSE session are final by 18:00 New York time
+LISTED = 5
+
+# Sane ranges per unit as FRED publishes it (millions/billions of USD, percent).
+FRED_RANGES = {
+    "millions_usd": (0.0, 20_000_000.0),
+    "billions_usd": (0.0, 20_000.0),
+    "percent": (-5.0, 30.0),
+}
+
+
+def _rows(lockstep: LockstepResource, sql: str, params=None) -> list[tuple]:
+    settings = lockstep.settings()
+    with writer_lock(settings.warehouse):
+        with connect(settings.warehouse) as con:
+            ensure_raw_schema(con)
+            return con.execute(sql, params or []).fetchall()
+
+
+def _listing(rows: list[tuple], fmt) -> str:
+    lines = [fmt(r) for r in rows[:LISTED]]
+    if len(rows) > LISTED:
+        lines.append(f"... and {len(rows) - LISTED} more")
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def _result(failures: list[tuple], fmt, what: str, severity=dg.AssetCheckSeverity.ERROR,
+            **metadata) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=not failures,
+        severity=severity,
+        description=(f"{len(failures)} {what}" if failures else f"no {what}"),
+        metadata={"problems": dg.MetadataValue.md(_listing(failures, fmt) or "none"),
+                  "count": len(failures), **metadata},
+    )
+
+
+def expected_last_dates(now: datetime, sessions: list[date]) -> dict[str, date]:
+    """Latest date each calendar should have a final bar for, at `now` (UTC).
+
+    24/7: yesterday (UTC) -- today's bar is still moving. XNYS: the latest session whose
+    bars are final: today's once it is past 18:00 in New York, else the one before.
+    """
+    ny = now.astimezone(NEW_YORK)
+    cutoff = ny.date() if ny.hour >= US_CLOSE_HOUR else ny.date() - timedelta(days=1)
+    done = [s for s in sessions if s <= cutoff]
+    out = {"24/7": now.astimezone(UTC).date() - timedelta(days=1)}
+    if done:
+        out["XNYS"] = max(done)
+    return out
+
+
+@dg.asset_check(asset=MARKET_PRICES, blocking=True,
+                description="Each (symbol, date) appears once in raw.market_prices.")
+def market_prices_unique_keys(lockstep: LockstepResource) -> dg.AssetCheckResult:
+    rows = _rows(lockstep, "SELECT symbol, date, count(*) FROM raw.market_prices "
+                           "GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2")
+    return _result(rows, lambda r: f"{r[0]} {r[1]}: {r[2]} rows", "duplicate (symbol, date) keys")
+
+
+@dg.asset_check(asset=MARKET_PRICES, blocking=True,
+                description="Every stored open, high, low, close and adjusted close is > 0.")
+def market_prices_positive(lockstep: LockstepResource) -> dg.AssetCheckResult:
+    rows = _rows(lockstep, """
+        SELECT symbol, min(date), count(*) FROM raw.market_prices
+        WHERE close <= 0 OR open <= 0 OR high <= 0 OR low <= 0 OR adj_close <= 0
+        GROUP BY 1 ORDER BY 1""")
+    return _result(rows, lambda r: f"{r[0]}: {r[2]} rows from {r[1]}",
+                   "symbols with non-positive prices")
+
+
+@dg.asset_check(asset=MARKET_PRICES,
+                description="low <= min(open, close) and max(open, close) <= high (warning: "
+                            "futures often settle outside the session range).")
+def market_prices_ohlc_consistent(lockstep: LockstepResource) -> dg.AssetCheckResult:
+    rows = _rows(lockstep, """
+        SELECT symbol, count(*), min(date), max(date) FROM raw.market_prices
+        WHERE low > least(open, close) OR high < greatest(open, close)
+        GROUP BY 1 ORDER BY 1""")
+    return _result(rows, lambda r: f"{r[0]}: {r[1]} rows, {r[2]} to {r[3]}",
+                   "symbols with OHLC outside the high-low range", dg.AssetCheckSeverity.WARN)
+
+
+@dg.asset_check(asset=MARKET_PRICES,
+                description="Daily close-to-close moves larger than LockstepResource."
+                            "max_daily_move are flagged (kept, not dropped).")
+def market_prices_daily_moves(lockstep: LockstepResource) -> dg.AssetCheckResult:
+    limit = lockstep.max_daily_move
+    rows = _rows(lockstep, """
+        WITH moves AS (
+            SELECT symbol, date,
+                   close / lag(close) OVER (PARTITION BY symbol ORDER BY date) - 1 AS move
+            FROM raw.market_prices)
+        SELECT symbol, date, move FROM moves WHERE abs(move) > ? ORDER BY date DESC""",
+                 [limit])
+    return _result(rows, lambda r: f"{r[0]} {r[1]}: {r[2]:+.1%}",
+                   f"daily moves beyond {limit:.0%}", dg.AssetCheckSeverity.WARN,
+                   max_daily_move=limit)
+
+
+@dg.asset_check(asset=MARKET_PRICES,
+                description="Each symbol's latest date reaches the last final bar of its "
+                            "calendar (NYSE: the last session after 18:00 New York; crypto: "
+                            "yesterday UTC).")
+def market_prices_fresh(lockstep: LockstepResource) -> dg.AssetCheckResult:
+    sessions = [r[0] for r in _rows(lockstep, "SELECT session_date FROM raw.trading_sessions "
+                                              "WHERE calendar = 'XNYS' ORDER BY 1")]
+    expected = expected_last_dates(datetime.now(UTC), sessions)
+    latest = _rows(lockstep, """
+        SELECT p.symbol, coalesce(i.calendar, 'XNYS'), max(p.date), any_value(p.source)
+        FROM raw.market_prices p LEFT JOIN raw.instruments i USING (symbol)
+        GROUP BY 1, 2 ORDER BY 1""")
+    stale = [(s, last, expected[cal], src) for s, cal, last, src in latest
+             if cal in expected and last < expected[cal]]
+    note = ("synthetic demo data ends on a fixed date, so it is stale by design"
+            if any(r[3] == "demo" for r in latest) else "")
+    return _result(stale, lambda r: f"{r[0]}: latest {r[1]}, expected {r[2]}",
+                   "symbols behind their calendar", dg.AssetCheckSeverity.WARN,
+                   note=note)
+
+
+@dg.asset_check(asset=MARKET_PRICES,
+                description="No session of the symbol's calendar is missing between its first "
+                            "and last stored date (crypto: no calendar day).")
+def market_prices_no_missing_sessions(lockstep: LockstepResource) -> dg.AssetCheckResult:
+    rows = _rows(lockstep, """
+        WITH bounds AS (
+            SELECT p.symbol, coalesce(i.calendar, 'XNYS') AS calendar,
+                   min(p.date) AS first_date, max(p.date) AS last_date
+            FROM raw.market_prices p LEFT JOIN raw.instruments i USING (symbol)
+            GROUP BY 1, 2),
+        expected AS (
+            SELECT b.symbol, s.session_date AS date
+            FROM bounds b JOIN raw.trading_sessions s
+              ON s.calendar = b.calendar AND s.session_date BETWEEN b.first_date AND b.last_date
+            UNION ALL
+            SELECT b.symbol, cast(unnest(generate_series(cast(b.first_date AS timestamp),
+                   cast(b.last_date AS timestamp), interval 1 day)) AS date)
+            FROM bounds b WHERE b.calendar = '24/7'),
+        missing AS (
+            SELECT e.symbol, e.date FROM expected e
+            ANTI JOIN raw.market_prices p ON p.symbol = e.symbol AND p.date = e.date)
+        SELECT symbol, count(*), min(date), max(date) FROM missing GROUP BY 1 ORDER BY 1""")
+    return _result(rows, lambda r: f"{r[0]}: {r[1]} sessions missing, {r[2]} to {r[3]}",
+                   "symbols with missing sessions", dg.AssetCheckSeverity.WARN)
+
+
+@dg.asset_check(asset=FRED_OBSERVATIONS, blocking=True,
+                description="Each (series_id, date) appears once in raw.fred_observations.")
+def fred_unique_keys(lockstep: LockstepResource) -> dg.AssetCheckResult:
+    rows = _rows(lockstep, "SELECT series_id, date, count(*) FROM raw.fred_observations "
+                           "GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2")
+    return _result(rows, lambda r: f"{r[0]} {r[1]}: {r[2]} rows", "duplicate keys")
+
+
+@dg.asset_check(asset=FRED_OBSERVATIONS, blocking=True,
+                description="FRED values lie in the sane range of their unit (percent -5 to "
+                            "30; millions of USD 0 to 20 million; billions 0 to 20,000).")
+def fred_values_in_range(lockstep: LockstepResource) -> dg.AssetCheckResult:
+    bounds = " OR ".join(
+        f"(s.units = '{unit}' AND (o.value < {lo} OR o.value > {hi}))"
+        for unit, (lo, hi) in FRED_RANGES.items()
+    )
+    rows = _rows(lockstep, f"""
+        SELECT o.series_id, s.units, count(*), min(o.date), min(o.value), max(o.value)
+        FROM raw.fred_observations o JOIN raw.fred_series s USING (series_id)
+        WHERE {bounds}
+        GROUP BY 1, 2 ORDER BY 1""")
+    return _result(rows, lambda r: f"{r[0]} ({r[1]}): {r[2]} values from {r[3]}, "
+                                   f"between {r[4]} and {r[5]}", "series out of range")
+
+
+@dg.asset_check(asset=FRED_OBSERVATIONS,
+                description="Weekly series reach the last Wednesday already published "
+                            "(H.4.1 comes out on Thursday); daily series are at most 5 days old.")
+def fred_fresh(lockstep: LockstepResource) -> dg.AssetCheckResult:
+    today = datetime.now(NEW_YORK).date()
+    # the latest Wednesday whose H.4.1 is out (published Thursday)
+    last_wednesday = today - timedelta(days=(today.weekday() - 2) % 7)
+    if last_wednesday + timedelta(days=1) > today:
+        last_wednesday -= timedelta(days=7)
+    latest = _rows(lockstep, """
+        SELECT o.series_id, s.frequency, max(o.date), any_value(o.source)
+        FROM raw.fred_observations o JOIN raw.fred_series s USING (series_id)
+        GROUP BY 1, 2 ORDER BY 1""")
+    stale = []
+    for series_id, frequency, last, source in latest:
+        expected = last_wednesday if frequency == "weekly" else today - timedelta(days=5)
+        if last < expected:
+            stale.append((series_id, last, expected, source))
+    note = ("synthetic demo data ends on a fixed date, so it is stale by design"
+            if any(r[3] == "demo" for r in latest) else "")
+    return _result(stale, lambda r: f"{r[0]}: latest {r[1]}, expected {r[2]}",
+                   "series behind their schedule", dg.AssetCheckSeverity.WARN, note=note)
+
+
+raw_checks = [
+    market_prices_unique_keys,
+    market_prices_positive,
+    market_prices_ohlc_consistent,
+    market_prices_daily_moves,
+    market_prices_fresh,
+    market_prices_no_missing_sessions,
+    fred_unique_keys,
+    fred_values_in_range,
+    fred_fresh,
+]

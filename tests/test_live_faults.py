@@ -1,0 +1,103 @@
+"""The real yfinance and fredapi clients against local servers that misbehave: rate limits,
+server errors, timeouts, truncated bodies, empty answers, FRED's '.' values. After each, the
+stored rows and the reported failures are asserted."""
+
+import duckdb
+import dagster as dg
+import pandas as pd
+import pytest
+
+from orchestration.assets.ingestion import raw_fred, raw_market
+from orchestration.resources import LockstepResource
+from tests.fakes.fred import FakeFred
+from tests.fakes.yahoo import FakeYahoo
+
+pytestmark = [pytest.mark.slow, pytest.mark.real_data]
+
+KEY = "fault-test-key-000111222"
+
+
+@pytest.fixture()
+def servers(real_data, catalog):
+    calendars = {i.symbol: i.calendar for i in catalog.market}
+    with FakeYahoo(real_data, calendars) as yahoo, FakeFred(real_data, api_key=KEY) as fred:
+        yahoo.timeout_sleep = fred.timeout_sleep = 3.0
+        yield yahoo, fred
+
+
+def _run(tmp_path, yahoo, fred, monkeypatch, asset):
+    monkeypatch.setenv("FRED_API_KEY", KEY)
+    lockstep = LockstepResource(
+        source="live", warehouse=str(tmp_path / "w.duckdb"), state_dir=str(tmp_path / "state"),
+        yahoo_endpoint=yahoo.url, fred_endpoint=fred.url, request_timeout_s=1.0,
+        retry_attempts=4, retry_base_delay_s=0.01, retry_deadline_s=60,
+    )
+    result = dg.materialize([asset], resources={"lockstep": lockstep},
+                            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    failure = " ".join(e.step_failure_data.error.to_string()
+                       for e in result.all_events if e.is_step_failure)
+    return result, failure
+
+
+def _counts(tmp_path, table, key):
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        return dict(con.execute(f"SELECT {key}, count(*) FROM {table} GROUP BY 1").fetchall())
+
+
+def _file_rows(real_data, kind, stem):
+    return len(pd.read_csv(real_data / kind / f"{stem}.csv"))
+
+
+def test_yahoo_transient_faults_are_retried_and_nothing_is_lost(
+        tmp_path, servers, monkeypatch, real_data, catalog):
+    yahoo, fred = servers
+    yahoo.faults.update({"BTC-USD": ["429", "429"], "^RUT": ["500"], "IWM": ["truncated"],
+                         "^GSPC": ["timeout"], "QQQ": ["empty"]})
+    result, failure = _run(tmp_path, yahoo, fred, monkeypatch, raw_market)
+    assert not result.success
+    # only the symbol Yahoo does not have is reported; every other one arrived whole
+    assert "^NDX" in failure
+    for symbol in ("BTC-USD", "^RUT", "IWM", "^GSPC", "QQQ"):
+        assert symbol + ":" not in failure
+    counts = _counts(tmp_path, "raw.market_prices", "symbol")
+    for inst in catalog.market:
+        if inst.symbol != "^NDX":
+            assert counts[inst.symbol] == _file_rows(real_data, "market", inst.file_stem)
+    assert all(not queue for queue in yahoo.faults.values())  # every fault was served
+
+
+def test_yahoo_persistent_faults_fail_by_name_and_keep_stored_rows(
+        tmp_path, servers, monkeypatch, real_data):
+    yahoo, fred = servers
+    _run(tmp_path, yahoo, fred, monkeypatch, raw_market)  # a clean first load
+    before = _counts(tmp_path, "raw.market_prices", "symbol")
+    yahoo.faults.update({"^DJI": ["500"] * 40, "BTC-USD": ["empty"] * 40})
+    result, failure = _run(tmp_path, yahoo, fred, monkeypatch, raw_market)
+    assert not result.success
+    assert "^DJI:" in failure and "BTC-USD:" in failure and "^NDX:" in failure
+    assert "stored 6 symbol(s)" in failure
+    # the failing symbols keep what they had; the others were re-read (7-day overlap)
+    assert _counts(tmp_path, "raw.market_prices", "symbol") == before
+
+
+def test_fred_faults_dots_and_unknown_series(tmp_path, servers, monkeypatch, real_data):
+    yahoo, fred = servers
+    fred.faults.update({"WALCL": ["429", "500"], "EFFR": ["truncated"], "DGS2": ["timeout"],
+                        "SOFR": ["503"] * 40})
+    fred.dots["EFFR"] = {"2025-12-11", "2025-12-12"}
+    result, failure = _run(tmp_path, yahoo, fred, monkeypatch, raw_fred)
+    assert not result.success
+    # SOFR kept failing; WSHOBL and WTREGEN do not exist at this FRED (not retried)
+    assert "SOFR: FRED request failed after 4 attempt(s)" in failure
+    assert "WSHOBL: FRED request failed after 1 attempt(s)" in failure
+    assert "WTREGEN" in failure and KEY not in failure
+    counts = _counts(tmp_path, "raw.fred_observations", "series_id")
+    assert "SOFR" not in counts
+    for series_id in ("WALCL", "DGS2", "TREAST", "RRPONTSYD"):
+        assert counts[series_id] == _file_rows(real_data, "fred", series_id)
+    assert counts["EFFR"] == _file_rows(real_data, "fred", "EFFR") - 2  # '.' is no value
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        missing = con.execute("SELECT count(*) FROM raw.fred_observations WHERE "
+                              "series_id = 'EFFR' AND date IN ('2025-12-11', '2025-12-12')"
+                              ).fetchone()[0]
+    assert missing == 0
