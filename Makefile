@@ -24,7 +24,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/te
                dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: help setup run demo refresh test dev lint bench clean clean-warehouse demo-data snapshot
+.PHONY: help setup run demo refresh backfill test dev lint bench clean clean-warehouse demo-data snapshot
 
 help:
 	@sed -n '2,7p' Makefile | sed 's/^# *//'
@@ -56,6 +56,11 @@ demo: demo-data
 
 refresh:
 	$(MAKE) --no-print-directory run LOCKSTEP_SOURCE=live
+
+# make backfill START=2020-01-01 [END=2020-12-31]: re-load that range, rebuild the marts
+backfill: setup
+	@test -n "$(START)" || { echo "make backfill needs START=YYYY-MM-DD (and optionally END=)"; exit 2; }
+	$(RUN) python -m orchestration.cli run --start "$(START)" $(if $(END),--end "$(END)")
 
 snapshot: setup
 	$(RUN) python -m orchestration.cli snapshot

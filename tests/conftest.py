@@ -122,9 +122,8 @@ def materialize_all(tmp_path: Path, **lockstep_fields):
 
     fields = {"warehouse": str(tmp_path / "warehouse" / "lockstep.duckdb"),
               "state_dir": str(tmp_path / "state"), **lockstep_fields}
-    assets = list(defs.assets)
     return dg.materialize(
-        assets,
+        [*defs.assets, *defs.asset_checks],
         resources={"lockstep": LockstepResource(**fields), "dbt": dbt_resource()},
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,

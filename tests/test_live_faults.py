@@ -2,8 +2,8 @@
 server errors, timeouts, truncated bodies, empty answers, FRED's '.' values. After each, the
 stored rows and the reported failures are asserted."""
 
-import duckdb
 import dagster as dg
+import duckdb
 import pandas as pd
 import pytest
 

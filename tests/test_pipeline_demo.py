@@ -1,6 +1,7 @@
 """The whole pipeline on demo data: dagster.materialize of every asset into a temporary
 warehouse, then the stored rows and the snapshot against the generated files."""
 
+import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
@@ -28,8 +29,13 @@ def test_run_succeeds_with_every_dbt_check_passing(demo_run):
     first, second, _, _ = demo_run
     assert first.success and second.success
     evaluations = first.get_asset_check_evaluations()
-    assert len(evaluations) > 20
-    assert [e.check_name for e in evaluations if not e.passed] == []
+    assert len(evaluations) > 90  # the raw checks and the dbt tests on models
+    errors = [e.check_name for e in evaluations
+              if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+    assert errors == []
+    # the demo data ends on a fixed date: the freshness warnings say why
+    fresh = [e for e in evaluations if e.check_name == "market_prices_fresh"]
+    assert fresh and "synthetic" in fresh[0].metadata["note"].value
 
 
 def test_raw_rows_equal_the_generated_files(demo_run, catalog):

@@ -1,0 +1,142 @@
+"""Production behaviour: backfills and re-runs are idempotent, a run killed with SIGKILL
+leaves the warehouse consistent and the next run completes, and a failed blocking check
+keeps the marts from building on bad raw data."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.assets.ingestion import raw_fred, raw_market
+from orchestration.resources import LockstepResource
+from tests.conftest import PROJECT_ROOT, materialize_all
+
+pytestmark = pytest.mark.slow
+
+
+def _materialize_raw(tmp_path, demo_dir, **window):
+    lockstep = LockstepResource(source="files", data_dir=str(demo_dir),
+                                warehouse=str(tmp_path / "w.duckdb"))
+    config = {"ops": {"raw_market": {"config": window}, "raw_fred": {"config": window}}}
+    result = dg.materialize([raw_market, raw_fred], resources={"lockstep": lockstep},
+                            run_config=config, instance=dg.DagsterInstance.ephemeral())
+    [market] = [m for m in result.asset_materializations_for_node("raw_market")
+                if m.asset_key.path[-1] == "market_prices"]
+    return {k: v.value for k, v in market.metadata.items()}
+
+
+def _prices(tmp_path):
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        return con.execute("SELECT * FROM raw.market_prices ORDER BY symbol, date").df()
+
+
+def test_backfill_a_range_then_the_rest_then_again(tmp_path, demo_dir):
+    btc = pd.read_csv(demo_dir / "market" / "BTC-USD.csv")
+    in_2024 = btc[btc.date.str.startswith("2024")]
+    first = _materialize_raw(tmp_path, demo_dir, start="2024-01-01", end="2024-12-31")
+    assert first["date_ranges"]["BTC-USD"]["first"] == "2024-01-01"
+    assert first["date_ranges"]["BTC-USD"]["inserted"] == len(in_2024)
+    stored = _prices(tmp_path)
+    assert stored.date.min() >= pd.Timestamp("2024-01-01")
+    assert stored.date.max() <= pd.Timestamp("2024-12-31")
+    # the daily refresh fills in the rest without touching the backfilled rows
+    rest = _materialize_raw(tmp_path, demo_dir)
+    assert rest["rows_updated"] == 0
+    assert rest["rows_inserted"] == rest["rows_received"] - first["rows_received"]
+    full = _prices(tmp_path)
+    kept = full[full.date.dt.year == 2024].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, stored.reset_index(drop=True))
+    # re-running a range is idempotent
+    again = _materialize_raw(tmp_path, demo_dir, start="2024-01-01", end="2024-12-31")
+    assert (again["rows_inserted"], again["rows_updated"]) == (0, 0)
+    pd.testing.assert_frame_equal(_prices(tmp_path), full)
+
+
+def test_backfill_window_must_be_ordered(tmp_path, demo_dir):
+    with pytest.raises(dg.Failure, match="before its start"):
+        _materialize_raw(tmp_path, demo_dir, start="2024-12-31", end="2024-01-01")
+
+
+def _start_run(env):
+    return subprocess.Popen(
+        [sys.executable, "-m", "orchestration.cli", "run"], cwd=PROJECT_ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+
+
+def _kill_when(process, marker: str, delay: float, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    for line in process.stdout:
+        if marker in line:
+            break
+        assert time.monotonic() < deadline, f"never saw {marker!r}"
+    time.sleep(delay)
+    os.killpg(process.pid, signal.SIGKILL)  # the run and its dbt subprocess
+    process.wait(30)
+
+
+@pytest.mark.parametrize("marker, delay", [
+    ("lockstep: running", 1.5),   # during demo generation / ingestion
+    (" START ", 1.0),             # in the middle of dbt build
+])
+def test_sigkill_leaves_the_warehouse_consistent_and_the_next_run_completes(
+        tmp_path, demo_dir, catalog, dbt_manifest, marker, delay):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "orchestration" / "dagster_instance.yaml", home / "dagster.yaml")
+    warehouse = tmp_path / "w.duckdb"
+    env = {**os.environ, "DAGSTER_HOME": str(home), "LOCKSTEP_SOURCE": "files",
+           "LOCKSTEP_DATA_DIR": str(demo_dir), "LOCKSTEP_WAREHOUSE": str(warehouse),
+           "LOCKSTEP_STATE_DIR": str(tmp_path / "state"), "PYTHONUNBUFFERED": "1"}
+    _kill_when(_start_run(env), marker, delay)
+
+    expected = {i.symbol: len(pd.read_csv(demo_dir / "market" / f"{i.file_stem}.csv"))
+                for i in catalog.market}
+    if warehouse.exists():
+        with duckdb.connect(str(warehouse)) as con:  # opens: the WAL replays or is dropped
+            tables = {r[0] for r in con.execute(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables"
+            ).fetchall()}
+            if "raw.market_prices" in tables:
+                counts = dict(con.execute("SELECT symbol, count(*) FROM raw.market_prices "
+                                          "GROUP BY 1").fetchall())
+                # all or nothing: a load is one transaction
+                assert counts in ({}, expected)
+
+    rerun = _start_run(env)
+    output, _ = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, output[-3000:]
+    assert "BTC-USD" in output and "SYNTHETIC DEMO DATA" in output
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        counts = dict(con.execute("SELECT symbol, count(*) FROM raw.market_prices GROUP BY 1"
+                                  ).fetchall())
+        snapshot = con.execute("SELECT count(*) FROM marts.mart_market_snapshot").fetchone()[0]
+    assert counts == expected and snapshot == len(expected)
+
+
+def test_failed_blocking_check_keeps_the_marts_from_building(tmp_path, demo_dir, dbt_manifest):
+    bad = tmp_path / "bad_data"
+    shutil.copytree(demo_dir, bad)
+    effr = pd.read_csv(bad / "fred" / "EFFR.csv")
+    effr.loc[effr.index[-1], "value"] = 425.0  # basis points where percent belongs
+    effr.to_csv(bad / "fred" / "EFFR.csv", index=False)
+    result, warehouse = materialize_all(tmp_path, source="files", data_dir=str(bad))
+    assert not result.success
+    [check] = [e for e in result.get_asset_check_evaluations()
+               if e.check_name == "fred_values_in_range"]
+    assert not check.passed and "EFFR" in check.metadata["problems"].value
+    assert "425" in check.metadata["problems"].value
+    built = {e.asset_key.path[0] for e in result.get_asset_materialization_events()}
+    assert built == {"raw"}  # nothing of staging, intermediate or marts ran
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        schemas = {r[0] for r in con.execute("SELECT DISTINCT table_schema FROM "
+                                             "information_schema.tables").fetchall()}
+    assert "marts" not in schemas and "raw" in schemas
