@@ -71,6 +71,16 @@ def test_groups_kinds_and_descriptions(dbt_manifest):
         assert "duckdb" in node.kinds, key
 
 
+def test_marts_rebuild_when_upstream_changes(dbt_manifest):
+    graph = _defs().resolve_asset_graph()
+    for key in graph.get_all_asset_keys():
+        condition = graph.get(key).automation_condition
+        if key.path[0] == "raw":
+            assert condition is None, key
+        else:
+            assert condition is not None and "eager" in condition.get_label().lower(), key
+
+
 def test_job_and_schedules(dbt_manifest):
     defs = _defs()
     job = defs.resolve_job_def("daily_refresh")

@@ -102,3 +102,18 @@ def test_staging_converts_units_once(demo_run):
     assert [v for v, _ in got] == pytest.approx((walcl.value / 1000).tolist())
     assert {u for _, u in got} == {"billions_usd"}
     assert effr[1] == "percent" and 0 < effr[0] < 10
+
+
+def test_ui_metadata_on_the_marts(demo_run):
+    first = demo_run[0]
+    marts = {m.asset_key.path[-1]: m.metadata
+             for m in first.asset_materializations_for_node("lockstep_dbt_assets")}
+    snapshot = marts["mart_market_snapshot"]
+    assert snapshot["dagster/row_count"].value == 9
+    assert "SYNTHETIC" in snapshot["snapshot"].value and "| BTC-USD |" in snapshot["snapshot"].value
+    divergence = marts["fct_divergence_daily"]
+    assert divergence["chart"].value.startswith("![^RUT/BTC-USD](data:image/png;base64,")
+    png = divergence["chart_file"].value
+    with open(png, "rb") as handle:
+        assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert divergence["date_range"].value == "2018-01-02 to 2025-12-31"

@@ -15,14 +15,25 @@ from dagster_dbt import (
     dbt_assets,
 )
 
+from orchestration.lib.mart_metadata import enrich
 from orchestration.lib.warehouse import writer_lock
 from orchestration.project import lockstep_dbt_project
 from orchestration.resources import LockstepResource
+
+DEFAULT_PAIR = "^RUT/BTC-USD"  # the pair charted on fct_divergence_daily
 
 
 class LockstepTranslator(DagsterDbtTranslator):
     """Groups follow the dbt folder (staging, intermediate, marts); sources keep their
     default keys, which are the raw assets' keys (raw/market_prices, ...)."""
+
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
+        """Rebuild a model when anything upstream changes (a backfill of raw data, a manual
+        re-materialization), not only in the daily job. Evaluated by the default automation
+        sensor of `dagster dev` / the daemon."""
+        return dg.AutomationCondition.eager()
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn") or []
@@ -56,9 +67,32 @@ def lockstep_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, lockstep: LockstepResource
 ):
     settings = lockstep.settings()
+    events, failure = [], None
     # dbt reads the warehouse path from LOCKSTEP_WAREHOUSE (dbt_project/profiles.yml)
     with _environ(
         LOCKSTEP_WAREHOUSE=str(settings.warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false"
     ):
         with writer_lock(settings.warehouse, log=context.log.info):
-            yield from dbt.cli(["build"], context=context).stream()
+            # dbt holds the DuckDB file while it runs: collect its events, then read the
+            # built marts for the UI's metadata, then hand the events on
+            try:
+                for event in dbt.cli(["build"], context=context).stream():
+                    events.append(event)
+            except Exception as exc:  # noqa: BLE001 - re-raised below, after what succeeded
+                failure = exc
+            outputs = [e for e in events if isinstance(e, dg.Output)]
+            keys = [context.asset_key_for_output(e.output_name) for e in outputs]
+            try:
+                extra = enrich(settings.warehouse, keys, settings.state_dir / "charts",
+                               default_pair=DEFAULT_PAIR)
+            except Exception as exc:  # noqa: BLE001 - metadata must never fail a build
+                context.log.warning(f"could not collect mart metadata: {exc}")
+                extra = {}
+    for event in events:
+        if isinstance(event, dg.Output):
+            key = context.asset_key_for_output(event.output_name)
+            if key in extra:
+                event = event.with_metadata({**event.metadata, **extra[key]})
+        yield event
+    if failure is not None:
+        raise failure

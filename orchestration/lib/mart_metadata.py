@@ -1,0 +1,112 @@
+"""What the Dagster UI shows on the marts' materializations: row counts and date ranges,
+the market snapshot as a Markdown table, and a chart of the default pair's drawdowns with
+divergent days shaded. Everything is read from the marts dbt built; nothing is recomputed."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+SNAPSHOT_BANNER = "**SYNTHETIC demo data -- generated, not market data**\n\n"
+
+
+def table_facts(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict:
+    columns = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
+        "AND table_name = ?", [schema, table]).fetchall()}
+    if not columns:
+        return {}
+    date_col = next((c for c in ("date", "week_ending", "effective_date", "latest_date")
+                     if c in columns), None)
+    if date_col:
+        n, first, last = con.execute(
+            f'SELECT count(*), min("{date_col}"), max("{date_col}") FROM {schema}."{table}"'
+        ).fetchone()
+        return {"dagster/row_count": int(n), "date_range": f"{first} to {last}"}
+    n = con.execute(f'SELECT count(*) FROM {schema}."{table}"').fetchone()[0]
+    return {"dagster/row_count": int(n)}
+
+
+def snapshot_markdown(con: duckdb.DuckDBPyConnection) -> str:
+    rows = con.execute("""
+        SELECT symbol, latest_date, latest_close, change_1d, change_ytd,
+               fraction_below_record_close, record_close_date, is_record_today, is_synthetic
+        FROM marts.mart_market_snapshot ORDER BY fraction_below_record_close DESC""").fetchall()
+    lines = ["| symbol | latest | close | 1 day | YTD | below record close | record date |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    def pct(value) -> str:
+        return "" if value is None else f"{value:+.1%}"
+
+    for sym, latest, close, d1, ytd, below, rec_date, at_record, _ in rows:
+        below_txt = "**at record**" if at_record else f"{below:.1%}"
+        lines.append(f"| {sym} | {latest} | {close:,.2f} | {pct(d1)} | {pct(ytd)} "
+                     f"| {below_txt} | {rec_date} |")
+    banner = SNAPSHOT_BANNER if any(r[-1] for r in rows) else ""
+    return banner + "\n".join(lines)
+
+
+def divergence_chart(con: duckdb.DuckDBPyConnection, pair_id: str, out: Path) -> Path | None:
+    """PNG of both drawdowns of the pair (close basis) with divergent days shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frame = con.execute("""
+        SELECT date, leader, laggard, leader_drawdown_close, laggard_drawdown_high,
+               is_divergent
+        FROM marts.fct_divergence_daily WHERE pair_id = ? ORDER BY date""", [pair_id]).df()
+    if frame.empty:
+        return None
+    synthetic = con.execute("SELECT bool_or(is_synthetic) FROM marts.mart_market_snapshot"
+                            ).fetchone()[0]
+    leader, laggard = frame.leader.iat[0], frame.laggard.iat[0]
+    fig, ax = plt.subplots(figsize=(11, 4.5), dpi=100)
+    ax.plot(frame.date, frame.leader_drawdown_close * 100, lw=1.1,
+            label=f"{leader}: below record close")
+    ax.plot(frame.date, frame.laggard_drawdown_high * 100, lw=1.1,
+            label=f"{laggard}: below record high")
+    divergent = frame.date[frame.is_divergent]
+    low = min(frame.leader_drawdown_close.min(), frame.laggard_drawdown_high.min()) * 100
+    ax.vlines(divergent, low, 0, color="crimson", alpha=0.45, lw=1.6,
+              label=f"divergent day ({len(divergent)})")
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set_ylabel("% below peak")
+    title = f"{leader} vs {laggard}: drawdowns, divergent days shaded"
+    ax.set_title(("SYNTHETIC DEMO DATA -- " if synthetic else "") + title)
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, format="png")
+    plt.close(fig)
+    return out
+
+
+def png_markdown(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode()
+    return f"![{alt}](data:image/png;base64,{data})"
+
+
+def enrich(warehouse: Path, keys: list[dg.AssetKey], chart_dir: Path,
+           default_pair: str) -> dict[dg.AssetKey, dict]:
+    """Metadata per mart asset key, read after dbt finished."""
+    out: dict[dg.AssetKey, dict] = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for key in keys:
+            schema, table = key.path[0], key.path[-1]
+            if schema not in ("marts", "intermediate"):
+                continue
+            meta = table_facts(con, schema, table)
+            if table == "mart_market_snapshot" and meta:
+                meta["snapshot"] = dg.MetadataValue.md(snapshot_markdown(con))
+            if table == "fct_divergence_daily" and meta:
+                path = divergence_chart(con, default_pair, chart_dir / "divergence.png")
+                if path is not None:
+                    meta["chart"] = dg.MetadataValue.md(png_markdown(path, default_pair))
+                    meta["chart_file"] = dg.MetadataValue.path(str(path))
+            if meta:
+                out[key] = meta
+    return out
