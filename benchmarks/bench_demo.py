@@ -90,6 +90,18 @@ def one_materialization(repeat: int) -> list[float]:
     return times
 
 
+def code_location_load(repeat: int) -> list[float]:
+    """Wall time of importing the code location in a fresh interpreter (what a Dagster code
+    server does on start), the dbt manifest already prepared."""
+    times = []
+    for _ in range(repeat):
+        started = time.monotonic()
+        subprocess.run([sys.executable, "-c", "import orchestration.definitions"], cwd=ROOT,
+                       env=clean_env(), check=True)
+        times.append(time.monotonic() - started)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=3)
@@ -103,6 +115,9 @@ def main() -> None:
                          f"{make_demo_on_fresh_clone(Path(cache)):.1f} s"))
         rows.append(("`make demo`, fresh clone, warm uv cache",
                      f"{make_demo_on_fresh_clone(None):.1f} s"))
+    loads = code_location_load(args.repeat)
+    rows.append((f"code location load, fresh interpreter (median of {len(loads)})",
+                 f"{statistics.median(loads):.1f} s (min {min(loads):.1f}, max {max(loads):.1f})"))
     runs = one_materialization(args.repeat)
     rows.append((f"one full materialization of the demo universe (median of {len(runs)})",
                  f"{statistics.median(runs):.1f} s (min {min(runs):.1f}, max {max(runs):.1f})"))
