@@ -73,12 +73,23 @@ def expected_last_dates(now: datetime, sessions: list[date]) -> dict[str, date]:
     return out
 
 
+def _duplicate_keys(lockstep: LockstepResource, table: str, key: str) -> dg.AssetCheckResult:
+    rows = _rows(lockstep, f"SELECT {key}, date, count(*) FROM {table} "
+                           "GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2")
+    return _result(rows, lambda r: f"{r[0]} {r[1]}: {r[2]} rows", f"duplicate ({key}, date) keys")
+
+
+def _synthetic_note(latest: list[tuple]) -> str:
+    """Freshness checks say why demo data is stale (its last element is the row's source)."""
+    if any(r[-1] == "demo" for r in latest):
+        return "synthetic demo data ends on a fixed date, so it is stale by design"
+    return ""
+
+
 @dg.asset_check(asset=MARKET_PRICES, blocking=True,
                 description="Each (symbol, date) appears once in raw.market_prices.")
 def market_prices_unique_keys(lockstep: LockstepResource) -> dg.AssetCheckResult:
-    rows = _rows(lockstep, "SELECT symbol, date, count(*) FROM raw.market_prices "
-                           "GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2")
-    return _result(rows, lambda r: f"{r[0]} {r[1]}: {r[2]} rows", "duplicate (symbol, date) keys")
+    return _duplicate_keys(lockstep, "raw.market_prices", "symbol")
 
 
 @dg.asset_check(asset=MARKET_PRICES, blocking=True,
@@ -135,11 +146,9 @@ def market_prices_fresh(lockstep: LockstepResource) -> dg.AssetCheckResult:
         GROUP BY 1, 2 ORDER BY 1""")
     stale = [(s, last, expected[cal], src) for s, cal, last, src in latest
              if cal in expected and last < expected[cal]]
-    note = ("synthetic demo data ends on a fixed date, so it is stale by design"
-            if any(r[3] == "demo" for r in latest) else "")
     return _result(stale, lambda r: f"{r[0]}: latest {r[1]}, expected {r[2]}",
                    "symbols behind their calendar", dg.AssetCheckSeverity.WARN,
-                   note=note)
+                   note=_synthetic_note(latest))
 
 
 @dg.asset_check(asset=MARKET_PRICES,
@@ -171,9 +180,7 @@ def market_prices_no_missing_sessions(lockstep: LockstepResource) -> dg.AssetChe
 @dg.asset_check(asset=FRED_OBSERVATIONS, blocking=True,
                 description="Each (series_id, date) appears once in raw.fred_observations.")
 def fred_unique_keys(lockstep: LockstepResource) -> dg.AssetCheckResult:
-    rows = _rows(lockstep, "SELECT series_id, date, count(*) FROM raw.fred_observations "
-                           "GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2")
-    return _result(rows, lambda r: f"{r[0]} {r[1]}: {r[2]} rows", "duplicate keys")
+    return _duplicate_keys(lockstep, "raw.fred_observations", "series_id")
 
 
 @dg.asset_check(asset=FRED_OBSERVATIONS, blocking=True,
@@ -211,10 +218,9 @@ def fred_fresh(lockstep: LockstepResource) -> dg.AssetCheckResult:
         expected = last_wednesday if frequency == "weekly" else today - timedelta(days=5)
         if last < expected:
             stale.append((series_id, last, expected, source))
-    note = ("synthetic demo data ends on a fixed date, so it is stale by design"
-            if any(r[3] == "demo" for r in latest) else "")
     return _result(stale, lambda r: f"{r[0]}: latest {r[1]}, expected {r[2]}",
-                   "series behind their schedule", dg.AssetCheckSeverity.WARN, note=note)
+                   "series behind their schedule", dg.AssetCheckSeverity.WARN,
+                   note=_synthetic_note(latest))
 
 
 raw_checks = [

@@ -37,7 +37,5 @@ select
     calendar,
     date,
     is_session,
-    cast(sum(case when is_session then 1 else 0 end) over (
-        partition by calendar order by date rows between unbounded preceding and current row
-    ) as integer) as sessions_to_date
+    {{ running_count('is_session', 'calendar', 'date') }} as sessions_to_date
 from flagged

@@ -28,9 +28,8 @@ gaps as (
 numbered as (
     select
         *,
-        cast(sum(case when gap_sessions is null or gap_sessions > {{ max_gap }} then 1 else 0 end)
-            over (partition by pair_id order by date
-                  rows between unbounded preceding and current row) as integer) as episode_number
+        {{ running_count('gap_sessions is null or gap_sessions > ' ~ max_gap, 'pair_id', 'date') }}
+            as episode_number
     from gaps
 ),
 

@@ -16,9 +16,7 @@ with daily as (
         session_number,
         close,
         is_record_close,
-        cast(sum(case when is_record_close then 1 else 0 end) over (
-            partition by symbol order by date rows between unbounded preceding and current row
-        ) as integer) as record_group
+        {{ running_count('is_record_close', 'symbol', 'date') }} as record_group
     from {{ ref('int_running_peaks') }}
 ),
 

@@ -30,10 +30,8 @@ leader_records as (
 clustered as (
     select
         *,
-        cast(sum(case when sessions_since_previous > {{ max_gap }} then 1 else 0 end) over (
-            partition by pair_id, basis order by date
-            rows between unbounded preceding and current row
-        ) as integer) as cluster_number
+        {{ running_count('sessions_since_previous > ' ~ max_gap, 'pair_id, basis', 'date') }}
+            as cluster_number
     from leader_records
 ),
 
