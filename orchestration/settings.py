@@ -4,6 +4,7 @@ LOCKSTEP_SOURCE     demo | files | live            (default: demo, synthetic and
 LOCKSTEP_DATA_DIR   directory read by the files source
 LOCKSTEP_WAREHOUSE  DuckDB path                     (default: warehouse/lockstep.duckdb)
 LOCKSTEP_STATE_DIR  local state: Dagster home, demo data, yfinance cache (default: .lockstep/)
+LOCKSTEP_PUBLISH_DIR where the published marts go (default: <warehouse dir>/published)
 FRED_API_KEY        live FRED only; read when the FRED client is built, never logged or stored
 """
 
@@ -32,6 +33,7 @@ class Settings:
     warehouse: Path
     state_dir: Path
     data_dir: Path | None
+    publish_dir: Path
 
     @property
     def demo_dir(self) -> Path:
@@ -58,9 +60,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if source == "files" and data_dir is None:
         raise SettingsError("LOCKSTEP_SOURCE=files needs LOCKSTEP_DATA_DIR (a directory "
                             "with market/<FILE>.csv and fred/<SERIES>.csv)")
+    warehouse = _path(env.get("LOCKSTEP_WAREHOUSE") or "warehouse/lockstep.duckdb")
+    publish = (env.get("LOCKSTEP_PUBLISH_DIR") or "").strip()
     return Settings(
         source=source,
-        warehouse=_path(env.get("LOCKSTEP_WAREHOUSE") or "warehouse/lockstep.duckdb"),
+        warehouse=warehouse,
         state_dir=_path(env.get("LOCKSTEP_STATE_DIR") or ".lockstep"),
         data_dir=data_dir,
+        publish_dir=_path(publish) if publish else warehouse.parent / "published",
     )
