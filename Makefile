@@ -4,6 +4,7 @@
 #   make run      the pipeline on LOCKSTEP_SOURCE (demo | files | live)
 #   make refresh  the pipeline on live Yahoo + FRED data (needs FRED_API_KEY)
 #   make dev      the Dagster UI on http://127.0.0.1:3000
+#   make dashboard the dashboard on http://127.0.0.1:8501 (reads the published copy)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -24,7 +25,7 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/te
                dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
 
-.PHONY: help setup run demo refresh backfill test dev lint bench clean clean-warehouse demo-data snapshot
+.PHONY: help setup run demo refresh backfill test dev dashboard lint bench clean clean-warehouse demo-data snapshot
 
 help:
 	@sed -n '2,7p' Makefile | sed 's/^# *//'
@@ -71,8 +72,13 @@ test: setup
 dev: setup
 	$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
+# the dashboard reads only the published copy (make demo / make run publish it)
+dashboard: setup
+	$(RUN) streamlit run dashboard/app.py --server.address 127.0.0.1 --server.port 8501 \
+	  --server.headless true --browser.gatherUsageStats false
+
 lint: setup
-	$(RUN) ruff check orchestration tests benchmarks
+	$(RUN) ruff check orchestration tests benchmarks dashboard
 
 bench: setup
 	$(RUN) python benchmarks/bench_demo.py
