@@ -31,7 +31,11 @@ def published_path() -> Path:
 def query(sql: str, params: tuple = ()) -> pd.DataFrame:
     # a short-lived read-only connection to the published copy: never blocks a refresh
     with duckdb.connect(str(published_path()), read_only=True) as con:
-        return con.execute(sql, list(params)).df()
+        frame = con.execute(sql, list(params)).df()
+    for column in frame.columns:  # DATE columns arrive as timestamps: show them as dates
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            frame[column] = frame[column].dt.date
+    return frame
 
 
 def synthetic_banner() -> None:
@@ -115,6 +119,7 @@ def page_coincidence() -> None:
                  "days_from_leader_event"],
     ).properties(height=180)
     st.altair_chart(timeline, width="stretch")
+    st.subheader("Record clusters and bottoms")
     st.dataframe(events, hide_index=True)
 
 
