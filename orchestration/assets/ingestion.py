@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 import dagster as dg
 import pandas as pd
 
-from orchestration.catalog import Catalog, load_catalog
+from orchestration.catalog import load_catalog
 from orchestration.lib.validation import fred_problems, market_problems
 from orchestration.lib.warehouse import (
     FRED,
@@ -158,10 +158,6 @@ def ingest(
     return metadata
 
 
-def _catalog() -> Catalog:
-    return load_catalog()
-
-
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
@@ -184,7 +180,7 @@ def _catalog() -> Catalog:
 )
 def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource,
                config: IngestConfig):
-    catalog = _catalog()
+    catalog = load_catalog()
     settings = lockstep.settings()
     start, end = config.window()
     session = routing_session(lockstep.yahoo_endpoint) if lockstep.yahoo_endpoint else None
@@ -233,7 +229,7 @@ def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource,
 )
 def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource,
              config: IngestConfig):
-    catalog = _catalog()
+    catalog = load_catalog()
     settings = lockstep.settings()
     start, end = config.window()
     source = fred_source(settings, root_url=lockstep.fred_endpoint,
@@ -270,7 +266,7 @@ def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource,
     ),
 )
 def trading_sessions(context: dg.AssetExecutionContext, lockstep: LockstepResource):
-    catalog = _catalog()
+    catalog = load_catalog()
     settings = lockstep.settings()
     sessions = exchange_sessions([i.calendar for i in catalog.market])
     with writer_lock(settings.warehouse, log=context.log.info):

@@ -320,20 +320,3 @@ def generate_demo_data(target: Path, catalog: Catalog, seed: int = SEED) -> dict
     }
     (target / MARKER_FILE).write_text(json.dumps(summary, indent=2) + "\n")
     return summary
-
-
-def main() -> None:
-    from orchestration.catalog import load_catalog
-    from orchestration.settings import load_settings
-
-    settings = load_settings()
-    summary = generate_demo_data(settings.demo_dir, load_catalog())
-    print(
-        f"SYNTHETIC demo data written to {settings.demo_dir} "
-        f"({summary['rows']['market']} market rows, {summary['rows']['fred']} FRED rows, "
-        f"{summary['start']} to {summary['end']}, seed {summary['seed']})"
-    )
-
-
-if __name__ == "__main__":
-    main()
