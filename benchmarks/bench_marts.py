@@ -30,9 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from orchestration.lib.warehouse import connect, ensure_raw_schema  # noqa: E402
+from orchestration.settings import dbt_executable  # noqa: E402
 from orchestration.sources.calendars import exchange_sessions  # noqa: E402
 
-DBT = Path(sys.executable).with_name("dbt")
+DBT = dbt_executable()
 
 
 def synthetic_prices(n_symbols: int, years: int, seed: int = 7) -> pd.DataFrame:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
-import sys
 from functools import cached_property
-from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
@@ -13,7 +12,7 @@ from packaging import version
 
 from orchestration.lib.retry import RetryPolicy
 from orchestration.project import lockstep_dbt_project
-from orchestration.settings import Settings, load_settings
+from orchestration.settings import Settings, dbt_executable, load_settings
 
 
 class LockstepResource(dg.ConfigurableResource):
@@ -57,29 +56,23 @@ class LockstepResource(dg.ConfigurableResource):
         return load_settings(env)
 
 
-def _dbt_executable() -> str:
-    """The dbt of this environment (next to its python), so PATH need not include it."""
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.exists() else "dbt"
-
-
 class LockstepDbtCliResource(DbtCliResource):
     """DbtCliResource without two start-up costs we do not need (about 7 s of each run).
 
     - dagster-dbt runs `dbt --version` in a subprocess on every run to learn the version;
-      our dbt executable is the one installed beside this Python, so the version of the
-      imported dbt-core package is the answer.
+      the prepared manifest records the version of the dbt that parsed it, which is the
+      dbt of .venv-dbt that runs the build.
     - it opens a dbt adapter inside the Dagster process, used only to fetch row counts and
-      column metadata, which lockstep does not request.
+      column metadata, which lockstep does not request (and dbt-core is not importable in
+      the Dagster environment anyway).
     Both are private hooks of dagster-dbt 0.29 (pinned below 0.30 in pyproject.toml);
     tests/test_definitions.py fails if they disappear.
     """
 
     @cached_property
     def _cli_version(self) -> version.Version:
-        from dbt.version import __version__ as dbt_core_version
-
-        return version.parse(dbt_core_version)
+        manifest = json.loads(lockstep_dbt_project.manifest_path.read_text())
+        return version.parse(manifest["metadata"]["dbt_version"])
 
     def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 - same signature as the base
         return None
@@ -87,7 +80,7 @@ class LockstepDbtCliResource(DbtCliResource):
 
 def dbt_resource() -> DbtCliResource:
     return LockstepDbtCliResource(
-        dbt_executable=_dbt_executable(),
+        dbt_executable=str(dbt_executable()),
         project_dir=lockstep_dbt_project,
         profiles_dir=str(lockstep_dbt_project.profiles_dir),
     )

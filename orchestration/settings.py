@@ -5,6 +5,7 @@ LOCKSTEP_DATA_DIR   directory read by the files source
 LOCKSTEP_WAREHOUSE  DuckDB path                     (default: warehouse/lockstep.duckdb)
 LOCKSTEP_STATE_DIR  local state: Dagster home, demo data, yfinance cache (default: .lockstep/)
 LOCKSTEP_PUBLISH_DIR where the published marts go (default: <warehouse dir>/published)
+LOCKSTEP_DBT        the dbt executable (default: .venv-dbt/bin/dbt, the environment make builds)
 FRED_API_KEY        live FRED only; read when the FRED client is built, never logged or stored
 """
 
@@ -69,3 +70,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         publish_dir=_path(publish) if publish else warehouse.parent / "published",
     )
+
+
+def dbt_executable(env: dict[str, str] | None = None) -> Path:
+    """dbt lives in its own environment (.venv-dbt, pyproject's `dbt` group), not in the one
+    Dagster runs in: the code location then loads without importing dbt-core."""
+    env = os.environ if env is None else env
+    raw = (env.get("LOCKSTEP_DBT") or "").strip()
+    dbt = _path(raw) if raw else PROJECT_ROOT / ".venv-dbt" / "bin" / "dbt"
+    if not dbt.exists():
+        hint = "fix LOCKSTEP_DBT" if raw else "run `make setup`, which builds .venv-dbt"
+        raise SettingsError(f"no dbt executable at {dbt}: {hint}")
+    return dbt

@@ -103,11 +103,12 @@ def warehouse(tmp_path) -> Path:
 def dbt_manifest() -> Path:
     """The dbt manifest the code location loads (make prepares it; build it if absent)."""
     import subprocess
-    import sys
 
     manifest = PROJECT_ROOT / "dbt_project" / "target" / "manifest.json"
     if not manifest.exists():
-        dbt = Path(sys.executable).with_name("dbt")
+        from orchestration.settings import dbt_executable
+
+        dbt = dbt_executable()
         subprocess.run([str(dbt), "parse", "--quiet", "--profiles-dir", "."],
                        cwd=PROJECT_ROOT / "dbt_project", check=True)
     return manifest

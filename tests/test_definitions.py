@@ -111,16 +111,44 @@ def test_code_location_loads_from_workspace(dbt_manifest):
     assert "daily_refresh" in out.stdout
 
 
-def test_dbt_resource_skips_version_probe_and_adapter():
-    """Our resource relies on two private hooks of dagster-dbt; fail loudly if they move."""
+def test_dbt_resource_skips_version_probe_and_adapter(dbt_manifest):
+    """Our resource relies on two private hooks of dagster-dbt; fail loudly if they move.
+    The version it reports instead of asking dbt is the one the dbt of .venv-dbt prints."""
     from dagster_dbt import DbtCliResource
-    from dbt.version import __version__ as dbt_core_version
 
     from orchestration.resources import LockstepDbtCliResource, dbt_resource
+    from orchestration.settings import dbt_executable
 
     assert hasattr(DbtCliResource, "_cli_version")
     assert hasattr(DbtCliResource, "_initialize_dbt_core_adapter")
     resource = dbt_resource()
     assert isinstance(resource, LockstepDbtCliResource)
-    assert str(resource._cli_version) == dbt_core_version
+    printed = subprocess.run([str(dbt_executable()), "--version"], capture_output=True,
+                             text=True, check=True).stdout
+    assert f"installed: {resource._cli_version}" in printed
     assert resource._initialize_dbt_core_adapter([]) is None
+
+
+def test_code_location_imports_stay_light(dbt_manifest):
+    """The code location loads in a fresh interpreter without dbt-core (it lives in
+    .venv-dbt) and without the libraries only a run needs; each of them would add seconds
+    to every load of `dagster dev` and of every run worker."""
+    code = ("import sys, orchestration.definitions as d\n"
+            "assert len(d.defs.resolve_asset_graph().get_all_asset_keys()) > 20\n"
+            "heavy = ('dbt', 'pandas', 'duckdb', 'numpy', 'exchange_calendars', 'matplotlib',"
+            " 'yfinance', 'fredapi')\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_dbt_is_not_importable_in_the_dagster_environment():
+    """If dbt-core came back into .venv (a dependency pulling it in), dagster-dbt would
+    import it at load again; this names the cause instead of a slow load."""
+    import importlib.util
+
+    assert importlib.util.find_spec("dbt") is None, (
+        "dbt-core is installed in the Dagster environment; it belongs in .venv-dbt only "
+        "(pyproject's `dbt` dependency group)")

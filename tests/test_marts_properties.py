@@ -4,9 +4,7 @@ peak never falls -- and the peaks equal a plain Python running maximum."""
 
 import os
 import subprocess
-import sys
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -21,7 +19,9 @@ from tests.conftest import PROJECT_ROOT
 def running_peaks_sql(tmp_path_factory, dbt_manifest) -> str:
     tmp = tmp_path_factory.mktemp("compile")
     env = {**os.environ, "LOCKSTEP_WAREHOUSE": str(tmp / "lockstep.duckdb")}
-    dbt = Path(sys.executable).with_name("dbt")
+    from orchestration.settings import dbt_executable
+
+    dbt = dbt_executable()
     subprocess.run(
         [str(dbt), "compile", "--quiet", "--select", "int_running_peaks", "--target-path",
          str(tmp / "target"), "--profiles-dir", "."],

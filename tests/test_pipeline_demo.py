@@ -117,3 +117,44 @@ def test_ui_metadata_on_the_marts(demo_run):
     with open(png, "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
     assert divergence["date_range"].value == "2018-01-02 to 2025-12-31"
+
+
+def test_dbt_unit_tests_pass(demo_run, tmp_path):
+    """The dbt unit tests (fixed inputs in YAML: ties at the peak, recovery to exactly the
+    old peak, a single row, calendar gaps, ...) run here, not in the daily build; they need
+    the upstream relations, which the demo run built."""
+    import json
+    import os
+    import subprocess
+
+    from orchestration.settings import dbt_executable
+    from tests.conftest import PROJECT_ROOT
+
+    _, _, warehouse, _ = demo_run
+    manifest = json.loads((PROJECT_ROOT / "dbt_project/target/manifest.json").read_text())
+    declared = set(manifest["unit_tests"])
+    assert len(declared) >= 10
+    out = subprocess.run(
+        [str(dbt_executable()), "test", "--select", "test_type:unit", "--profiles-dir", ".",
+         "--target-path", str(tmp_path / "target")],
+        cwd=PROJECT_ROOT / "dbt_project", capture_output=True, text=True, timeout=300,
+        env={**os.environ, "LOCKSTEP_WAREHOUSE": str(warehouse)},
+    )
+    assert out.returncode == 0, out.stdout[-4000:]
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    assert {r["unique_id"] for r in results} == declared
+    assert {r["status"] for r in results} == {"pass"}
+
+
+def test_daily_build_leaves_unit_tests_out(demo_run):
+    """The materialization's dbt build runs the models and data tests, no unit tests."""
+    import json
+
+    from tests.conftest import PROJECT_ROOT
+
+    first, _, _, _ = demo_run
+    [target] = (PROJECT_ROOT / "dbt_project" / "target").glob(
+        f"lockstep_dbt_assets-{first.run_id[:7]}-*")
+    kinds = {r["unique_id"].split(".")[0] for r in
+             json.loads((target / "run_results.json").read_text())["results"]}
+    assert kinds == {"model", "test"}

@@ -2,17 +2,18 @@
 
 Thin on purpose: the source clients live in orchestration/sources, validation in
 orchestration/lib/validation.py, the loader in orchestration/lib/warehouse.py.
-"""
 
+pandas, DuckDB, the source clients and the calendar library are imported inside the asset
+functions, not here: the code location loads without them (see README, "Performance").
+"""
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import pandas as pd
 
 from orchestration.catalog import load_catalog
-from orchestration.lib.validation import fred_problems, market_problems
 from orchestration.lib.warehouse import (
     FRED,
     MARKET,
@@ -25,9 +26,11 @@ from orchestration.lib.warehouse import (
     writer_lock,
 )
 from orchestration.resources import LockstepResource
-from orchestration.sources import FetchResult, fred_source, market_source
-from orchestration.sources.calendars import exchange_sessions
-from orchestration.sources.yahoo import routing_session
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from orchestration.sources import FetchResult
 
 SYNTHETIC_BANNER = "SYNTHETIC demo data -- generated, not market data"
 
@@ -38,7 +41,7 @@ FRED_SERIES = dg.AssetKey(["raw", "fred_series"])
 TRADING_SESSIONS = dg.AssetKey(["raw", "trading_sessions"])
 
 
-def _per_name_table(stats: pd.DataFrame, label: str) -> str:
+def _per_name_table(stats: "pd.DataFrame", label: str) -> str:
     lines = [
         f"| {label} | first date | last date | received | inserted | updated |",
         "|---|---|---|---:|---:|---:|",
@@ -75,15 +78,17 @@ def ingest(
     context: dg.AssetExecutionContext,
     lockstep: LockstepResource,
     spec: TableSpec,
-    fetch: Callable[[dict], FetchResult],
-    problems_of: Callable[[pd.DataFrame], dict[str, str]],
+    fetch: Callable[[dict], "FetchResult"],
+    problems_of: Callable[["pd.DataFrame"], dict[str, str]],
     reference_table: str,
-    reference: pd.DataFrame,
+    reference: "pd.DataFrame",
     label: str,
     window: tuple[date | None, date | None] = (None, None),
 ) -> dict:
     """Fetch, validate and upsert; return metadata. Stores what is valid, then raises a
     Failure naming every symbol/series that failed (nothing is silently skipped)."""
+    import pandas as pd
+
     settings = lockstep.settings()
     with writer_lock(settings.warehouse, log=context.log.info):
         with connect(settings.warehouse) as con:
@@ -180,6 +185,12 @@ def ingest(
 )
 def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource,
                config: IngestConfig):
+    import pandas as pd
+
+    from orchestration.lib.validation import market_problems
+    from orchestration.sources import market_source
+    from orchestration.sources.yahoo import routing_session
+
     catalog = load_catalog()
     settings = lockstep.settings()
     start, end = config.window()
@@ -229,6 +240,11 @@ def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource,
 )
 def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource,
              config: IngestConfig):
+    import pandas as pd
+
+    from orchestration.lib.validation import fred_problems
+    from orchestration.sources import fred_source
+
     catalog = load_catalog()
     settings = lockstep.settings()
     start, end = config.window()
@@ -261,14 +277,17 @@ def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource,
     kinds={"python", "duckdb"},
     description=(
         "Trading sessions of every exchange calendar in the catalog (XNYS: NYSE), from the "
-        "exchange_calendars library, 1885 to a year ahead (raw.trading_sessions). '24/7' "
-        "instruments trade every calendar day and need no table."
+        "exchange_calendars library, 1885 to the end of next year (raw.trading_sessions). "
+        "'24/7' instruments trade every calendar day and need no table."
     ),
 )
 def trading_sessions(context: dg.AssetExecutionContext, lockstep: LockstepResource):
+    from orchestration.sources.calendars import exchange_sessions
+
     catalog = load_catalog()
     settings = lockstep.settings()
-    sessions = exchange_sessions([i.calendar for i in catalog.market])
+    sessions = exchange_sessions([i.calendar for i in catalog.market],
+                                 cache_dir=settings.state_dir / "calendars")
     with writer_lock(settings.warehouse, log=context.log.info):
         with connect(settings.warehouse) as con:
             ensure_raw_schema(con)

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import duckdb
+
+if TYPE_CHECKING:
+    import duckdb
 
 SNAPSHOT_BANNER = "**SYNTHETIC demo data -- generated, not market data**\n\n"
 
@@ -93,6 +96,8 @@ def png_markdown(path: Path, alt: str) -> str:
 def enrich(warehouse: Path, keys: list[dg.AssetKey], chart_dir: Path,
            default_pair: str) -> dict[dg.AssetKey, dict]:
     """Metadata per mart asset key, read after dbt finished."""
+    import duckdb
+
     out: dict[dg.AssetKey, dict] = {}
     with duckdb.connect(str(warehouse), read_only=True) as con:
         for key in keys:

@@ -23,8 +23,6 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
-
 STORAGE_VERSION = "v1.0.0"
 KEEP_VERSIONS = 2
 DB_NAME = "lockstep.duckdb"
@@ -37,6 +35,8 @@ def current_path(root: Path) -> Path:
 def publish_marts(warehouse: Path, root: Path, tag: str) -> dict:
     """Copy every table and view of schema `marts` out of `warehouse` (the caller holds the
     writer lock) into a new version under `root`, then point `root/current` at it."""
+    import duckdb
+
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"v-{tag}"

@@ -15,9 +15,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
-import pandas as pd
+if TYPE_CHECKING:  # imported where used: the code location loads without them
+    import duckdb
+    import pandas as pd
 
 LOCK_TIMEOUT_S = float(os.environ.get("LOCKSTEP_LOCK_TIMEOUT", "1800"))
 
@@ -142,6 +144,8 @@ def connect(warehouse: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBP
     warehouse = Path(warehouse)
     if not read_only:
         warehouse.parent.mkdir(parents=True, exist_ok=True)
+    import duckdb
+
     con = duckdb.connect(str(warehouse), read_only=read_only)
     try:
         yield con
@@ -244,6 +248,8 @@ def upsert(
         con.execute("ROLLBACK")
         raise
     stats["unchanged"] = stats["received"] - stats["inserted"] - stats["updated"]
+    import pandas as pd
+
     for column in ("first_date", "last_date"):
         stats[column] = pd.to_datetime(stats[column]).dt.date
     return stats
