@@ -29,7 +29,17 @@ def test_run_succeeds_with_every_dbt_check_passing(demo_run):
     first, second, _, _ = demo_run
     assert first.success and second.success
     evaluations = first.get_asset_check_evaluations()
-    assert len(evaluations) > 90  # the raw checks and the dbt tests on models
+    # every raw check and every dbt data test on a model, each evaluated once
+    import json
+
+    from orchestration.checks import CHECKS
+    from tests.conftest import PROJECT_ROOT
+
+    manifest = json.loads((PROJECT_ROOT / "dbt_project/target/manifest.json").read_text())
+    model_tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"
+                   and (n.get("attached_node") or "").startswith("model.")]
+    assert len(model_tests) > 50
+    assert len(evaluations) == len(CHECKS) + len(model_tests)
     errors = [e.check_name for e in evaluations
               if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
     assert errors == []
@@ -158,3 +168,44 @@ def test_daily_build_leaves_unit_tests_out(demo_run):
     kinds = {r["unique_id"].split(".")[0] for r in
              json.loads((target / "run_results.json").read_text())["results"]}
     assert kinds == {"model", "test"}
+
+
+def test_not_null_columns_names_the_null_column(demo_run, tmp_path):
+    """The generic test that checks a model's not-null columns in one query fails on a null
+    in any one of them and reports which (tests/generic/not_null_columns.sql)."""
+    import json
+    import os
+    import shutil
+    import subprocess
+
+    from orchestration.settings import dbt_executable
+    from tests.conftest import PROJECT_ROOT
+
+    _, _, warehouse, _ = demo_run
+    copy = tmp_path / "w" / "lockstep.duckdb"  # same file name: same dbt database name
+    copy.parent.mkdir()
+    shutil.copy(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:
+        con.execute("UPDATE marts.mart_market_snapshot SET record_close_date = NULL "
+                    "WHERE symbol IN ('BTC-USD', '^RUT')")
+
+    def run() -> tuple[int, list[dict]]:
+        out = subprocess.run(
+            [str(dbt_executable()), "test", "--select",
+             "mart_market_snapshot,test_name:not_null_columns", "--store-failures",
+             "--profiles-dir", ".", "--target-path", str(tmp_path / "target")],
+            cwd=PROJECT_ROOT / "dbt_project", capture_output=True, text=True, timeout=300,
+            env={**os.environ, "LOCKSTEP_WAREHOUSE": str(copy)})
+        results = json.loads((tmp_path / "target" / "run_results.json").read_text())
+        return out.returncode, results["results"]
+
+    code, results = run()
+    assert code != 0
+    [result] = results
+    assert result["status"] == "fail" and result["failures"] == 1
+    with duckdb.connect(str(copy), read_only=True) as con:
+        [audit] = [r[0] for r in con.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+            "WHERE table_name LIKE 'not_null_columns_mart_market%'").fetchall()]
+        assert con.execute(f"SELECT column_name, null_rows FROM {audit}").fetchall() == [
+            ("record_close_date", 2)]

@@ -157,3 +157,42 @@ def test_validation_names_symbol_date_and_problem():
     fred = pd.DataFrame({"series_id": ["EFFR"], "date": [date(2025, 1, 1)],
                          "value": [float("inf")]})
     assert fred_problems(fred) == {"EFFR": "value not a finite number on 2025-01-01"}
+
+
+@pytest.mark.parametrize("sql", [
+    # duplicate keys
+    "INSERT INTO raw.market_prices VALUES ('X', DATE '2025-01-02', 1, 1, 1, 1, 1, 0, 'files', "
+    "TIMESTAMP '2025-01-03')",
+    "INSERT INTO raw.fred_observations VALUES ('WALCL', DATE '2025-01-01', 1, 'files', "
+    "TIMESTAMP '2025-01-03')",
+    "INSERT INTO raw.instruments VALUES ('X', 'x', 'etf', 'XNYS')",
+    "INSERT INTO raw.trading_sessions VALUES ('XNYS', DATE '2025-01-02')",
+    "INSERT INTO raw.fred_series VALUES ('WALCL', 'w', 'millions_usd', 'weekly')",
+    # NOT NULL and close > 0
+    "INSERT INTO raw.market_prices VALUES (NULL, DATE '2025-01-03', 1, 1, 1, 1, 1, 0, 'files', "
+    "TIMESTAMP '2025-01-03')",
+    "INSERT INTO raw.market_prices VALUES ('X', NULL, 1, 1, 1, 1, 1, 0, 'files', "
+    "TIMESTAMP '2025-01-03')",
+    "INSERT INTO raw.market_prices VALUES ('X', DATE '2025-01-03', 1, 1, 1, NULL, 1, 0, 'files', "
+    "TIMESTAMP '2025-01-03')",
+    "INSERT INTO raw.market_prices VALUES ('X', DATE '2025-01-03', 1, 1, 1, 0, 1, 0, 'files', "
+    "TIMESTAMP '2025-01-03')",
+    "INSERT INTO raw.market_prices VALUES ('X', DATE '2025-01-03', 1, 1, 1, 1, 1, 0, NULL, "
+    "TIMESTAMP '2025-01-03')",
+    "INSERT INTO raw.fred_observations VALUES ('WALCL', DATE '2025-01-08', NULL, 'files', "
+    "TIMESTAMP '2025-01-09')",
+    "INSERT INTO raw.fred_observations VALUES (NULL, DATE '2025-01-08', 1, 'files', "
+    "TIMESTAMP '2025-01-09')",
+])
+def test_raw_tables_refuse_what_dbt_no_longer_tests(con, sql):
+    """dbt's sources do not re-test keys, NOT NULL or close > 0 (_sources.yml): the raw
+    tables enforce them on write."""
+    con.execute("INSERT INTO raw.market_prices VALUES ('X', DATE '2025-01-02', 1, 1, 1, 1, 1, "
+                "0, 'files', TIMESTAMP '2025-01-03')")
+    con.execute("INSERT INTO raw.fred_observations VALUES ('WALCL', DATE '2025-01-01', 1, "
+                "'files', TIMESTAMP '2025-01-03')")
+    con.execute("INSERT INTO raw.instruments VALUES ('X', 'x', 'etf', 'XNYS')")
+    con.execute("INSERT INTO raw.trading_sessions VALUES ('XNYS', DATE '2025-01-02')")
+    con.execute("INSERT INTO raw.fred_series VALUES ('WALCL', 'w', 'millions_usd', 'weekly')")
+    with pytest.raises(duckdb.ConstraintException):
+        con.execute(sql)
