@@ -88,13 +88,17 @@ def browser(tmp_path_factory):
 
 
 def _wait(driver, css, text=None, timeout=45):
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = driver.find_elements(By.CSS_SELECTOR, css)
-        if found and (text is None or any(text in e.text for e in found)):
-            return found
+        try:
+            if found and (text is None or any(text in e.text for e in found)):
+                return found
+        except StaleElementReferenceException:
+            pass  # Streamlit re-rendered between finding and reading: look again
         time.sleep(0.3)
     raise AssertionError(f"no {css!r} containing {text!r} within {timeout} s")
 
