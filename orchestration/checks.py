@@ -197,7 +197,7 @@ def fred_fresh(q: Query, lockstep: LockstepResource) -> dict:
                    note=_synthetic_note(latest))
 
 
-# (asset, check, blocking, description, evaluator), in the order they run
+# (asset, evaluator (its name is the check name), blocking, description), in the order they run
 CHECKS = [
     (MARKET_PRICES, market_prices_unique_keys, True,
      "Each (symbol, date) appears once in raw.market_prices."),
