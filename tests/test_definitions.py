@@ -152,3 +152,16 @@ def test_dbt_is_not_importable_in_the_dagster_environment():
     assert importlib.util.find_spec("dbt") is None, (
         "dbt-core is installed in the Dagster environment; it belongs in .venv-dbt only "
         "(pyproject's `dbt` dependency group)")
+
+
+def test_dbt_executable_is_the_dbt_environment_or_a_clear_error(tmp_path):
+    import pytest
+
+    from orchestration.settings import PROJECT_ROOT, SettingsError, dbt_executable
+
+    assert dbt_executable({}) == PROJECT_ROOT / ".venv-dbt" / "bin" / "dbt"
+    fake = tmp_path / "dbt"
+    fake.touch()
+    assert dbt_executable({"LOCKSTEP_DBT": str(fake)}) == fake
+    with pytest.raises(SettingsError, match="LOCKSTEP_DBT"):
+        dbt_executable({"LOCKSTEP_DBT": str(tmp_path / "missing")})
