@@ -209,3 +209,21 @@ def test_not_null_columns_names_the_null_column(demo_run, tmp_path):
             "WHERE table_name LIKE 'not_null_columns_mart_market%'").fetchall()]
         assert con.execute(f"SELECT column_name, null_rows FROM {audit}").fetchall() == [
             ("record_close_date", 2)]
+
+
+def test_a_second_run_reuses_dbts_parse(demo_run):
+    """The first run into a new warehouse parses the dbt project in full (the profile's path
+    changed); it leaves its parse state behind, so the second run parses partially."""
+    from tests.conftest import PROJECT_ROOT
+
+    first, second, _, _ = demo_run
+
+    def log_of(result) -> str:
+        [target] = (PROJECT_ROOT / "dbt_project" / "target").glob(
+            f"lockstep_dbt_assets-{result.run_id[:7]}-*")
+        return (target / "dbt.log").read_text()
+
+    assert "Unable to do partial parsing because profile has changed" in log_of(first)
+    second_log = log_of(second)
+    assert "Partial parsing enabled" in second_log
+    assert "Unable to do partial parsing" not in second_log
