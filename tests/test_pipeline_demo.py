@@ -1,12 +1,22 @@
 """The whole pipeline on demo data: dagster.materialize of every asset into a temporary
 warehouse, then the stored rows and the snapshot against the generated files."""
 
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
 import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
 
-from tests.conftest import materialize_all
+from orchestration.checks import CHECKS
+from orchestration.settings import dbt_executable
+from tests.conftest import PROJECT_ROOT, materialize_all
+
+DBT_DIR = PROJECT_ROOT / "dbt_project"
 
 pytestmark = pytest.mark.slow
 
@@ -17,6 +27,27 @@ def demo_run(tmp_path_factory, dbt_manifest):
     first, warehouse = materialize_all(tmp, source="demo")
     second, _ = materialize_all(tmp, source="demo")
     return first, second, warehouse, tmp / "state" / "demo_data"
+
+
+def _manifest() -> dict:
+    return json.loads((DBT_DIR / "target" / "manifest.json").read_text())
+
+
+def _run_target(result) -> Path:
+    """The target folder dagster-dbt gave the dbt build of that Dagster run."""
+    [target] = (DBT_DIR / "target").glob(f"lockstep_dbt_assets-{result.run_id[:7]}-*")
+    return target
+
+
+def _dbt_test(select: str, warehouse: Path, target: Path, *extra: str) -> tuple[int, list]:
+    """`dbt test --select ...` on `warehouse`; its exit code and run_results."""
+    out = subprocess.run(
+        [str(dbt_executable()), "test", "--select", select, *extra, "--profiles-dir", ".",
+         "--target-path", str(target)],
+        cwd=DBT_DIR, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "LOCKSTEP_WAREHOUSE": str(warehouse)})
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return out.returncode, results
 
 
 def _metadata(result, key):
@@ -30,13 +61,7 @@ def test_run_succeeds_with_every_dbt_check_passing(demo_run):
     assert first.success and second.success
     evaluations = first.get_asset_check_evaluations()
     # every raw check and every dbt data test on a model, each evaluated once
-    import json
-
-    from orchestration.checks import CHECKS
-    from tests.conftest import PROJECT_ROOT
-
-    manifest = json.loads((PROJECT_ROOT / "dbt_project/target/manifest.json").read_text())
-    model_tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"
+    model_tests = [n for n in _manifest()["nodes"].values() if n["resource_type"] == "test"
                    and (n.get("attached_node") or "").startswith("model.")]
     assert len(model_tests) > 50
     assert len(evaluations) == len(CHECKS) + len(model_tests)
@@ -133,54 +158,26 @@ def test_dbt_unit_tests_pass(demo_run, tmp_path):
     """The dbt unit tests (fixed inputs in YAML: ties at the peak, recovery to exactly the
     old peak, a single row, calendar gaps, ...) run here, not in the daily build; they need
     the upstream relations, which the demo run built."""
-    import json
-    import os
-    import subprocess
-
-    from orchestration.settings import dbt_executable
-    from tests.conftest import PROJECT_ROOT
-
     _, _, warehouse, _ = demo_run
-    manifest = json.loads((PROJECT_ROOT / "dbt_project/target/manifest.json").read_text())
-    declared = set(manifest["unit_tests"])
+    declared = set(_manifest()["unit_tests"])
     assert len(declared) >= 10
-    out = subprocess.run(
-        [str(dbt_executable()), "test", "--select", "test_type:unit", "--profiles-dir", ".",
-         "--target-path", str(tmp_path / "target")],
-        cwd=PROJECT_ROOT / "dbt_project", capture_output=True, text=True, timeout=300,
-        env={**os.environ, "LOCKSTEP_WAREHOUSE": str(warehouse)},
-    )
-    assert out.returncode == 0, out.stdout[-4000:]
-    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    code, results = _dbt_test("test_type:unit", warehouse, tmp_path / "target")
+    assert code == 0, results
     assert {r["unique_id"] for r in results} == declared
     assert {r["status"] for r in results} == {"pass"}
 
 
 def test_daily_build_leaves_unit_tests_out(demo_run):
     """The materialization's dbt build runs the models and data tests, no unit tests."""
-    import json
-
-    from tests.conftest import PROJECT_ROOT
-
     first, _, _, _ = demo_run
-    [target] = (PROJECT_ROOT / "dbt_project" / "target").glob(
-        f"lockstep_dbt_assets-{first.run_id[:7]}-*")
     kinds = {r["unique_id"].split(".")[0] for r in
-             json.loads((target / "run_results.json").read_text())["results"]}
+             json.loads((_run_target(first) / "run_results.json").read_text())["results"]}
     assert kinds == {"model", "test"}
 
 
 def test_not_null_columns_names_the_null_column(demo_run, tmp_path):
     """The generic test that checks a model's not-null columns in one query fails on a null
     in any one of them and reports which (tests/generic/not_null_columns.sql)."""
-    import json
-    import os
-    import shutil
-    import subprocess
-
-    from orchestration.settings import dbt_executable
-    from tests.conftest import PROJECT_ROOT
-
     _, _, warehouse, _ = demo_run
     copy = tmp_path / "w" / "lockstep.duckdb"  # same file name: same dbt database name
     copy.parent.mkdir()
@@ -189,17 +186,8 @@ def test_not_null_columns_names_the_null_column(demo_run, tmp_path):
         con.execute("UPDATE marts.mart_market_snapshot SET record_close_date = NULL "
                     "WHERE symbol IN ('BTC-USD', '^RUT')")
 
-    def run() -> tuple[int, list[dict]]:
-        out = subprocess.run(
-            [str(dbt_executable()), "test", "--select",
-             "mart_market_snapshot,test_name:not_null_columns", "--store-failures",
-             "--profiles-dir", ".", "--target-path", str(tmp_path / "target")],
-            cwd=PROJECT_ROOT / "dbt_project", capture_output=True, text=True, timeout=300,
-            env={**os.environ, "LOCKSTEP_WAREHOUSE": str(copy)})
-        results = json.loads((tmp_path / "target" / "run_results.json").read_text())
-        return out.returncode, results["results"]
-
-    code, results = run()
+    code, results = _dbt_test("mart_market_snapshot,test_name:not_null_columns", copy,
+                              tmp_path / "target", "--store-failures")
     assert code != 0
     [result] = results
     assert result["status"] == "fail" and result["failures"] == 1
@@ -214,16 +202,9 @@ def test_not_null_columns_names_the_null_column(demo_run, tmp_path):
 def test_a_second_run_reuses_dbts_parse(demo_run):
     """The first run into a new warehouse parses the dbt project in full (the profile's path
     changed); it leaves its parse state behind, so the second run parses partially."""
-    from tests.conftest import PROJECT_ROOT
-
     first, second, _, _ = demo_run
-
-    def log_of(result) -> str:
-        [target] = (PROJECT_ROOT / "dbt_project" / "target").glob(
-            f"lockstep_dbt_assets-{result.run_id[:7]}-*")
-        return (target / "dbt.log").read_text()
-
-    assert "Unable to do partial parsing because profile has changed" in log_of(first)
-    second_log = log_of(second)
+    first_log = (_run_target(first) / "dbt.log").read_text()
+    second_log = (_run_target(second) / "dbt.log").read_text()
+    assert "Unable to do partial parsing because profile has changed" in first_log
     assert "Partial parsing enabled" in second_log
     assert "Unable to do partial parsing" not in second_log
