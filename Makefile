@@ -5,6 +5,7 @@
 #   make refresh  the pipeline on live Yahoo + FRED data (needs FRED_API_KEY)
 #   make dev      the Dagster UI on http://127.0.0.1:3000
 #   make dashboard the dashboard on http://127.0.0.1:8501 (reads the published copy)
+#   make brief    the day's story as Markdown (DATE=YYYY-MM-DD, default: the latest date)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -33,10 +34,10 @@ PARSED_FOR := dbt_project/target/.parsed-for
 $(shell mkdir -p dbt_project/target; echo "$(LOCKSTEP_WAREHOUSE)" | cmp -s - $(PARSED_FOR) \
   || echo "$(LOCKSTEP_WAREHOUSE)" > $(PARSED_FOR))
 
-.PHONY: help setup run demo refresh backfill test dev dashboard lint bench clean clean-warehouse demo-data snapshot
+.PHONY: help setup run demo refresh backfill test dev dashboard lint bench clean clean-warehouse demo-data snapshot brief
 
 help:
-	@sed -n '2,7p' Makefile | sed 's/^# *//'
+	@sed -n '2,8p' Makefile | sed 's/^# *//'
 
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
@@ -77,6 +78,10 @@ backfill: setup
 
 snapshot: setup
 	$(RUN) python -m orchestration.cli snapshot
+
+# make brief [DATE=2025-12-11]: the day's story from marts.mart_daily_brief (latest by default)
+brief: setup
+	@$(RUN) python -m orchestration.cli brief $(if $(DATE),--date "$(DATE)")
 
 test: setup
 	$(RUN) pytest

@@ -25,6 +25,9 @@ class Instrument:
     name: str
     asset_class: str
     calendar: str
+    # when the stored history starts late (BTC-USD: after Bitcoin's 2013 peak), records
+    # are records of that history; the note says so in the marts and the brief
+    history_note: str | None = None
     demo: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -94,6 +97,8 @@ def parse_catalog(raw: dict) -> Catalog:
                 name=_require(entry, "name", where),
                 asset_class=_choice(entry, "asset_class", ASSET_CLASSES, where),
                 calendar=_choice(entry, "calendar", CALENDARS, where),
+                history_note=(str(entry["history_note"]).strip()
+                              if entry.get("history_note") else None),
                 demo=dict(entry.get("demo") or {}),
             )
         )

@@ -3,6 +3,8 @@
     python -m orchestration.cli run        materialize every asset (job daily_refresh) in the
                                            persistent Dagster instance, then print the snapshot
     python -m orchestration.cli snapshot   print the market snapshot only
+    python -m orchestration.cli brief [--date YYYY-MM-DD]
+                                           print the day's brief (default: the latest date)
     python -m orchestration.cli demo-data  (re)generate the synthetic demo directory
     python -m orchestration.cli run --start 2020-01-01 --end 2020-12-31
                                            backfill (or re-load) that range, then rebuild the
@@ -30,6 +32,21 @@ def _print_snapshot(settings) -> int:
               file=sys.stderr)
         return 1
     print(format_snapshot(rows, load_catalog()))
+    return 0
+
+
+def _print_brief(settings, day: date | None) -> int:
+    from orchestration.brief import BriefError, read_brief
+
+    if not settings.warehouse.exists():
+        print(f"lockstep: no warehouse at {settings.warehouse}: run `make run` (or `make demo`) "
+              f"first, or point LOCKSTEP_WAREHOUSE at one", file=sys.stderr)
+        return 1
+    try:
+        print(read_brief(settings.warehouse, day), end="")
+    except BriefError as exc:
+        print(f"lockstep: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -82,16 +99,24 @@ def _run(settings, start: str | None = None, end: str | None = None) -> int:
                 print(f"  {event.step_key}: {message}", file=sys.stderr)
         return 1
     print(f"lockstep: run {result.run_id} succeeded in {elapsed:.1f} s", flush=True)
-    return _print_snapshot(settings)
+    code = _print_snapshot(settings)
+    if code == 0 and settings.is_synthetic:
+        from orchestration.sources.demo import STORY_DATE
+
+        print(f"\nThe demo brief for {STORY_DATE}, the day the synthetic story is about "
+              f"(`make brief DATE=...` for any other day):\n", flush=True)
+        code = _print_brief(settings, STORY_DATE)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lockstep")
-    parser.add_argument("command", choices=["run", "snapshot", "demo-data"])
+    parser.add_argument("command", choices=["run", "snapshot", "brief", "demo-data"])
     parser.add_argument("--start", help="backfill from this ISO date (run only)")
     parser.add_argument("--end", help="backfill up to this ISO date, included (run only)")
+    parser.add_argument("--date", help="the brief's date, ISO (brief only; default: latest)")
     args = parser.parse_args(argv)
-    for value in (args.start, args.end):
+    for value in (args.start, args.end, args.date):
         if value:
             try:
                 date.fromisoformat(value)
@@ -108,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "snapshot":
         return _print_snapshot(settings)
+    if args.command == "brief":
+        return _print_brief(settings, date.fromisoformat(args.date) if args.date else None)
     return _run(settings, args.start or None, args.end or None)
 
 

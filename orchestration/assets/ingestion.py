@@ -200,8 +200,8 @@ def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource,
     reference = pd.DataFrame(
         [
             {"symbol": i.symbol, "name": i.name, "asset_class": i.asset_class,
-             "calendar": i.calendar}
-            for i in catalog.market
+             "calendar": i.calendar, "history_note": i.history_note, "display_order": n}
+            for n, i in enumerate(catalog.market, start=1)
         ]
     )
     metadata = ingest(

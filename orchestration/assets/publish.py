@@ -24,8 +24,9 @@ MART_KEYS = sorted((k for k in lockstep_dbt_assets.keys if k.path[0] == "marts")
     kinds={"duckdb", "parquet"},
     description=(
         "The marts schema published for readers: a read-only DuckDB file (storage version "
-        "v1.0.0) and one Parquet file per mart, written to a new version directory and "
-        "swapped in atomically at <warehouse dir>/published/current."
+        "v1.0.0), one Parquet file per mart and brief.md (the latest day's brief), written "
+        "to a new version directory and swapped in atomically at "
+        "<warehouse dir>/published/current."
     ),
 )
 def published_marts(context: dg.AssetExecutionContext, lockstep: LockstepResource):
@@ -40,5 +41,6 @@ def published_marts(context: dg.AssetExecutionContext, lockstep: LockstepResourc
         "storage_version": manifest["storage_version"],
         "synthetic": manifest["synthetic"],
         "tables": dg.MetadataValue.md("| mart | rows |\n|---|---:|\n" + tables),
+        "brief_date": manifest["brief_date"] or "none",
         "dagster/row_count": sum(manifest["tables"].values()),
     })

@@ -22,7 +22,8 @@ def table_facts(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict
         "AND table_name = ?", [schema, table]).fetchall()}
     if not columns:
         return {}
-    date_col = next((c for c in ("date", "week_ending", "effective_date", "latest_date")
+    date_col = next((c for c in ("date", "brief_date", "week_ending", "effective_date",
+                                 "end_date", "event_date", "latest_date")
                      if c in columns), None)
     if date_col:
         n, first, last = con.execute(
@@ -107,6 +108,16 @@ def enrich(warehouse: Path, keys: list[dg.AssetKey], chart_dir: Path,
             meta = table_facts(con, schema, table)
             if table == "mart_market_snapshot" and meta:
                 meta["snapshot"] = dg.MetadataValue.md(snapshot_markdown(con))
+            if table == "mart_daily_brief" and meta:
+                from orchestration.brief import BriefError, format_brief, read_rows
+
+                try:
+                    day, rows = read_rows(con)
+                except BriefError:
+                    pass
+                else:
+                    meta["brief_date"] = day.isoformat()
+                    meta["brief"] = dg.MetadataValue.md(format_brief(day, rows))
             if table == "fct_divergence_daily" and meta:
                 path = divergence_chart(con, default_pair, chart_dir / "divergence.png")
                 if path is not None:

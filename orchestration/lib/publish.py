@@ -4,6 +4,7 @@ new versioned directory and swapped in atomically.
     <publish root>/v-<tag>/lockstep.duckdb       schema marts, every mart as a table
     <publish root>/v-<tag>/parquet/<mart>.parquet
     <publish root>/v-<tag>/manifest.json         tables, row counts, when, source
+    <publish root>/v-<tag>/brief.md              the latest day's brief (orchestration/brief.py)
     <publish root>/current -> v-<tag>            (a symlink, replaced atomically)
 
 A reader opens `current/...`: it gets the old version or the new one, never a mix, and
@@ -26,6 +27,7 @@ from pathlib import Path
 STORAGE_VERSION = "v1.0.0"
 KEEP_VERSIONS = 2
 DB_NAME = "lockstep.duckdb"
+BRIEF_NAME = "brief.md"
 
 
 def current_path(root: Path) -> Path:
@@ -65,6 +67,16 @@ def publish_marts(warehouse: Path, root: Path, tag: str) -> dict:
             sources = sorted(r[0] for r in con.execute(
                 "SELECT DISTINCT source FROM marts.mart_market_snapshot").fetchall()) \
                 if "mart_market_snapshot" in marts else []
+            brief_date = None
+            if "mart_daily_brief" in marts:
+                from orchestration.brief import BriefError, format_brief, read_rows
+
+                try:
+                    brief_date, rows = read_rows(con)
+                except BriefError:
+                    pass
+                else:
+                    (staging / BRIEF_NAME).write_text(format_brief(brief_date, rows))
         finally:
             con.execute("DETACH published")
     manifest = {
@@ -74,6 +86,8 @@ def publish_marts(warehouse: Path, root: Path, tag: str) -> dict:
         "tables": counts,
         "sources": sources,
         "synthetic": "demo" in sources,
+        "brief": BRIEF_NAME if brief_date else None,
+        "brief_date": brief_date.isoformat() if brief_date else None,
     }
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     os.rename(staging, final)  # the version appears whole

@@ -52,12 +52,17 @@ RAW_DDL = [
     """,
     """
     CREATE TABLE IF NOT EXISTS raw.instruments (
-        symbol      VARCHAR PRIMARY KEY,
-        name        VARCHAR NOT NULL,
-        asset_class VARCHAR NOT NULL,
-        calendar    VARCHAR NOT NULL
+        symbol       VARCHAR PRIMARY KEY,
+        name         VARCHAR NOT NULL,
+        asset_class  VARCHAR NOT NULL,
+        calendar      VARCHAR NOT NULL,
+        history_note  VARCHAR,
+        display_order INTEGER
     )
     """,
+    # warehouses created before the catalog had history notes and an order
+    "ALTER TABLE raw.instruments ADD COLUMN IF NOT EXISTS history_note VARCHAR",
+    "ALTER TABLE raw.instruments ADD COLUMN IF NOT EXISTS display_order INTEGER",
     """
     CREATE TABLE IF NOT EXISTS raw.trading_sessions (
         calendar     VARCHAR NOT NULL,

@@ -1,5 +1,6 @@
--- Every calendar day of every trading calendar in use, from the first stored price to the
--- last, with whether it is a session and how many sessions the calendar has had up to and
+-- Every calendar day of every trading calendar in use, from the calendar's first stored
+-- price to the newest stored price of any instrument (so the sessions an instrument is
+-- behind the newest data can be counted), with whether it is a session and how many sessions the calendar has had up to and
 -- including it. Sessions between two dates d1 < d2 = sessions_to_date(d2) - sessions_to_date(d1),
 -- defined for any two dates, also for rows on days the calendar calls closed (futures trade
 -- on a few days NYSE is shut).
@@ -8,7 +9,10 @@ with instruments as (
 ),
 
 bounds as (
-    select i.calendar, min(p.date) as first_date, max(p.date) as last_date
+    select
+        i.calendar,
+        min(p.date)                                             as first_date,
+        (select max(date) from {{ ref('stg_market_prices') }}) as last_date
     from {{ ref('stg_market_prices') }} as p
     inner join instruments as i using (symbol)
     group by i.calendar

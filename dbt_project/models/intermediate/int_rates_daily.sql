@@ -1,7 +1,9 @@
 -- Policy and market rates for every calendar day, in percent: the target range, EFFR,
 -- SOFR, IORB and the 2-year Treasury yield, each carried forward over days it is not
 -- published for at most var('rates_max_staleness_days') days (null beyond: a stale rate is
--- missing, not current).
+-- missing, not current). The days run to the newest stored market or FRED date, so the
+-- newest days carry the last published rates (within the staleness limit) instead of
+-- stopping where the series stop.
 -- spread_2y_effr = dgs2 - effr is a rough proxy of the cuts (negative) or hikes (positive)
 -- markets price over the next two years: the 2-year yield also carries a term premium, so
 -- it is a proxy, not a probability like CME FedWatch.
@@ -16,7 +18,10 @@ with obs as (
 
 days as (
     select cast(unnest(generate_series(
-        cast(min(date) as timestamp), cast(max(date) as timestamp), interval 1 day
+        cast(min(date) as timestamp),
+        cast(greatest(max(date), (select max(date) from {{ ref('stg_market_prices') }}))
+             as timestamp),
+        interval 1 day
     )) as date) as date
     from obs
 ),

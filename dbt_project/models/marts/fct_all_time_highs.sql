@@ -2,7 +2,16 @@
 -- highs, high_value = greatest(high, close)). A record is a value >= every earlier value;
 -- the first stored day is the first record (no previous one), and a day that exactly ties
 -- the record is listed with is_tie and a gain of 0.
-with records as (
+-- Records are records of the stored history: history_start_date is the symbol's first
+-- stored day, and history_note (from the catalog) says when that history starts after the
+-- instrument's earlier highs (BTC-USD: 2014-09-17, after Bitcoin's late-2013 peak).
+with history as (
+    select symbol, min(date) as history_start_date
+    from {{ ref('int_running_peaks') }}
+    group by symbol
+),
+
+records as (
     select symbol, date, session_number, 'close' as basis, close as value, source
     from {{ ref('int_running_peaks') }}
     where is_record_close
@@ -34,5 +43,9 @@ select
     date - previous_record_date                  as days_since_previous,
     value = previous_record_value                as is_tie,
     previous_record_date is null                 as is_first_observation,
+    h.history_start_date,
+    i.history_note,
     source
 from with_previous
+inner join history as h using (symbol)
+left join {{ ref('stg_instruments') }} as i using (symbol)

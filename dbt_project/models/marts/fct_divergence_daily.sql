@@ -1,8 +1,10 @@
 -- Per configured (leader, laggard) pair and leader trading date: both assets' drawdowns,
 -- the gap between them, and whether the day is divergent.
 -- Alignment: the leader's stored trading dates, each with the laggard's close of the same
--- calendar date (Bitcoin has one every day; a laggard with no row that date gives nulls
--- and the day is not divergent).
+-- calendar date (Bitcoin has one every day).
+-- Unknown is not false: on a leader date the laggard has no row for (before its history
+-- starts, after its last stored day, or a gap), laggard_below_peak and is_divergent are
+-- null, never false.
 -- Divergent day (dbt vars): the leader sets a record on divergence_leader_basis while the
 -- laggard's close is at least divergence_laggard_min_drawdown below its record on
 -- divergence_laggard_basis. Defaults: a record close for the leader; 20 % below the record
@@ -31,7 +33,8 @@ aligned as (
         {{ basis_column(leader_basis, 'drawdown', 'l') }}
             - {{ basis_column(laggard_basis, 'drawdown', 'g') }} as drawdown_gap,
         {{ basis_column(laggard_basis, 'drawdown', 'g') }}
-            <= -{{ threshold }}                          as laggard_below_peak
+            <= -{{ threshold }}                          as laggard_below_peak,
+        g.symbol is not null                             as laggard_has_row
     from pairs as p
     inner join {{ ref('int_running_peaks') }} as l on l.symbol = p.leader
     left join {{ ref('int_running_peaks') }} as g on g.symbol = p.laggard and g.date = l.date
@@ -40,7 +43,8 @@ aligned as (
 returns as (
     select
         *,
-        coalesce(leader_at_record and laggard_below_peak, false) as is_divergent,
+        case when laggard_has_row then leader_at_record and laggard_below_peak end
+                                                                 as is_divergent,
         ln(leader_close / lag(leader_close) over by_pair)        as leader_log_return,
         ln(laggard_close / lag(laggard_close) over by_pair)      as laggard_log_return
     from aligned
@@ -61,7 +65,7 @@ select
     laggard_drawdown_close,
     laggard_drawdown_high,
     drawdown_gap,
-    coalesce(laggard_below_peak, false)                           as laggard_below_peak,
+    laggard_below_peak,
     is_divergent,
     leader_log_return,
     laggard_log_return,

@@ -6,6 +6,11 @@
 --        before (a holiday); 0 in a week with no reported operation inside the series'
 --        history (the facility had no take-up); null outside that history.
 --   net_liquidity = total_assets - tga - reverse_repo.
+-- A week is complete when total assets, Treasuries, the TGA and the reverse repo are all
+-- known. The newest weeks are served only up to the latest complete one: a week whose H.4.1
+-- figures have only partly arrived (say the TGA before total assets) stays out until the
+-- rest is loaded, so "the latest week" is never a partial one. Older incomplete weeks (before
+-- a series' history starts) stay, flagged by is_complete = false.
 {%- set lag_days = var('h41_publication_lag_days') %}
 with obs as (
     select series_id, date, value from {{ ref('stg_fred_observations') }}
@@ -42,56 +47,69 @@ rrp_range as (
 ),
 
 rrp_weekly as (
-    select
-        l.week_ending,
-        arg_max(r.value, r.date) as reverse_repo_reported
-    from levels as l
-    inner join rrp as r on r.date between l.week_ending - 6 and l.week_ending
-    group by l.week_ending
-),
+        select
+            l.week_ending,
+            arg_max(r.value, r.date) as reverse_repo_reported
+        from levels as l
+        inner join rrp as r on r.date between l.week_ending - 6 and l.week_ending
+        group by l.week_ending
+    ),
 
-combined as (
-    select
-        l.*,
-        coalesce(l.tga_wednesday, l.tga_week_average) as tga,
-        case
-            when l.tga_wednesday is not null then 'WDTGAL'
-            when l.tga_week_average is not null then 'WTREGEN'
-        end as tga_series,
-        case
-            when r.reverse_repo_reported is not null then r.reverse_repo_reported
-            when l.week_ending between g.first_date and g.last_date then 0.0
-        end as reverse_repo
-    from levels as l
-    left join rrp_weekly as r using (week_ending)
-    cross join rrp_range as g
-),
+    combined as (
+        select
+            l.*,
+            coalesce(l.tga_wednesday, l.tga_week_average) as tga,
+            case
+                when l.tga_wednesday is not null then 'WDTGAL'
+                when l.tga_week_average is not null then 'WTREGEN'
+            end as tga_series,
+            case
+                when r.reverse_repo_reported is not null then r.reverse_repo_reported
+                when l.week_ending between g.first_date and g.last_date then 0.0
+            end as reverse_repo
+        from levels as l
+        left join rrp_weekly as r using (week_ending)
+        cross join rrp_range as g
+    ),
 
-with_net as (
-    select *, total_assets - tga - reverse_repo as net_liquidity
-    from combined
+    with_net as (
+        select
+            *,
+            total_assets - tga - reverse_repo as net_liquidity,
+            total_assets is not null and treasuries is not null and tga is not null
+                and reverse_repo is not null  as is_complete
+        from combined
+    ),
+
+    weekly as (
+    select
+        week_ending,
+        week_ending + {{ lag_days }}                               as available_from,
+        total_assets,
+        treasuries,
+        bills,
+        mbs,
+        reserves,
+        tga,
+        tga_series,
+        reverse_repo,
+        net_liquidity,
+        is_complete,
+        total_assets - lag(total_assets) over by_week              as total_assets_change_1w,
+        total_assets - lag(total_assets, 4) over by_week           as total_assets_change_4w,
+        treasuries - lag(treasuries) over by_week                  as treasuries_change_1w,
+        treasuries - lag(treasuries, 4) over by_week               as treasuries_change_4w,
+        bills - lag(bills) over by_week                            as bills_change_1w,
+        reserves - lag(reserves) over by_week                      as reserves_change_1w,
+        net_liquidity - lag(net_liquidity) over by_week            as net_liquidity_change_1w,
+        net_liquidity - lag(net_liquidity, 4) over by_week         as net_liquidity_change_4w,
+        treasuries > lag(treasuries) over by_week                  as treasuries_rose
+    from with_net
+    window by_week as (order by week_ending)
 )
 
-select
-    week_ending,
-    week_ending + {{ lag_days }}                               as available_from,
-    total_assets,
-    treasuries,
-    bills,
-    mbs,
-    reserves,
-    tga,
-    tga_series,
-    reverse_repo,
-    net_liquidity,
-    total_assets - lag(total_assets) over by_week              as total_assets_change_1w,
-    total_assets - lag(total_assets, 4) over by_week           as total_assets_change_4w,
-    treasuries - lag(treasuries) over by_week                  as treasuries_change_1w,
-    treasuries - lag(treasuries, 4) over by_week               as treasuries_change_4w,
-    bills - lag(bills) over by_week                            as bills_change_1w,
-    reserves - lag(reserves) over by_week                      as reserves_change_1w,
-    net_liquidity - lag(net_liquidity) over by_week            as net_liquidity_change_1w,
-    net_liquidity - lag(net_liquidity, 4) over by_week         as net_liquidity_change_4w,
-    coalesce(treasuries > lag(treasuries) over by_week, false) as treasuries_rose
-from with_net
-window by_week as (order by week_ending)
+select *
+from weekly
+where week_ending <= coalesce(
+    (select max(week_ending) from with_net where is_complete), week_ending
+)

@@ -2,6 +2,10 @@
 -- daily since 2008-12-16): the day the new range took effect, old and new bounds, the move
 -- in basis points (of the range's midpoint), cut or hike, and its number among the same
 -- kind of moves in that calendar year (the December 2025 cut is the third cut of 2025).
+-- announcement_date: the FOMC announcement (seed dated_events). FRED moves the range on the
+-- effective day, which since 2017 is the day after the announcement (the same day in
+-- 2015-16; the unscheduled 2020 moves were announced on 2020-03-03 and 2020-03-15). Null
+-- for a change the seed does not list yet (a dbt test warns).
 with bounds as (
     select
         date,
@@ -39,7 +43,8 @@ changes as (
 )
 
 select
-    effective_date,
+    c.effective_date,
+    a.event_date                                                      as announcement_date,
     old_lower,
     old_upper,
     new_lower,
@@ -48,7 +53,9 @@ select
     case when change_bp < 0 then 'cut' when change_bp > 0 then 'hike' else 'reshape' end
                                                                       as direction,
     cast(row_number() over (
-        partition by year(effective_date), sign(change_bp) order by effective_date
+        partition by year(c.effective_date), sign(change_bp) order by c.effective_date
     ) as integer)                                                     as number_in_year,
-    cast(year(effective_date) as integer)                             as year
-from changes
+    cast(year(c.effective_date) as integer)                           as year
+from changes as c
+left join {{ ref('dated_events') }} as a
+    on a.kind = 'fomc_announcement' and a.effective_date = c.effective_date

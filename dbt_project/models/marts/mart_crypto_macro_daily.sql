@@ -3,8 +3,10 @@
 -- and the policy rate. The table a dashboard plots.
 --   The laggard (Bitcoin) trades every day; the leader's columns carry its last close on
 --   or before the day (leader_close_date says which), so weekends show Friday's close.
---   Divergence columns come from fct_divergence_daily for the pair: is_divergent only on
---   the leader's trading days; in_divergence_episode for every day inside an episode.
+--   Divergence columns come from fct_divergence_daily for the pair. Unknown is not false:
+--   leader_at_record and is_divergent are null on days the leader has no bar (weekends,
+--   holidays) or, for is_divergent, the laggard has none; in_divergence_episode is true
+--   inside an episode, false outside one, null on days without a laggard close.
 --   Net liquidity: int_net_liquidity_daily, never from the future.
 {%- set pair = var('macro_pair') %}
 with laggard as (
@@ -35,7 +37,7 @@ with_leader as (
         l.close          as leader_close,
         l.drawdown_close as leader_drawdown_close,
         l.drawdown_high  as leader_drawdown_high,
-        l.date = d.date and l.is_record_close as leader_at_record,
+        case when l.date = d.date then l.is_record_close end as leader_at_record,
         l.source         as leader_source
     from days as d
     asof left join leader as l on d.date >= l.date
@@ -64,9 +66,12 @@ select
     w.leader_close,
     w.leader_drawdown_close,
     w.leader_drawdown_high,
-    coalesce(w.leader_at_record, false)                   as leader_at_record,
-    coalesce(v.is_divergent, false)                       as is_divergent,
-    e.episode_number is not null                          as in_divergence_episode,
+    w.leader_at_record,
+    v.is_divergent,
+    case
+        when e.episode_number is not null then true
+        when g.close is not null then false
+    end                                                   as in_divergence_episode,
     e.episode_number                                      as divergence_episode_number,
     v.return_corr_90,
     n.net_liquidity,

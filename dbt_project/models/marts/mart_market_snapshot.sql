@@ -5,6 +5,11 @@
 --   change_ytd  against the last close of the previous calendar year (null without one)
 -- Records: close basis (record close) and high basis (record intraday high); the record
 -- date is the most recent day at the record (a tie renews it).
+-- Staleness: data_as_of is the newest date stored for any instrument; sessions_behind
+-- counts the sessions of the instrument's own calendar after its latest_date up to
+-- data_as_of, and is_stale flags more than var('stale_after_sessions') of them, so rows
+-- of different dates are never compared without saying so.
+{%- set stale_after = var('stale_after_sessions') %}
 with daily as (
     select * from {{ ref('int_running_peaks') }}
 ),
@@ -13,6 +18,10 @@ latest_date as (
     select symbol, max(date) as date, min(date) as first_date, count(*) as n_sessions
     from daily
     group by symbol
+),
+
+as_of as (
+    select max(date) as data_as_of from daily
 ),
 
 latest as (
@@ -63,8 +72,16 @@ select
     l.is_record_high                        as is_record_high_today,
     l.first_date,
     l.n_sessions,
+    a.data_as_of,
+    c_now.sessions_to_date - c_then.sessions_to_date as sessions_behind,
+    c_now.sessions_to_date - c_then.sessions_to_date > {{ stale_after }} as is_stale,
     l.source,
     l.source = 'demo'                       as is_synthetic
 from latest as l
+cross join as_of as a
 left join reference_closes as r using (symbol)
 left join {{ ref('stg_instruments') }} as i using (symbol)
+left join {{ ref('int_calendar_days') }} as c_then
+    on c_then.calendar = l.calendar and c_then.date = l.date
+left join {{ ref('int_calendar_days') }} as c_now
+    on c_now.calendar = l.calendar and c_now.date = a.data_as_of

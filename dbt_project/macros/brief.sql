@@ -1,0 +1,65 @@
+{#- The columns of mart_daily_brief, in order, with their types. Each fact kind fills the
+    columns it needs (see models/marts/_mart_daily_brief.yml); the rest are null. -#}
+{% macro brief_columns() -%}
+    {{ return([
+        ('brief_date', 'date'), ('fact_kind', 'varchar'), ('fact_rank', 'integer'),
+        ('symbol', 'varchar'), ('pair_id', 'varchar'), ('leader', 'varchar'),
+        ('laggard', 'varchar'), ('subject_name', 'varchar'), ('basis', 'varchar'),
+        ('as_of_date', 'date'),
+        ('close', 'double'), ('record_value', 'double'), ('record_date', 'date'),
+        ('previous_record_value', 'double'), ('previous_record_date', 'date'),
+        ('gain_over_previous', 'double'), ('days_since_previous_record', 'integer'),
+        ('fraction_below_record', 'double'), ('days_since_record', 'integer'),
+        ('sessions_since_record', 'integer'), ('is_at_record', 'boolean'),
+        ('sessions_behind', 'integer'), ('is_stale', 'boolean'),
+        ('history_start_date', 'date'), ('history_note', 'varchar'),
+        ('is_divergent', 'boolean'), ('leader_name', 'varchar'), ('laggard_name', 'varchar'),
+        ('leader_close', 'double'), ('leader_at_record', 'boolean'),
+        ('laggard_close', 'double'), ('laggard_fraction_below_record', 'double'),
+        ('laggard_basis', 'varchar'), ('divergence_threshold', 'double'),
+        ('episode_start_date', 'date'), ('divergent_days_so_far', 'integer'),
+        ('last_divergent_date', 'date'), ('days_since_last_divergent', 'integer'),
+        ('previous_episode_end_date', 'date'), ('days_since_previous_episode', 'integer'),
+        ('sessions_since_previous_episode', 'integer'),
+        ('event_start_date', 'date'), ('event_end_date', 'date'),
+        ('leader_record_close', 'double'), ('leader_record_high', 'double'),
+        ('leader_trough_close', 'double'), ('leader_trough_drawdown', 'double'),
+        ('laggard_event_date', 'date'), ('laggard_event_value', 'double'),
+        ('laggard_event', 'varchar'), ('coincides', 'boolean'), ('known_from', 'date'),
+        ('n_coinciding', 'integer'), ('n_not_coinciding', 'integer'),
+        ('n_unknown', 'integer'),
+        ('effective_date', 'date'), ('announcement_date', 'date'), ('change_bp', 'integer'),
+        ('direction', 'varchar'), ('number_in_year', 'integer'),
+        ('old_lower', 'double'), ('old_upper', 'double'),
+        ('new_lower', 'double'), ('new_upper', 'double'),
+        ('week_ending', 'date'), ('available_from', 'date'), ('net_liquidity', 'double'),
+        ('net_liquidity_change_4w', 'double'), ('treasuries_change_1w', 'double'),
+        ('dgs2', 'double'), ('effr', 'double'), ('spread_2y_effr', 'double'),
+        ('event_date', 'date'), ('event_kind', 'varchar'), ('event_text', 'varchar'),
+        ('event_source', 'varchar'), ('event_label', 'varchar'), ('is_upcoming', 'boolean'),
+        ('horizon_days', 'integer'), ('n_episodes', 'integer'), ('n_known', 'integer'),
+        ('n_laggard_beat', 'integer'), ('share_laggard_beat', 'double'),
+        ('median_laggard_return', 'double'), ('median_leader_return', 'double'),
+        ('record_basis', 'varchar'), ('n_record_known', 'integer'),
+        ('n_laggard_record', 'integer'), ('share_laggard_record', 'double'),
+        ('is_anecdotal', 'boolean'), ('min_episodes_for_pattern', 'integer'),
+        ('source', 'varchar'), ('is_synthetic', 'boolean'),
+    ]) }}
+{%- endmacro %}
+
+{#- One select list in brief_columns() order: `values` maps a column to its SQL expression;
+    every other column is a typed null. -#}
+{% macro brief_select(values) -%}
+    {%- for name, type in brief_columns() %}
+    {% if name in values %}cast({{ values[name] }} as {{ type }}){% else %}cast(null as {{ type }}){% endif %} as {{ name }}
+    {%- if not loop.last %},{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- Every calendar day from first_date to last_date (SQL expressions), one row each in a
+    column named `column`. The one DuckDB-specific spine of the brief: port it here. -#}
+{% macro calendar_days(first_date, last_date, column='date') -%}
+    select cast(unnest(generate_series(
+        cast({{ first_date }} as timestamp), cast({{ last_date }} as timestamp), interval 1 day
+    )) as date) as {{ column }}
+{%- endmacro %}

@@ -1,0 +1,599 @@
+-- The day's story as facts: for every calendar day from the first stored price to the last
+-- (brief_date), one row per fact, each as it was known that day -- nothing from a later
+-- price, publication or episode. `make brief` and the published brief.md only format these
+-- rows. Fact kinds (fact_kind), each filling the columns _mart_daily_brief.yml lists:
+--   record             an instrument set a record close / record intraday high that day
+--   standing           each instrument on each basis: its latest close on or before the day,
+--                      its record then and how far below it (0 at a record), since when,
+--                      and how many sessions of its calendar it is behind the day (stale)
+--   no_data            a catalog instrument with no stored price at all, or a pair's
+--                      instrument before its first stored price
+--   divergence         each pair on the leader's latest date on or before the day: divergent,
+--                      not, or unknown (no laggard close); the current or last episode, and
+--                      the time since the previous one
+--   coinciding_records the pair's most recent record events (leader records of either basis,
+--                      int_record_clusters basis 'any') known by then to coincide with a
+--                      laggard record (fact_rank 1 = newest)
+--   coincidence_tally  how many of the pair's record events, settled by then, coincided, did
+--                      not, or cannot be told (no laggard data in their window)
+--   joint_bottom       the latest confirmed leader bottom the laggard bottomed with
+--                      (int_joint_bottoms: confirmed a window after the trough, if the leader
+--                      made no lower close by then)
+--   divergence_history on a divergent day, per horizon: what happened after the pair's
+--                      earlier episodes whose window had passed by then, with n
+--   policy_rate        the federal funds target-range move in force, with its FOMC
+--                      announcement day (seed) and its effective day (FRED)
+--   net_liquidity      net liquidity as known that day (latest published complete H.4.1 week)
+--   rates              the 2-year yield minus EFFR, a proxy of priced moves (not a probability)
+--   event              dated facts from the seed (as reported) of the last
+--                      var('brief_event_window_days') days, and announced ones due within as
+--                      many days (is_upcoming)
+{%- set stale_after = var('stale_after_sessions') %}
+{%- set n_recent = var('brief_recent_coinciding') %}
+{%- set event_days = var('brief_event_window_days') %}
+{%- set horizons = var('outcome_horizons_days') %}
+{%- set threshold = var('divergence_laggard_min_drawdown') %}
+{%- set laggard_basis = var('divergence_laggard_basis') %}
+{%- set min_n = var('outcome_min_episodes') %}
+with prices as (
+    select * from {{ ref('int_running_peaks') }}
+),
+
+instruments as (
+    select * from {{ ref('stg_instruments') }}
+),
+
+bounds as (
+    select min(date) as first_date, max(date) as last_date from prices
+),
+
+brief_dates as (
+    {{ calendar_days('(select first_date from bounds)', '(select last_date from bounds)',
+                     'brief_date') }}
+),
+
+calendar_days as (
+    select * from {{ ref('int_calendar_days') }}
+),
+
+-- ---------------------------------------------------------------- instruments
+history as (
+    select symbol, min(date) as first_date
+    from prices
+    group by symbol
+),
+
+symbol_days as (
+    select
+        h.symbol,
+        d.brief_date,
+        max(p.date) over (
+            partition by h.symbol order by d.brief_date
+            rows between unbounded preceding and current row
+        ) as as_of_date
+    from history as h
+    inner join brief_dates as d on d.brief_date >= h.first_date
+    left join prices as p on p.symbol = h.symbol and p.date = d.brief_date
+),
+
+standing_base as (
+    select
+        s.brief_date,
+        s.as_of_date,
+        p.*,
+        i.instrument_name,
+        i.history_note,
+        i.display_order,
+        h.first_date                                        as history_start_date,
+        c_now.sessions_to_date - c_then.sessions_to_date    as sessions_behind
+    from symbol_days as s
+    inner join prices as p on p.symbol = s.symbol and p.date = s.as_of_date
+    inner join history as h on h.symbol = s.symbol
+    left join instruments as i on i.symbol = s.symbol
+    left join calendar_days as c_then
+        on c_then.calendar = p.calendar and c_then.date = s.as_of_date
+    left join calendar_days as c_now
+        on c_now.calendar = p.calendar and c_now.date = s.brief_date
+),
+
+standing as (
+    {%- for basis in ['close', 'high'] %}
+    select {{ brief_select({
+        'brief_date': 'brief_date', 'fact_kind': "'standing'", 'fact_rank': 'display_order',
+        'symbol': 'symbol',
+        'subject_name': 'instrument_name', 'basis': "'" ~ basis ~ "'",
+        'as_of_date': 'as_of_date', 'close': 'close',
+        'record_value': 'peak_' ~ basis, 'record_date': 'peak_' ~ basis ~ '_date',
+        'fraction_below_record': 'drawdown_' ~ basis,
+        'days_since_record': days_between('peak_' ~ basis ~ '_date', 'as_of_date'),
+        'sessions_since_record': 'session_number - peak_' ~ basis ~ '_session',
+        'is_at_record': 'is_record_' ~ basis,
+        'sessions_behind': 'sessions_behind',
+        'is_stale': 'sessions_behind > ' ~ stale_after,
+        'history_start_date': 'history_start_date', 'history_note': 'history_note',
+        'source': 'source', 'is_synthetic': "source = 'demo'",
+    }) }}
+    from standing_base
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+records_today as (
+    select {{ brief_select({
+        'brief_date': 'r.date', 'fact_kind': "'record'", 'fact_rank': 'i.display_order',
+        'symbol': 'r.symbol',
+        'subject_name': 'i.instrument_name', 'basis': 'r.basis', 'as_of_date': 'r.date',
+        'record_value': 'r.value', 'record_date': 'r.date',
+        'previous_record_value': 'r.previous_record_value',
+        'previous_record_date': 'r.previous_record_date',
+        'gain_over_previous': 'r.gain_over_previous',
+        'days_since_previous_record': 'r.days_since_previous',
+        'is_at_record': 'true',
+        'history_start_date': 'r.history_start_date', 'history_note': 'r.history_note',
+        'source': 'r.source', 'is_synthetic': "r.source = 'demo'",
+    }) }}
+    from {{ ref('fct_all_time_highs') }} as r
+    left join instruments as i using (symbol)
+    where not r.is_first_observation
+),
+
+no_data as (
+    select {{ brief_select({
+        'brief_date': 'd.brief_date', 'fact_kind': "'no_data'", 'fact_rank': 'i.display_order',
+        'symbol': 'i.symbol',
+        'subject_name': 'i.instrument_name',
+        'history_start_date': 'h.first_date',
+    }) }}
+    from instruments as i
+    cross join brief_dates as d
+    left join history as h on h.symbol = i.symbol
+    where h.first_date is null
+       or (d.brief_date < h.first_date and i.symbol in (
+            {%- for p in var('divergence_pairs') %}'{{ p.leader }}', '{{ p.laggard }}'{% if not loop.last %}, {% endif %}{% endfor %}))
+),
+
+-- ---------------------------------------------------------------- pairs
+divergence_daily as (
+    select
+        *,
+        {{ running_count('is_divergent', 'pair_id', 'date') }} as divergent_days_to_date
+    from {{ ref('fct_divergence_daily') }}
+),
+
+pairs as (
+    select
+        v.pair_id,
+        v.leader,
+        v.laggard,
+        min(v.date)                                          as first_date,
+        max(li.instrument_name)                              as leader_name,
+        max(gi.instrument_name)                              as laggard_name,
+        case v.pair_id
+            {%- for p in var('divergence_pairs') %}
+            when '{{ p.leader }}/{{ p.laggard }}' then {{ loop.index }}
+            {%- endfor %}
+        end                                                  as pair_rank
+    from divergence_daily as v
+    left join instruments as li on li.symbol = v.leader
+    left join instruments as gi on gi.symbol = v.laggard
+    group by v.pair_id, v.leader, v.laggard
+),
+
+pair_days as (
+    select
+        p.pair_id,
+        d.brief_date,
+        max(v.date) over (
+            partition by p.pair_id order by d.brief_date
+            rows between unbounded preceding and current row
+        ) as as_of_date
+    from pairs as p
+    inner join brief_dates as d on d.brief_date >= p.first_date
+    left join divergence_daily as v on v.pair_id = p.pair_id and v.date = d.brief_date
+),
+
+pair_state as (
+    select
+        pd.brief_date,
+        pd.as_of_date,
+        p.leader_name,
+        p.laggard_name,
+        p.pair_rank,
+        v.*,
+        case when v.is_divergent then v.date else v.previous_divergent_date end
+                                                             as last_divergent_date
+    from pair_days as pd
+    inner join divergence_daily as v on v.pair_id = pd.pair_id and v.date = pd.as_of_date
+    inner join pairs as p on p.pair_id = pd.pair_id
+),
+
+pair_episode as (
+    select
+        s.*,
+        e.start_date                                         as episode_start_date,
+        e.previous_episode_end_date,
+        e.days_since_previous_episode,
+        e.sessions_since_previous_episode,
+        s.divergent_days_to_date - vs.divergent_days_to_date + 1 as divergent_days_so_far
+    from pair_state as s
+    left join {{ ref('fct_divergence_episodes') }} as e
+        on e.pair_id = s.pair_id
+        and s.last_divergent_date between e.start_date and e.end_date
+    left join divergence_daily as vs
+        on vs.pair_id = s.pair_id and vs.date = e.start_date
+),
+
+divergence as (
+    select {{ brief_select({
+        'brief_date': 'brief_date', 'fact_kind': "'divergence'", 'fact_rank': 'pair_rank',
+        'pair_id': 'pair_id',
+        'leader': 'leader', 'laggard': 'laggard',
+        'subject_name': "coalesce(leader_name, leader) || ' / ' || coalesce(laggard_name, laggard)",
+        'leader_name': 'leader_name', 'laggard_name': 'laggard_name',
+        'as_of_date': 'as_of_date', 'is_divergent': 'is_divergent',
+        'leader_close': 'leader_close', 'leader_at_record': 'leader_at_record',
+        'laggard_close': 'laggard_close',
+        'laggard_fraction_below_record': 'laggard_drawdown_' ~ laggard_basis,
+        'laggard_basis': "'" ~ laggard_basis ~ "'",
+        'divergence_threshold': threshold,
+        'episode_start_date': 'episode_start_date',
+        'divergent_days_so_far': 'divergent_days_so_far',
+        'last_divergent_date': 'last_divergent_date',
+        'days_since_last_divergent': days_between('last_divergent_date', 'as_of_date'),
+        'previous_episode_end_date': 'previous_episode_end_date',
+        'days_since_previous_episode': 'days_since_previous_episode',
+        'sessions_since_previous_episode': 'sessions_since_previous_episode',
+    }) }}
+    from pair_episode
+),
+
+-- the pair's record events (either basis) known to coincide, the newest first: event i is
+-- the k-th newest from the day the (i+k-1)-th becomes known until the (i+k)-th does
+known_events as (
+    select
+        c.*,
+        row_number() over (partition by c.pair_id order by c.known_from, c.start_date) as seq
+    from {{ ref('int_record_clusters') }} as c
+    where c.basis = 'any' and c.coincides
+),
+
+ranked_events as (
+    {%- for k in range(1, n_recent + 1) %}
+    select
+        e.*,
+        {{ k }} as fact_rank,
+        {% if k == 1 %}e.known_from{% else %}lead(e.known_from, {{ k - 1 }}) over by_seq{% endif %}
+            as valid_from,
+        lead(e.known_from, {{ k }}) over by_seq as valid_to
+    from known_events as e
+    window by_seq as (partition by e.pair_id order by e.seq)
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+event_days as (
+    select d.brief_date, e.*
+    from ranked_events as e
+    inner join brief_dates as d
+        on d.brief_date >= e.valid_from
+        and (e.valid_to is null or d.brief_date < e.valid_to)
+),
+
+-- an event still in progress that day shows only its records up to that day
+event_as_of as (
+    select
+        e.pair_id,
+        e.brief_date,
+        e.fact_rank,
+        max(r.date)                                          as end_date,
+        max(case when r.basis = 'close' then r.value end)    as top_close,
+        max(case when r.basis = 'high' then r.value end)     as top_high
+    from event_days as e
+    inner join {{ ref('fct_all_time_highs') }} as r
+        on r.symbol = e.leader
+        and r.date between e.start_date and e.brief_date
+        and not r.is_first_observation
+    where e.brief_date < e.end_date
+    group by e.pair_id, e.brief_date, e.fact_rank
+),
+
+coinciding as (
+    select {{ brief_select({
+        'brief_date': 'e.brief_date', 'fact_kind': "'coinciding_records'",
+        'fact_rank': 'e.fact_rank', 'pair_id': 'e.pair_id', 'leader': 'e.leader',
+        'laggard': 'e.laggard',
+        'subject_name': "coalesce(p.leader_name, e.leader) || ' / ' || coalesce(p.laggard_name, e.laggard)",
+        'leader_name': 'p.leader_name', 'laggard_name': 'p.laggard_name',
+        'as_of_date': 'e.brief_date',
+        'event_start_date': 'e.start_date',
+        'event_end_date': 'coalesce(a.end_date, e.end_date)',
+        'leader_record_close': 'case when a.pair_id is null then e.top_close else a.top_close end',
+        'leader_record_high': 'case when a.pair_id is null then e.top_high else a.top_high end',
+        'laggard_event_date': 'case when e.match_date <= e.brief_date then e.match_date else e.first_match_date end',
+        'laggard_event_value': 'case when e.match_date <= e.brief_date then e.match_value else e.first_match_value end',
+        'laggard_event': "'record_' || replace(case when e.match_date <= e.brief_date then e.match_bases else e.first_match_bases end, '+', '+record_')",
+        'coincides': 'true', 'known_from': 'e.known_from',
+    }) }}
+    from event_days as e
+    inner join pairs as p on p.pair_id = e.pair_id
+    left join event_as_of as a
+        on a.pair_id = e.pair_id and a.brief_date = e.brief_date and a.fact_rank = e.fact_rank
+),
+
+-- each record event counts from the day its answer is settled: coinciding from known_from,
+-- not coinciding a window after its last record, unknown (no laggard data) from then too
+event_status as (
+    select
+        pair_id,
+        coalesce(known_from, window_end_date)                as settled_from,
+        case when coincides then 1 else 0 end                as is_yes,
+        case when not coincides then 1 else 0 end            as is_no,
+        case when coincides is null then 1 else 0 end        as is_unknown
+    from {{ ref('int_record_clusters') }}
+    where basis = 'any'
+),
+
+tally_steps as (
+    select pair_id, settled_from, sum(is_yes) as yes, sum(is_no) as no, sum(is_unknown) as unknown
+    from event_status
+    group by pair_id, settled_from
+),
+
+tally as (
+    select
+        pd.pair_id,
+        pd.brief_date,
+        sum(coalesce(t.yes, 0)) over running                 as n_coinciding,
+        sum(coalesce(t.no, 0)) over running                  as n_not_coinciding,
+        sum(coalesce(t.unknown, 0)) over running             as n_unknown
+    from pair_days as pd
+    left join tally_steps as t on t.pair_id = pd.pair_id and t.settled_from = pd.brief_date
+    window running as (
+        partition by pd.pair_id order by pd.brief_date
+        rows between unbounded preceding and current row
+    )
+),
+
+coincidence_tally as (
+    select {{ brief_select({
+        'brief_date': 't.brief_date', 'fact_kind': "'coincidence_tally'",
+        'pair_id': 't.pair_id', 'leader': 'p.leader', 'laggard': 'p.laggard',
+        'subject_name': "coalesce(p.leader_name, p.leader) || ' / ' || coalesce(p.laggard_name, p.laggard)",
+        'leader_name': 'p.leader_name', 'laggard_name': 'p.laggard_name',
+        'as_of_date': 't.brief_date',
+        'n_coinciding': 't.n_coinciding', 'n_not_coinciding': 't.n_not_coinciding',
+        'n_unknown': 't.n_unknown',
+    }) }}
+    from tally as t
+    inner join pairs as p on p.pair_id = t.pair_id
+),
+
+-- the latest confirmed joint bottom: confirmed on confirmed_date, until the leader closes
+-- lower (superseded_date)
+bottoms as (
+    select *
+    from {{ ref('int_joint_bottoms') }}
+    where coincides and confirmed_date is not null
+),
+
+bottom_days as (
+    select
+        d.brief_date,
+        b.*,
+        row_number() over (
+            partition by b.pair_id, d.brief_date order by b.trough_date desc
+        ) as newest
+    from bottoms as b
+    inner join brief_dates as d
+        on d.brief_date >= b.confirmed_date
+        and (b.superseded_date is null or d.brief_date < b.superseded_date)
+),
+
+joint_bottom as (
+    select {{ brief_select({
+        'brief_date': 'b.brief_date', 'fact_kind': "'joint_bottom'",
+        'pair_id': 'b.pair_id', 'leader': 'b.leader', 'laggard': 'b.laggard',
+        'subject_name': "coalesce(p.leader_name, b.leader) || ' / ' || coalesce(p.laggard_name, b.laggard)",
+        'leader_name': 'p.leader_name', 'laggard_name': 'p.laggard_name',
+        'as_of_date': 'b.brief_date',
+        'event_start_date': 'b.trough_date',
+        'leader_trough_close': 'b.trough_close',
+        'leader_trough_drawdown': 'b.trough_drawdown',
+        'laggard_event_date': 'b.laggard_low_date', 'laggard_event_value': 'b.laggard_low',
+        'laggard_event': "'lowest_low'", 'coincides': 'b.coincides',
+        'known_from': 'b.confirmed_date',
+    }) }}
+    from bottom_days as b
+    inner join pairs as p on p.pair_id = b.pair_id
+    where b.newest = 1
+),
+
+-- what happened after the pair's earlier episodes, as known on a divergent day: only
+-- episodes whose N-day window had passed by then (never the current one)
+history_inputs as (
+    select
+        s.brief_date,
+        s.pair_id,
+        s.leader,
+        s.laggard,
+        s.leader_name,
+        s.laggard_name,
+        s.episode_start_date,
+        o.end_date,
+        o.laggard_last_date,
+        {%- for n in horizons %}
+        o.laggard_return_{{ n }}d,
+        o.leader_return_{{ n }}d,
+        {%- endfor %}
+        o.laggard_days_to_record_{{ laggard_basis }}
+    from pair_episode as s
+    inner join {{ ref('mart_divergence_outcomes') }} as o
+        on o.pair_id = s.pair_id and o.end_date < s.episode_start_date
+    where s.is_divergent
+),
+
+history_by_horizon as (
+    {%- for n in horizons %}
+    select
+        brief_date,
+        pair_id,
+        leader,
+        laggard,
+        leader_name,
+        laggard_name,
+        {{ n }} as horizon_days,
+        case when {{ add_days('end_date', n) }} <= brief_date then laggard_return_{{ n }}d end
+            as laggard_return,
+        case when {{ add_days('end_date', n) }} <= brief_date then leader_return_{{ n }}d end
+            as leader_return,
+        case
+            when laggard_days_to_record_{{ laggard_basis }} <= {{ n }}
+                and {{ add_days('end_date', 'laggard_days_to_record_' ~ laggard_basis) }} <= brief_date
+                then 1
+            when {{ add_days('end_date', n) }} <= least(brief_date, laggard_last_date) then 0
+        end as set_record
+    from history_inputs
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+history_counted as (
+    select
+        brief_date,
+        pair_id,
+        leader,
+        laggard,
+        leader_name,
+        laggard_name,
+        horizon_days,
+        count(*)                                                           as n_episodes,
+        sum(case when laggard_return is not null and leader_return is not null
+                 then 1 else 0 end)                                        as n_known,
+        sum(case when laggard_return > leader_return then 1 else 0 end)    as n_laggard_beat,
+        percentile_cont(0.5) within group (order by case
+            when leader_return is not null then laggard_return end)        as median_laggard_return,
+        percentile_cont(0.5) within group (order by case
+            when laggard_return is not null then leader_return end)        as median_leader_return,
+        count(set_record)                                                  as n_record_known,
+        sum(coalesce(set_record, 0))                                       as n_laggard_record
+    from history_by_horizon
+    group by brief_date, pair_id, leader, laggard, leader_name, laggard_name, horizon_days
+),
+
+divergence_history as (
+    select {{ brief_select({
+        'brief_date': 'brief_date', 'fact_kind': "'divergence_history'",
+        'fact_rank': 'horizon_days', 'pair_id': 'pair_id', 'leader': 'leader',
+        'laggard': 'laggard',
+        'subject_name': "coalesce(leader_name, leader) || ' / ' || coalesce(laggard_name, laggard)",
+        'leader_name': 'leader_name', 'laggard_name': 'laggard_name',
+        'as_of_date': 'brief_date',
+        'horizon_days': 'horizon_days', 'n_episodes': 'n_episodes', 'n_known': 'n_known',
+        'n_laggard_beat': 'n_laggard_beat',
+        'share_laggard_beat': 'case when n_known > 0 then cast(n_laggard_beat as double) / n_known end',
+        'median_laggard_return': 'median_laggard_return',
+        'median_leader_return': 'median_leader_return',
+        'record_basis': "'" ~ laggard_basis ~ "'",
+        'n_record_known': 'n_record_known', 'n_laggard_record': 'n_laggard_record',
+        'share_laggard_record': 'case when n_record_known > 0 then cast(n_laggard_record as double) / n_record_known end',
+        'is_anecdotal': 'n_known < ' ~ min_n, 'min_episodes_for_pattern': min_n,
+    }) }}
+    from history_counted
+),
+
+-- ---------------------------------------------------------------- the Fed
+rate_changes as (
+    select
+        *,
+        lead(effective_date) over (order by effective_date) as next_effective_date
+    from {{ ref('fct_policy_rate_changes') }}
+),
+
+fred_source as (
+    select max(source) as source from {{ ref('stg_fred_observations') }}
+),
+
+policy_rate as (
+    select {{ brief_select({
+        'brief_date': 'd.brief_date', 'fact_kind': "'policy_rate'",
+        'subject_name': "'Federal funds target range'",
+        'as_of_date': 'c.effective_date',
+        'effective_date': 'c.effective_date', 'announcement_date': 'c.announcement_date',
+        'change_bp': 'c.change_bp', 'direction': 'c.direction',
+        'number_in_year': 'c.number_in_year',
+        'old_lower': 'c.old_lower', 'old_upper': 'c.old_upper',
+        'new_lower': 'c.new_lower', 'new_upper': 'c.new_upper',
+        'source': 'f.source', 'is_synthetic': "f.source = 'demo'",
+    }) }}
+    from rate_changes as c
+    inner join brief_dates as d
+        on d.brief_date >= c.effective_date
+        and (c.next_effective_date is null or d.brief_date < c.next_effective_date)
+    cross join fred_source as f
+),
+
+net_liquidity as (
+    select {{ brief_select({
+        'brief_date': 'n.date', 'fact_kind': "'net_liquidity'",
+        'subject_name': "'Net liquidity'",
+        'as_of_date': 'n.net_liquidity_week_ending',
+        'week_ending': 'n.net_liquidity_week_ending',
+        'available_from': 'n.net_liquidity_available_from',
+        'net_liquidity': 'n.net_liquidity',
+        'net_liquidity_change_4w': 'n.net_liquidity_change_4w',
+        'treasuries_change_1w': 'n.treasuries_change_1w',
+        'source': 'f.source', 'is_synthetic': "f.source = 'demo'",
+    }) }}
+    from {{ ref('int_net_liquidity_daily') }} as n
+    inner join brief_dates as d on d.brief_date = n.date
+    cross join fred_source as f
+    where n.net_liquidity is not null
+),
+
+rates as (
+    select {{ brief_select({
+        'brief_date': 'r.date', 'fact_kind': "'rates'",
+        'subject_name': "'2-year Treasury yield minus EFFR (proxy)'",
+        'as_of_date': 'r.date',
+        'dgs2': 'r.dgs2', 'effr': 'r.effr', 'spread_2y_effr': 'r.spread_2y_effr',
+        'source': 'f.source', 'is_synthetic': "f.source = 'demo'",
+    }) }}
+    from {{ ref('int_rates_daily') }} as r
+    inner join brief_dates as d on d.brief_date = r.date
+    cross join fred_source as f
+    where r.spread_2y_effr is not null
+),
+
+-- ---------------------------------------------------------------- dated events (seed)
+events as (
+    select {{ brief_select({
+        'brief_date': 'd.brief_date', 'fact_kind': "'event'",
+        'subject_name': 'e.kind', 'as_of_date': 'e.known_from',
+        'event_date': 'e.event_date', 'event_kind': 'e.kind', 'event_text': 'e.text',
+        'event_source': 'e.source', 'event_label': 'e.label',
+        'effective_date': 'e.effective_date', 'announcement_date': 'e.announced_date',
+        'known_from': 'e.known_from',
+        'is_upcoming': 'e.event_date > d.brief_date',
+    }) }}
+    from {{ ref('fct_dated_events') }} as e
+    inner join brief_dates as d
+        on e.known_from <= d.brief_date
+        and (
+            e.known_from > {{ add_days('d.brief_date', -event_days) }}
+            or e.event_date between {{ add_days('d.brief_date', -event_days + 1) }}
+                                and {{ add_days('d.brief_date', event_days) }}
+        )
+)
+
+select * from records_today
+union all select * from standing
+union all select * from no_data
+union all select * from divergence
+union all select * from coinciding
+union all select * from coincidence_tally
+union all select * from joint_bottom
+union all select * from divergence_history
+union all select * from policy_rate
+union all select * from net_liquidity
+union all select * from rates
+union all select * from events
