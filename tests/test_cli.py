@@ -28,6 +28,12 @@ def test_run_prints_synthetic_snapshot_and_records_the_run(tmp_path, dbt_manifes
     assert any(line.startswith("SYNTHETIC DEMO DATA") for line in lines)
     [btc] = [line for line in lines if line.startswith("BTC-USD")]
     assert "125,000.00" in btc and "2025-10-06" in btc and "-26.4 %" in btc
+    # then the demo brief, for the day the synthetic story is about, labelled synthetic
+    brief = out.stdout[out.stdout.index("The demo brief for 2025-12-11"):]
+    assert "# lockstep brief: 2025-12-11 (Thursday)" in brief
+    assert brief.count("SYNTHETIC DEMO DATA") == 2
+    assert "**Russell 2000 (^RUT)** set a record close of 2,595.00" in brief
+    assert "the third cut of 2025" in brief
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_run_records()
         assert len(runs) == 1 and runs[0].dagster_run.job_name == "daily_refresh"
@@ -35,6 +41,43 @@ def test_run_prints_synthetic_snapshot_and_records_the_run(tmp_path, dbt_manifes
         materialized = instance.get_latest_materialization_event(
             dg.AssetKey(["marts", "mart_market_snapshot"]))
         assert materialized is not None
+
+
+def test_brief_command_any_date_and_clear_errors(tmp_path, dbt_manifest):
+    """`cli brief --date` and `make brief DATE=` read the warehouse LOCKSTEP_WAREHOUSE
+    names; a date outside it or not a date is a clear error."""
+    from tests.conftest import materialize_all
+
+    result, warehouse = materialize_all(tmp_path, source="demo")
+    assert result.success
+    env = {**os.environ, "LOCKSTEP_WAREHOUSE": str(warehouse), "LOCKSTEP_SOURCE": "demo"}
+
+    def brief(*args):
+        return subprocess.run([sys.executable, "-m", "orchestration.cli", "brief", *args],
+                              cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                              timeout=120)
+
+    latest = brief()
+    assert latest.returncode == 0, latest.stderr
+    assert latest.stdout.startswith("# lockstep brief: 2025-12-31 (Wednesday)")
+    weekend = brief("--date", "2025-12-13")
+    assert weekend.returncode == 0
+    assert "# lockstep brief: 2025-12-13 (Saturday)" in weekend.stdout
+    assert "| Russell 2000 (^RUT) | 2025-12-12 (earlier) |" in weekend.stdout
+    outside = brief("--date", "2031-01-01")
+    assert outside.returncode == 1
+    assert ("no brief for 2031-01-01: the warehouse's dates run from 2018-01-02 to "
+            "2025-12-31") in outside.stderr
+    assert brief("--date", "2025-13-01").returncode == 2
+    missing = subprocess.run([sys.executable, "-m", "orchestration.cli", "brief"],
+                             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
+                             env={**env, "LOCKSTEP_WAREHOUSE": str(tmp_path / "none.duckdb")})
+    assert missing.returncode == 1 and "no warehouse at" in missing.stderr
+    made = subprocess.run(["make", "--no-print-directory", "brief", "DATE=2025-12-11"],
+                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert made.returncode == 0, made.stderr[-2000:]
+    assert "# lockstep brief: 2025-12-11 (Thursday)" in made.stdout
 
 
 def test_bad_source_name_is_a_clear_error():

@@ -12,7 +12,9 @@ MARTS = {"marts/mart_market_snapshot", "marts/fct_all_time_highs", "marts/fct_dr
          "marts/fct_drawdown_episodes", "marts/fct_divergence_daily",
          "marts/fct_divergence_episodes", "marts/fct_peak_coincidence",
          "marts/fct_fed_balance_sheet_weekly", "marts/fct_policy_rate_changes",
-         "marts/mart_crypto_macro_daily"}
+         "marts/mart_crypto_macro_daily", "marts/mart_daily_brief",
+         "marts/mart_divergence_outcomes", "marts/mart_divergence_outcome_summary",
+         "marts/fct_dated_events"}
 
 EXPECTED_LINEAGE = {
     "published/marts": MARTS,
@@ -28,21 +30,41 @@ EXPECTED_LINEAGE = {
                                       "intermediate/int_calendar_days"},
     "intermediate/int_running_peaks": {"intermediate/int_market_daily"},
     "marts/fct_drawdowns_daily": {"intermediate/int_running_peaks"},
-    "marts/fct_all_time_highs": {"intermediate/int_running_peaks"},
     "marts/fct_drawdown_episodes": {"intermediate/int_running_peaks"},
     "marts/fct_divergence_daily": {"intermediate/int_running_peaks"},
     "marts/fct_divergence_episodes": {"marts/fct_divergence_daily"},
-    "marts/fct_peak_coincidence": {"marts/fct_all_time_highs", "marts/fct_drawdown_episodes",
-                                   "intermediate/int_running_peaks"},
+    "intermediate/int_record_clusters": {"marts/fct_all_time_highs",
+                                         "intermediate/int_running_peaks"},
+    "intermediate/int_joint_bottoms": {"intermediate/int_running_peaks"},
+    "marts/fct_peak_coincidence": {"intermediate/int_record_clusters",
+                                   "intermediate/int_joint_bottoms",
+                                   "marts/fct_drawdown_episodes"},
+    "reference/dated_events": set(),
+    "marts/fct_dated_events": {"reference/dated_events"},
+    "marts/mart_divergence_outcomes": {"marts/fct_divergence_episodes",
+                                       "intermediate/int_running_peaks"},
+    "marts/mart_divergence_outcome_summary": {"marts/mart_divergence_outcomes"},
+    "marts/mart_daily_brief": {
+        "intermediate/int_running_peaks", "intermediate/int_calendar_days",
+        "intermediate/int_record_clusters", "intermediate/int_joint_bottoms",
+        "intermediate/int_net_liquidity_daily", "intermediate/int_rates_daily",
+        "marts/fct_all_time_highs", "marts/fct_divergence_daily",
+        "marts/fct_divergence_episodes", "marts/fct_policy_rate_changes",
+        "marts/fct_dated_events", "marts/mart_divergence_outcomes",
+        "staging/stg_instruments", "staging/stg_fred_observations"},
     "staging/stg_market_prices": {"raw/market_prices"},
     "staging/stg_instruments": {"raw/instruments"},
     "staging/stg_fred_series": {"raw/fred_series"},
     "staging/stg_fred_observations": {"raw/fred_observations", "staging/stg_fred_series"},
-    "marts/mart_market_snapshot": {"intermediate/int_running_peaks", "staging/stg_instruments"},
+    "marts/mart_market_snapshot": {"intermediate/int_running_peaks", "staging/stg_instruments",
+                                   "intermediate/int_calendar_days"},
+    "marts/fct_all_time_highs": {"intermediate/int_running_peaks", "staging/stg_instruments"},
     "marts/fct_fed_balance_sheet_weekly": {"staging/stg_fred_observations"},
-    "marts/fct_policy_rate_changes": {"staging/stg_fred_observations"},
-    "intermediate/int_rates_daily": {"staging/stg_fred_observations"},
-    "intermediate/int_net_liquidity_daily": {"marts/fct_fed_balance_sheet_weekly"},
+    "marts/fct_policy_rate_changes": {"staging/stg_fred_observations", "reference/dated_events"},
+    "intermediate/int_rates_daily": {"staging/stg_fred_observations", "staging/stg_market_prices"},
+    "intermediate/int_net_liquidity_daily": {"marts/fct_fed_balance_sheet_weekly",
+                                             "staging/stg_fred_observations",
+                                             "staging/stg_market_prices"},
     "marts/mart_crypto_macro_daily": {"intermediate/int_running_peaks",
                                       "marts/fct_divergence_daily",
                                       "marts/fct_divergence_episodes",
@@ -82,7 +104,7 @@ def test_marts_rebuild_when_upstream_changes(dbt_manifest):
     graph = _defs().resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         condition = graph.get(key).automation_condition
-        if key.path[0] in ("raw", "published"):
+        if key.path[0] in ("raw", "published", "reference"):
             assert condition is None, key
         else:
             assert condition is not None and "eager" in condition.get_label().lower(), key

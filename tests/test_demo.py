@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from orchestration.sources.demo import generate_demo_data
+from orchestration.sources.demo import STORY_DATE, generate_demo_data
 from orchestration.sources.files import MARKER_FILE
 
 
@@ -81,8 +81,35 @@ def test_the_story(demo_dir):
     # the final stretch: ^RUT sets records in December 2025 ...
     december = rut_record["2025-12"]
     assert december.sum() >= 3
-    # ... while BTC is 25-30 % below its record, on both bases
+    # ... while BTC is 20-30 % below its record close and 25-30 % below its record high
+    btc_high = btc[["high", "close"]].max(axis=1)
     for day in december[december].index:
         below_close = btc.close[day] / btc.close[:day].max() - 1
-        below_high = btc.close[day] / btc.high[:day].max() - 1
-        assert -0.30 <= below_high <= below_close <= -0.25, day
+        below_high = btc.close[day] / btc_high[:day].max() - 1
+        assert -0.30 <= below_high <= below_close <= -0.20, day
+        assert below_high <= -0.25, day
+
+
+def test_the_story_of_2025_12_11(demo_dir):
+    """The day the demo brief is about reads like the real one: ^RUT, ^DJI, ^GSPC and silver
+    at record closes, the Nasdaq 100 and QQQ just below theirs, gold below its October
+    record, Bitcoin about 27 % below its October record high, and the ^RUT/BTC-USD split the
+    first since January 2021."""
+    day = pd.Timestamp(STORY_DATE)
+    for stem in ("RUT", "DJI", "GSPC", "SI_F"):
+        close = _load(demo_dir, stem).close[:day]
+        assert close.iloc[-1] >= close.iloc[:-1].max(), stem
+    for stem in ("NDX", "QQQ", "GC_F"):
+        close = _load(demo_dir, stem).close[:day]
+        assert -0.03 < close.iloc[-1] / close.max() - 1 < -0.005, stem
+    btc = _load(demo_dir, "BTC-USD")[:day]
+    high = btc[["high", "close"]].max(axis=1)
+    assert high.idxmax().strftime("%Y-%m") == "2025-10"
+    assert -0.28 <= btc.close.iloc[-1] / high.max() - 1 <= -0.26
+    # divergent days of ^RUT/BTC-USD: ^RUT at a record close, BTC 20 %+ below its record high
+    rut = _load(demo_dir, "RUT")[:day]
+    btc_dd = (btc.close / high.cummax() - 1).reindex(rut.index)
+    divergent = rut.index[_records(rut.close) & (btc_dd <= -0.20)]
+    before = divergent[divergent < pd.Timestamp("2025-11-01")]
+    assert before[-1].strftime("%Y-%m") == "2021-01"  # the previous split: about 5 years
+    assert pd.Timestamp("2025-12-04") in divergent and day in divergent

@@ -89,3 +89,36 @@ def test_macro_mart_never_uses_a_week_before_it_is_published(wh):
     everything = query(wh, "SELECT count(*) AS n FROM marts.mart_crypto_macro_daily "
                            "WHERE net_liquidity_week_ending + 1 > date").n.iloc[0]
     assert everything == 0
+
+
+def test_newest_days_carry_rates_and_complete_weeks(wh):
+    """The target range and EFFR carry over the newest days (at most 7 days old), the
+    balance sheet ends on its latest complete week, and net liquidity never goes null on
+    the newest days."""
+    newest = query(wh, "SELECT * FROM marts.mart_crypto_macro_daily ORDER BY date DESC LIMIT 7")
+    assert newest.date.iloc[0].date() == date(2026, 8, 27)
+    assert newest.target_upper.notna().all() and newest.effr.notna().all()
+    assert newest.net_liquidity.notna().all()
+    assert (newest.net_liquidity_week_ending.dt.date == date(2026, 8, 19)).all()
+    weeks = query(wh, "SELECT week_ending, is_complete FROM marts.fct_fed_balance_sheet_weekly "
+                      "ORDER BY week_ending DESC LIMIT 1")
+    # WDTGAL has 2026-08-26, WALCL not: that partial week is not served as the latest
+    assert weeks.week_ending.iloc[0].date() == date(2026, 8, 19) and weeks.is_complete.iloc[0]
+    unknown = query(wh, "SELECT count(*) AS n FROM marts.mart_crypto_macro_daily "
+                        "WHERE laggard_close IS NULL AND in_divergence_episode IS NOT NULL")
+    assert unknown.n.iloc[0] == 0
+
+
+def test_every_change_since_2015_has_its_fomc_announcement(wh):
+    """The seed's announcement days follow the rule the issue states: the same day in
+    2015-16, the day before from 2017 on (the unscheduled 2020 moves included)."""
+    changes = query(wh, "SELECT effective_date, announcement_date FROM "
+                        "marts.fct_policy_rate_changes WHERE effective_date >= DATE '2015-01-01'")
+    assert len(changes) == 31 and changes.announcement_date.notna().all()
+    lag = (changes.effective_date - changes.announcement_date).dt.days
+    early = changes.effective_date.dt.year <= 2016
+    assert (lag[early] == 0).all() and (lag[~early] == 1).all()
+    emergencies = changes[changes.effective_date.dt.date.isin([date(2020, 3, 4),
+                                                               date(2020, 3, 16)])]
+    assert emergencies.announcement_date.dt.date.tolist() == [date(2020, 3, 3),
+                                                              date(2020, 3, 15)]

@@ -133,14 +133,16 @@ def test_divergence_flags_and_correlations_every_date(wh, prices):
         pd.DataFrame({"laggard": btc.close,
                       "laggard_dd_high": btc.close / btc.high_value.cummax() - 1}), how="left")
     record = rut.close >= rut.close.cummax().shift(1).fillna(-np.inf)
-    expected_div = record & (aligned.laggard_dd_high <= -0.20)
+    expected_div = (record & (aligned.laggard_dd_high <= -0.20)).astype(object)
+    expected_div[aligned.laggard.isna()] = None  # unknown without a Bitcoin close
     lr = np.log(aligned.leader / aligned.leader.shift(1))
     gr = np.log(aligned.laggard / aligned.laggard.shift(1))
     corr30 = lr.rolling(30).corr(gr)
     ours = query(wh, "SELECT date, is_divergent, return_corr_30 FROM marts.fct_divergence_daily "
                      "WHERE pair_id = ? ORDER BY date", [PAIR]).set_index("date")
     assert ours.index.tolist() == aligned.index.tolist()
-    assert ours.is_divergent.tolist() == expected_div.fillna(False).tolist()
+    assert [None if pd.isna(v) else bool(v) for v in ours.is_divergent] == \
+        expected_div.tolist()
     both = ours.return_corr_30.notna() | corr30.notna()
     np.testing.assert_allclose(ours.return_corr_30[both].to_numpy(dtype=float),
                                corr30[both].to_numpy(), atol=1e-9)
@@ -161,3 +163,33 @@ def test_snapshot_changes(wh, prices):
         assert row.fraction_below_record_high == pytest.approx(
             close.iloc[-1] / frame.high_value.max() - 1, abs=1e-12)
         assert bool(row.is_record_today) == bool(close.iloc[-1] >= close.max())
+
+
+def test_unknown_is_null_not_false(wh):
+    """^RUT's records of August 2026 come after Bitcoin's last stored day (2026-07-22): not
+    divergent is unknown there, as it is before 2014-09-17."""
+    august = query(wh, "SELECT date, leader_at_record, is_divergent, laggard_below_peak "
+                       "FROM marts.fct_divergence_daily WHERE pair_id = ? AND date >= "
+                       "DATE '2026-08-01' AND leader_at_record", [PAIR])
+    assert len(august) >= 3
+    assert august.is_divergent.isna().all() and august.laggard_below_peak.isna().all()
+    counts = query(wh, "SELECT count(*) FILTER (WHERE is_divergent IS NULL) AS unknown, "
+                       "count(*) FILTER (WHERE date < DATE '2014-09-17') AS before_btc "
+                       "FROM marts.fct_divergence_daily WHERE pair_id = ?", [PAIR]).iloc[0]
+    assert counts.unknown >= counts.before_btc > 6000
+
+
+def test_coincidence_is_unknown_outside_the_laggards_history(wh):
+    """A cluster's or bottom's answer is null exactly when Bitcoin's stored history
+    (2014-09-17 to 2026-07-22) does not cover its whole window and nothing was found."""
+    rows = query(wh, "SELECT * FROM marts.fct_peak_coincidence WHERE laggard = 'BTC-USD'")
+    first, last = pd.Timestamp("2014-09-17"), pd.Timestamp("2026-07-22")
+    window = pd.Timedelta(days=7)
+    cluster = rows.event_type == "record_cluster"
+    start = rows.leader_start_date.where(cluster, rows.leader_event_date)
+    end = rows.leader_end_date.where(cluster, rows.leader_event_date)
+    covered = (start - window >= first) & (end + window <= last)
+    matched = cluster & rows.laggard_event_date.notna()
+    assert (rows.coincides.isna() == ~(covered | matched)).all()
+    assert rows.coincides.isna().sum() > 500  # 1987-2014 and August 2026
+    assert (rows.known_from.isna() == rows.coincides.isna()).all()

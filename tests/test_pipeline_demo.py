@@ -152,6 +152,10 @@ def test_ui_metadata_on_the_marts(demo_run):
     with open(png, "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
     assert divergence["date_range"].value == "2018-01-02 to 2025-12-31"
+    brief = marts["mart_daily_brief"]
+    assert brief["brief_date"].value == "2025-12-31"
+    assert brief["brief"].value.startswith("# lockstep brief: 2025-12-31")
+    assert "SYNTHETIC" in brief["brief"].value
 
 
 def test_dbt_unit_tests_pass(demo_run, tmp_path):

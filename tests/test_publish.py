@@ -23,6 +23,10 @@ def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, dbt_manifest):
     version_one = os.path.realpath(current)
     manifest = json.loads((current / "manifest.json").read_text())
     assert manifest["synthetic"] is True and manifest["storage_version"] == "v1.0.0"
+    # the latest day's brief beside the DuckDB file, labelled synthetic
+    assert manifest["brief"] == "brief.md" and manifest["brief_date"] == "2025-12-31"
+    brief = (current / "brief.md").read_text()
+    assert brief.startswith("# lockstep brief: 2025-12-31") and "SYNTHETIC" in brief
     with duckdb.connect(str(warehouse), read_only=True) as live:
         marts = [r[0] for r in live.execute(
             "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()]

@@ -31,21 +31,27 @@ DEFAULT_PAIR = "^RUT/BTC-USD"  # the pair charted on fct_divergence_daily
 
 
 class LockstepTranslator(DagsterDbtTranslator):
-    """Groups follow the dbt folder (staging, intermediate, marts); sources keep their
-    default keys, which are the raw assets' keys (raw/market_prices, ...)."""
+    """Groups follow the dbt folder (staging, intermediate, marts; seeds: reference); sources
+    keep their default keys, which are the raw assets' keys (raw/market_prices, ...)."""
 
     def get_automation_condition(
         self, dbt_resource_props: Mapping[str, Any]
     ) -> dg.AutomationCondition | None:
         """Rebuild a model when anything upstream changes (a backfill of raw data, a manual
         re-materialization), not only in the daily job. Evaluated by the default automation
-        sensor of `dagster dev` / the daemon."""
+        sensor of `dagster dev` / the daemon. Seeds (reference data in the repository) have
+        nothing upstream: the daily job's dbt build loads them."""
+        if dbt_resource_props.get("resource_type") == "seed":
+            return None
         return dg.AutomationCondition.eager()
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn") or []
-        if dbt_resource_props.get("resource_type") == "model" and len(fqn) > 2:
+        kind = dbt_resource_props.get("resource_type")
+        if kind == "model" and len(fqn) > 2:
             return fqn[1]
+        if kind == "seed":  # reference data: the group is its schema ("reference")
+            return (dbt_resource_props.get("config") or {}).get("schema") or "reference"
         return super().get_group_name(dbt_resource_props)
 
 

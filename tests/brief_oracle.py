@@ -1,0 +1,138 @@
+"""An independent computation of the brief's facts from the CSV files, in plain pandas.
+
+It follows the definitions the README states (records, drawdowns on two bases, divergent
+days and episodes, the policy rate in force, net liquidity as known on a day), written
+without looking at the SQL, so the tests can compare the mart with it on any date.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import exchange_calendars as xcals
+import numpy as np
+import pandas as pd
+
+THRESHOLD = 0.20        # divergence: laggard at least this far below its record high
+MAX_GAP_SESSIONS = 10   # divergent days at most this many leader sessions apart: one episode
+
+
+def load_market(root: Path, stem: str) -> pd.DataFrame:
+    frame = pd.read_csv(root / "market" / f"{stem}.csv", parse_dates=["date"]).set_index("date")
+    frame["high_value"] = frame[["high", "close"]].max(axis=1)
+    frame["low_value"] = frame[["low", "close"]].min(axis=1)
+    return frame
+
+
+def load_fred(root: Path, series: str) -> pd.Series:
+    frame = pd.read_csv(root / "fred" / f"{series}.csv", parse_dates=["date"])
+    return frame.set_index("date")["value"]
+
+
+def nyse_sessions(first: str = "1900-01-01", last: str = "2027-12-31") -> pd.DatetimeIndex:
+    cal = xcals.get_calendar("XNYS", start=first, end=last)
+    return pd.DatetimeIndex(cal.sessions).tz_localize(None)
+
+
+@dataclass
+class Standing:
+    as_of: pd.Timestamp
+    close: float
+    record: float
+    record_date: pd.Timestamp
+    fraction: float
+    at_record: bool
+
+
+def standing(bars: pd.DataFrame, day: date, basis: str) -> Standing | None:
+    upto = bars[bars.index <= pd.Timestamp(day)]
+    if upto.empty:
+        return None
+    column = "close" if basis == "close" else "high_value"
+    values = upto[column]
+    peak = values.max()
+    at_peak = values[values >= peak]
+    last = upto.index[-1]
+    close = upto.close.iloc[-1]
+    return Standing(as_of=last, close=close, record=peak, record_date=at_peak.index[-1],
+                    fraction=close / peak - 1, at_record=bool(values.iloc[-1] >= peak))
+
+
+def records_on(bars: pd.DataFrame, day: date,
+               basis: str) -> tuple[float, float, pd.Timestamp] | None:
+    """(record, previous record, its date) when `day` sets a record on `basis`, not the
+    first stored day."""
+    column = "close" if basis == "close" else "high_value"
+    values = bars[column]
+    ts = pd.Timestamp(day)
+    if ts not in values.index or values.index[0] == ts:
+        return None
+    before = values[values.index < ts]
+    if values[ts] < before.max():
+        return None
+    previous_records = before[before >= before.cummax()]
+    return values[ts], previous_records.iloc[-1], previous_records.index[-1]
+
+
+def divergent_days(leader: pd.DataFrame, laggard: pd.DataFrame) -> pd.Series:
+    """Per leader date: True/False, or None when the laggard has no close that date."""
+    record = leader.close >= leader.close.cummax()
+    laggard_dd = (laggard.close / laggard.high_value.cummax() - 1).reindex(leader.index)
+    out = (record & (laggard_dd <= -THRESHOLD)).astype(object)
+    out[laggard_dd.isna()] = None
+    return out
+
+
+def episodes(divergent: pd.Series, sessions: pd.DatetimeIndex) -> pd.DataFrame:
+    """Runs of divergent days at most MAX_GAP_SESSIONS leader sessions apart."""
+    days = divergent[divergent == True].index  # noqa: E712 - None is not True either
+    number = pd.Series(sessions.searchsorted(days, side="right"), index=days)
+    rows, current = [], None
+    for day, n in number.items():
+        if current is None or n - current["end_session"] > MAX_GAP_SESSIONS:
+            current = {"start": day, "end": day, "start_session": n, "end_session": n, "days": 0}
+            rows.append(current)
+        current["end"], current["end_session"] = day, n
+        current["days"] += 1
+    return pd.DataFrame(rows)
+
+
+def policy_in_force(root: Path, day: date) -> dict | None:
+    """The latest change of the target range effective on or before `day` (None before the
+    first change in the file)."""
+    both = pd.DataFrame({"lower": load_fred(root, "DFEDTARL"),
+                         "upper": load_fred(root, "DFEDTARU")}).dropna()
+    mid = (both.lower + both.upper) / 2
+    moves = mid.diff()
+    moves = moves[moves.fillna(0) != 0]
+    bps = (moves * 100).round().astype(int)
+    candidates = bps.index[bps.index <= pd.Timestamp(day)]
+    if candidates.empty:
+        return None
+    effective = candidates[-1]
+    bp = int(bps[effective])
+    same = bps[(bps.index.year == effective.year) & (np.sign(bps) == np.sign(bp))]
+    return {"effective": effective, "bp": bp, "new_lower": both.lower[effective],
+            "new_upper": both.upper[effective],
+            "number_in_year": int((same.index <= effective).sum())}
+
+
+def net_liquidity_known(root: Path, day: date) -> dict:
+    """The latest complete H.4.1 week published (Wednesday + 1 day) on or before `day`."""
+    walcl, tga, treast = (load_fred(root, s) / 1000 for s in ("WALCL", "WDTGAL", "TREAST"))
+    rrp = load_fred(root, "RRPONTSYD")
+    weeks = walcl.index.intersection(tga.index).intersection(treast.index)
+    weeks = weeks[(weeks + pd.Timedelta(days=1)) <= pd.Timestamp(day)]
+    for week in weeks[::-1]:
+        window = rrp[(rrp.index >= week - pd.Timedelta(days=6)) & (rrp.index <= week)]
+        if not window.empty:
+            reverse_repo = window.iloc[-1]
+        elif rrp.index[0] <= week <= rrp.index[-1]:
+            reverse_repo = 0.0
+        else:
+            continue
+        return {"week": week, "net_liquidity": walcl[week] - tga[week] - reverse_repo,
+                "treasuries_change_1w": treast[week] - treast[treast.index < week].iloc[-1]}
+    raise AssertionError(f"no complete week published by {day}")
