@@ -37,15 +37,18 @@ def table_facts(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict
 def snapshot_markdown(con: duckdb.DuckDBPyConnection) -> str:
     rows = con.execute("""
         SELECT symbol, latest_date, latest_close, change_1d, change_ytd,
-               fraction_below_record_close, record_close_date, is_record_today, is_synthetic
+               fraction_below_record_close, record_close_date, is_record_today, sessions_behind,
+               is_stale, is_synthetic
         FROM marts.mart_market_snapshot ORDER BY fraction_below_record_close DESC""").fetchall()
     lines = ["| symbol | latest | close | 1 day | YTD | below record close | record date |",
              "|---|---|---:|---:|---:|---:|---|"]
     def pct(value) -> str:
         return "" if value is None else f"{value:+.1%}"
 
-    for sym, latest, close, d1, ytd, below, rec_date, at_record, _ in rows:
+    for sym, latest, close, d1, ytd, below, rec_date, at_record, behind, stale, _ in rows:
         below_txt = "**at record**" if at_record else f"{below:.1%}"
+        if stale:
+            latest = f"{latest} (**stale**: {behind:,} sessions behind)"
         lines.append(f"| {sym} | {latest} | {close:,.2f} | {pct(d1)} | {pct(ytd)} "
                      f"| {below_txt} | {rec_date} |")
     banner = SNAPSHOT_BANNER if any(r[-1] for r in rows) else ""
