@@ -62,7 +62,7 @@ def test_run_succeeds_with_every_dbt_check_passing(demo_run):
     evaluations = first.get_asset_check_evaluations()
     # every raw check and every dbt data test on a model, each evaluated once
     model_tests = [n for n in _manifest()["nodes"].values() if n["resource_type"] == "test"
-                   and (n.get("attached_node") or "").startswith("model.")]
+                   and (n.get("attached_node") or "").startswith(("model.", "seed."))]
     assert len(model_tests) > 50
     assert len(evaluations) == len(CHECKS) + len(model_tests)
     errors = [e.check_name for e in evaluations
@@ -172,11 +172,12 @@ def test_dbt_unit_tests_pass(demo_run, tmp_path):
 
 
 def test_daily_build_leaves_unit_tests_out(demo_run):
-    """The materialization's dbt build runs the models and data tests, no unit tests."""
+    """The materialization's dbt build runs the seeds, models and data tests, no unit
+    tests."""
     first, _, _, _ = demo_run
     kinds = {r["unique_id"].split(".")[0] for r in
              json.loads((_run_target(first) / "run_results.json").read_text())["results"]}
-    assert kinds == {"model", "test"}
+    assert kinds == {"seed", "model", "test"}
 
 
 def test_not_null_columns_names_the_null_column(demo_run, tmp_path):

@@ -165,7 +165,8 @@ def test_validation_names_symbol_date_and_problem():
     "TIMESTAMP '2025-01-03')",
     "INSERT INTO raw.fred_observations VALUES ('WALCL', DATE '2025-01-01', 1, 'files', "
     "TIMESTAMP '2025-01-03')",
-    "INSERT INTO raw.instruments VALUES ('X', 'x', 'etf', 'XNYS')",
+    "INSERT INTO raw.instruments (symbol, name, asset_class, calendar) "
+    "VALUES ('X', 'x', 'etf', 'XNYS')",
     "INSERT INTO raw.trading_sessions VALUES ('XNYS', DATE '2025-01-02')",
     "INSERT INTO raw.fred_series VALUES ('WALCL', 'w', 'millions_usd', 'weekly')",
     # NOT NULL and close > 0
@@ -191,7 +192,8 @@ def test_raw_tables_refuse_what_dbt_no_longer_tests(con, sql):
                 "0, 'files', TIMESTAMP '2025-01-03')")
     con.execute("INSERT INTO raw.fred_observations VALUES ('WALCL', DATE '2025-01-01', 1, "
                 "'files', TIMESTAMP '2025-01-03')")
-    con.execute("INSERT INTO raw.instruments VALUES ('X', 'x', 'etf', 'XNYS')")
+    con.execute("INSERT INTO raw.instruments (symbol, name, asset_class, calendar) "
+                "VALUES ('X', 'x', 'etf', 'XNYS')")
     con.execute("INSERT INTO raw.trading_sessions VALUES ('XNYS', DATE '2025-01-02')")
     con.execute("INSERT INTO raw.fred_series VALUES ('WALCL', 'w', 'millions_usd', 'weekly')")
     with pytest.raises(duckdb.ConstraintException):
