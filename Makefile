@@ -34,7 +34,7 @@ PARSED_FOR := dbt_project/target/.parsed-for
 $(shell mkdir -p dbt_project/target; echo "$(LOCKSTEP_WAREHOUSE)" | cmp -s - $(PARSED_FOR) \
   || echo "$(LOCKSTEP_WAREHOUSE)" > $(PARSED_FOR))
 
-.PHONY: help setup run demo refresh backfill test dev dashboard lint bench clean clean-warehouse demo-data snapshot brief
+.PHONY: help setup run demo refresh backfill test dev dashboard lint bench clean clean-warehouse demo-data snapshot brief screenshots
 
 help:
 	@sed -n '2,8p' Makefile | sed 's/^# *//'
@@ -89,13 +89,18 @@ test: setup
 dev: setup
 	$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-# the dashboard reads only the published copy (make demo / make run publish it)
+# the dashboard reads only the published copy that `make run` writes with the same
+# LOCKSTEP_WAREHOUSE / LOCKSTEP_PUBLISH_DIR (make demo / make run publish it)
 dashboard: setup
 	$(RUN) streamlit run dashboard/app.py --server.address 127.0.0.1 --server.port 8501 \
 	  --server.headless true --browser.gatherUsageStats false
 
+# the README's dashboard pictures (docs/*.png), from the demo data in a temporary warehouse
+screenshots: setup
+	$(RUN) python docs/make_screenshots.py
+
 lint: setup
-	$(RUN) ruff check orchestration tests benchmarks dashboard
+	$(RUN) ruff check orchestration tests benchmarks dashboard docs
 
 bench: setup
 	$(RUN) python benchmarks/bench_demo.py

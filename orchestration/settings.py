@@ -61,15 +61,26 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if source == "files" and data_dir is None:
         raise SettingsError("LOCKSTEP_SOURCE=files needs LOCKSTEP_DATA_DIR (a directory "
                             "with market/<FILE>.csv and fred/<SERIES>.csv)")
-    warehouse = _path(env.get("LOCKSTEP_WAREHOUSE") or "warehouse/lockstep.duckdb")
-    publish = (env.get("LOCKSTEP_PUBLISH_DIR") or "").strip()
     return Settings(
         source=source,
-        warehouse=warehouse,
+        warehouse=warehouse_path(env),
         state_dir=_path(env.get("LOCKSTEP_STATE_DIR") or ".lockstep"),
         data_dir=data_dir,
-        publish_dir=_path(publish) if publish else warehouse.parent / "published",
+        publish_dir=publish_dir(env),
     )
+
+
+def warehouse_path(env: dict[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    return _path(env.get("LOCKSTEP_WAREHOUSE") or "warehouse/lockstep.duckdb")
+
+
+def publish_dir(env: dict[str, str] | None = None) -> Path:
+    """Where the published copies go, and where the dashboard reads them: one setting for
+    both, LOCKSTEP_PUBLISH_DIR (default: `published` beside the warehouse file)."""
+    env = os.environ if env is None else env
+    raw = (env.get("LOCKSTEP_PUBLISH_DIR") or "").strip()
+    return _path(raw) if raw else warehouse_path(env).parent / "published"
 
 
 def dbt_executable(env: dict[str, str] | None = None) -> Path:

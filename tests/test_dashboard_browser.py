@@ -1,9 +1,13 @@
 """The dashboard in a real browser: headless Debian Chromium (packages chromium and
-chromium-driver, which .ci/run installs) opens every page of a dashboard serving a warehouse
-built from demo data, checks titles, tables, charts and the synthetic label, and saves
-screenshots under a temporary folder. Skipped when Chromium is not installed."""
+chromium-driver, which .ci/run installs) at 1600 px opens every page of a dashboard serving a
+warehouse built from demo data and one built from the real history (skipped when
+../shared/data/real is absent): titles, the pair and range controls, years on every time
+axis, tables without raw fractions and with every column visible, the synthetic label (and
+its absence on real data), no Streamlit exception; a screenshot of every page under a
+temporary folder. Skipped when Chromium is not installed."""
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -23,14 +27,15 @@ pytestmark = [
                        reason="Debian chromium and chromium-driver are not installed"),
 ]
 
-# page -> (title, a heading or caption only that page shows)
+# page -> (title prefix, a heading only that page shows)
 PAGES = {
-    "Market snapshot": ("Market snapshot", "At a record today"),
-    "Drawdowns and divergence": ("^RUT/BTC-USD: drawdowns and divergence",
-                                 "Divergence episodes"),
-    "Peak coincidence": ("Peak coincidence and joint bottoms", "Record clusters and bottoms"),
-    "Fed liquidity": ("Fed liquidity and policy rates", "Policy-rate changes"),
+    "Today": ("Today: ", "The brief"),
+    "Pairs": ("Pairs", "Divergence episodes and what happened next (newest first)"),
+    "Peak coincidence": ("Peak coincidence", "Clusters and bottoms (newest first)"),
+    "Liquidity and rates": ("Liquidity and rates", "Policy-rate changes (newest first)"),
 }
+RAW_NUMBER = re.compile(r"^-?\d+\.\d{3,}$")
+YEAR = re.compile(r"(19|20)\d\d")
 
 
 def _free_port() -> int:
@@ -39,32 +44,39 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def dashboard(tmp_path_factory, dbt_manifest):
-    tmp = tmp_path_factory.mktemp("browser")
-    result, warehouse = materialize_all(tmp, source="demo")
-    assert result.success
+def _serve(warehouse):
     port = _free_port()
-    env = {**os.environ,
-           "LOCKSTEP_PUBLISHED": str(warehouse.parent / "published" / "current" /
-                                     "lockstep.duckdb")}
+    env = {**os.environ, "LOCKSTEP_WAREHOUSE": str(warehouse)}
+    env.pop("LOCKSTEP_PUBLISH_DIR", None)
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "dashboard" / "app.py"),
          "--server.address", "127.0.0.1", "--server.port", str(port),
          "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url + "/_stcore/health", timeout=1).status_code == 200:
+                return server, url
+        except requests.RequestException:
+            time.sleep(0.3)
+    server.terminate()
+    pytest.fail("the dashboard did not start")
+
+
+@pytest.fixture(scope="module", params=["demo", "real"])
+def dashboard(request, tmp_path_factory, dbt_manifest):
+    if request.param == "demo":
+        tmp = tmp_path_factory.mktemp("browser")
+        result, warehouse = materialize_all(tmp, source="demo")
+        assert result.success
+    else:
+        result, warehouse = request.getfixturevalue("real_warehouse")
+        assert result.success
+    server, url = _serve(warehouse)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(url + "/_stcore/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.3)
-        else:
-            pytest.fail("the dashboard did not start")
-        yield url
+        yield request.param, url
     finally:
         server.terminate()
         server.wait(10)
@@ -79,7 +91,7 @@ def browser(tmp_path_factory):
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1400,1000",
+                 "--disable-component-update", "--disable-sync", "--window-size=1600,1200",
                  f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -87,7 +99,7 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
-def _wait(driver, css, text=None, timeout=45):
+def _wait(driver, css, text=None, timeout=60):
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
 
@@ -103,7 +115,7 @@ def _wait(driver, css, text=None, timeout=45):
     raise AssertionError(f"no {css!r} containing {text!r} within {timeout} s")
 
 
-def _wait_xpath(driver, xpath, timeout=45):
+def _wait_xpath(driver, xpath, timeout=60):
     from selenium.webdriver.common.by import By
 
     deadline = time.monotonic() + timeout
@@ -116,33 +128,95 @@ def _wait_xpath(driver, xpath, timeout=45):
     raise AssertionError(f"nothing at {xpath} within {timeout} s; labels: {labels}")
 
 
-def _settled(driver, timeout=45):
-    """Wait until Streamlit's rerun is over: no element still marked stale."""
+def _settled(driver, timeout=60):
+    """Wait until Streamlit's rerun is over: no element still marked stale, nothing running."""
     from selenium.webdriver.common.by import By
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not driver.find_elements(By.CSS_SELECTOR, "[data-stale='true']"):
+        busy = driver.find_elements(By.CSS_SELECTOR, "[data-stale='true']") or \
+            driver.find_elements(By.CSS_SELECTOR, "[data-testid='stStatusWidget']")
+        if not busy:
+            time.sleep(0.5)
             return
         time.sleep(0.3)
-    raise AssertionError("the page kept stale elements")
+    raise AssertionError("the page kept running")
 
 
-@pytest.mark.parametrize("page, texts", list(PAGES.items()))
-def test_page_in_chromium(dashboard, browser, tmp_path, page, texts):
-    title, marker = texts
+def _click_label(driver, scope, text):
+    label = _wait_xpath(driver, f"{scope}//label[.//p[normalize-space()='{text}']]")
+    driver.execute_script("arguments[0].click();", label)
+
+
+def _year_ticks(driver):
+    """The x-axis tick labels of every Plotly chart on the page, per chart."""
+    return driver.execute_script("""
+        return Array.from(document.querySelectorAll('.js-plotly-plot')).map(plot =>
+            Array.from(plot.querySelectorAll('.xtick text')).map(t => t.textContent));""")
+
+
+def _tables(driver):
+    """Every table's cells, and whether it fits its container (no horizontal scroll)."""
+    return driver.execute_script("""
+        return Array.from(document.querySelectorAll("[data-testid='stTable'] table")).map(t => ({
+            cells: Array.from(t.querySelectorAll('td, th')).map(c => c.textContent.trim()),
+            fits: t.scrollWidth <= t.parentElement.clientWidth + 1}));""")
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_page_in_chromium(dashboard, browser, tmp_path, page):
     from selenium.webdriver.common.by import By
 
-    browser.get(dashboard)
+    kind, url = dashboard
+    title, marker = PAGES[page]
+    browser.get(url)
     _wait(browser, "h1")
-    option = _wait_xpath(browser, f"//*[@data-testid='stSidebar']//p[normalize-space()='{page}']")
-    browser.execute_script("arguments[0].click();", option)
+    _click_label(browser, "//*[@data-testid='stSidebar']", page)
     _wait(browser, "h1", title)
-    _wait(browser, "h2, h3, [data-testid='stCaptionContainer']", marker)
+    _wait(browser, "h2, h3", marker)
     _settled(browser)
-    _wait(browser, "[data-testid='stAlert']", "SYNTHETIC DEMO DATA")
-    _wait(browser, "[data-testid='stDataFrame']")
-    _wait(browser, "[data-testid='stVegaLiteChart'], .vega-embed")  # every page has a chart
+    alerts = " ".join(e.text for e in browser.find_elements(
+        By.CSS_SELECTOR, "[data-testid='stAlert']"))
+    assert ("SYNTHETIC DEMO DATA" in alerts) == (kind == "demo")
     assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid='stException']")
-    shot = tmp_path / f"{page.replace(' ', '_')}.png"
+    if page != "Today":
+        _wait(browser, ".js-plotly-plot .xtick text")
+        charts = _year_ticks(browser)
+        assert charts and all(ticks for ticks in charts), charts
+        for ticks in charts:  # every tick of every time axis carries its year
+            assert all(YEAR.search(t) for t in ticks), ticks
+        tables = _tables(browser)
+        assert tables
+        for t in tables:
+            assert t["fits"], "a table is wider than the page at 1600 px"
+            raw = [c for c in t["cells"] if RAW_NUMBER.match(c)]
+            assert raw == [], raw[:5]
+    shot = tmp_path / f"{kind}_{page.replace(' ', '_')}.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+
+def test_pair_and_range_controls_in_chromium(dashboard, browser):
+    """Choosing another pair and the range "All" redraws the charts: on the real history the
+    leader's axis then reaches back before Bitcoin (1990s); the default range starts with
+    the laggard's history."""
+    kind, url = dashboard
+    browser.get(url)
+    _wait(browser, "h1")
+    _click_label(browser, "//*[@data-testid='stSidebar']", "Pairs")
+    _wait(browser, "h1", "Pairs")
+    _settled(browser)
+    _wait(browser, ".js-plotly-plot .xtick text")
+    first_year = min(int(YEAR.search(t).group()) for t in _year_ticks(browser)[0])
+    assert first_year >= (2018 if kind == "demo" else 2014)
+    opener = _wait(browser, "[data-testid='stSelectbox'] button[aria-label='Open']")[0]
+    browser.execute_script("arguments[0].click();", opener)
+    option = _wait_xpath(browser, "//*[@role='option'][contains(., 'S&P 500 / Bitcoin')]")
+    option.click()
+    _settled(browser)
+    _click_label(browser, "//*[@data-testid='stRadio']", "All")
+    _settled(browser)
+    _wait(browser, ".gtitle", "S&P 500 and Bitcoin")
+    _wait(browser, ".js-plotly-plot .xtick text")
+    ticks = _year_ticks(browser)[0]
+    years = [int(YEAR.search(t).group()) for t in ticks]
+    assert min(years) <= (2019 if kind == "demo" else 1990), ticks

@@ -1,0 +1,119 @@
+"""Make the README's dashboard screenshots from the synthetic demo data.
+
+    uv run python docs/make_screenshots.py        (or: make screenshots)
+
+Builds a demo warehouse in a temporary folder (the same `python -m orchestration.cli run`
+that `make demo` runs), serves the dashboard on a free local port, opens the Today and Pairs
+pages in headless Chromium (Debian's chromium and chromium-driver) at 1600 px, and writes
+docs/dashboard-today.png and docs/dashboard-pairs.png, each reduced to a palette PNG under
+300 KB. The pictures show synthetic data, and say so.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs"
+LIMIT = 300_000
+WIDTH = 1600
+SHOTS = {"Today": ("dashboard-today.png", 1250), "Pairs": ("dashboard-pairs.png", 1300)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return requests.get(url + "/_stcore/health", timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _build(tmp: Path) -> dict[str, str]:
+    home = tmp / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "orchestration" / "dagster_instance.yaml", home / "dagster.yaml")
+    env = {**os.environ, "LOCKSTEP_SOURCE": "demo", "DAGSTER_HOME": str(home),
+           "LOCKSTEP_WAREHOUSE": str(tmp / "warehouse" / "lockstep.duckdb"),
+           "LOCKSTEP_STATE_DIR": str(tmp / "state")}
+    env.pop("LOCKSTEP_PUBLISH_DIR", None)
+    print("building a demo warehouse ...", flush=True)
+    subprocess.run([sys.executable, "-m", "orchestration.cli", "run"], cwd=ROOT, env=env,
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return env
+
+
+def _shrink(png: Path) -> None:
+    """A palette PNG (the pictures are flat colours and text): well under LIMIT."""
+    image = Image.open(png).convert("RGB")
+    for colors in (256, 128, 64):
+        image.quantize(colors=colors, method=Image.Quantize.MEDIANCUT).save(png, optimize=True)
+        if png.stat().st_size < LIMIT:
+            return
+    raise SystemExit(f"{png} is {png.stat().st_size:,} bytes, over {LIMIT:,}")
+
+
+def main() -> int:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    with tempfile.TemporaryDirectory(prefix="lockstep-shots-") as tmp:
+        env = _build(Path(tmp))
+        port = _free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
+             "--server.address", "127.0.0.1", "--server.port", str(port),
+             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        options = webdriver.ChromeOptions()
+        options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                     f"--user-data-dir={Path(tmp) / 'chromium'}"):
+            options.add_argument(flag)
+        driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")
+                                                  or "/usr/bin/chromedriver"), options=options)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while not _healthy(url):
+                if time.monotonic() > deadline:
+                    raise SystemExit("the dashboard did not start")
+                time.sleep(0.5)
+            for page, (name, height) in SHOTS.items():
+                driver.set_window_size(WIDTH, height)
+                driver.get(url)
+                time.sleep(5)
+                [label] = driver.find_elements(
+                    By.XPATH, f"//*[@data-testid='stSidebar']//p[normalize-space()='{page}']")
+                driver.execute_script("arguments[0].click();", label)
+                time.sleep(10)  # the charts draw after the page
+                target = OUT / name
+                driver.save_screenshot(str(target))
+                _shrink(target)
+                print(f"{target.relative_to(ROOT)}: {target.stat().st_size:,} bytes")
+        finally:
+            driver.quit()
+            server.terminate()
+            server.wait(10)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
