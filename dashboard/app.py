@@ -127,8 +127,15 @@ def table(frame: pd.DataFrame, name: str, height: int | None = None) -> None:
 
 # ------------------------------------------------------------------------------ charts
 def time_axis(fig: go.Figure, start, end, **extra) -> None:
-    fig.update_xaxes(type="date", tickformatstops=YEAR_TICKS, range=[start, end],
-                     showgrid=True, **extra)
+    """A date axis over [start, end] (start None: from the first point drawn), years on
+    every tick."""
+    if start is None:
+        firsts = [min(d for d in trace.x if d is not None) for trace in fig.data
+                  if trace.x is not None and any(d is not None for d in trace.x)]
+        start = min(firsts) if firsts else None
+    fig.update_xaxes(type="date", tickformatstops=YEAR_TICKS, showgrid=True, **extra)
+    if start is not None:
+        fig.update_xaxes(range=[start, end])
 
 
 def layout(fig: go.Figure, height: int, title: str) -> go.Figure:

@@ -148,19 +148,34 @@ def _click_label(driver, scope, text):
     driver.execute_script("arguments[0].click();", label)
 
 
-def _year_ticks(driver):
-    """The x-axis tick labels of every Plotly chart on the page, per chart."""
-    return driver.execute_script("""
-        return Array.from(document.querySelectorAll('.js-plotly-plot')).map(plot =>
-            Array.from(plot.querySelectorAll('.xtick text')).map(t => t.textContent));""")
+def _year_ticks(driver, until=lambda charts: True, timeout=60):
+    """The x-axis tick labels of every Plotly chart on the page, per chart, once every chart
+    has drawn its axis (and `until` holds: Streamlit may redraw a chart after a rerun)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        charts = driver.execute_script("""
+            return Array.from(document.querySelectorAll('.js-plotly-plot')).map(plot =>
+                Array.from(plot.querySelectorAll('.xtick text')).map(t => t.textContent));""")
+        if charts and all(charts) and until(charts):
+            return charts
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the charts did not draw as expected: {charts}")
+        time.sleep(0.5)
 
 
-def _tables(driver):
-    """Every table's cells, and whether it fits its container (no horizontal scroll)."""
-    return driver.execute_script("""
-        return Array.from(document.querySelectorAll("[data-testid='stTable'] table")).map(t => ({
-            cells: Array.from(t.querySelectorAll('td, th')).map(c => c.textContent.trim()),
-            fits: t.scrollWidth <= t.parentElement.clientWidth + 1}));""")
+def _tables(driver, timeout=60):
+    """Every table's cells, and whether it fits its container (no horizontal scroll), once
+    the page's tables have rendered."""
+    deadline = time.monotonic() + timeout
+    while True:
+        tables = driver.execute_script("""
+            return Array.from(document.querySelectorAll("[data-testid='stTable'] table")).map(
+                t => ({cells: Array.from(t.querySelectorAll('td, th')).map(
+                           c => c.textContent.trim()),
+                       fits: t.scrollWidth <= t.parentElement.clientWidth + 1}));""")
+        if (tables and all(t["cells"] for t in tables)) or time.monotonic() > deadline:
+            return tables
+        time.sleep(0.5)
 
 
 @pytest.mark.parametrize("page", list(PAGES))
@@ -216,7 +231,9 @@ def test_pair_and_range_controls_in_chromium(dashboard, browser):
     _click_label(browser, "//*[@data-testid='stRadio']", "All")
     _settled(browser)
     _wait(browser, ".gtitle", "S&P 500 and Bitcoin")
-    _wait(browser, ".js-plotly-plot .xtick text")
-    ticks = _year_ticks(browser)[0]
-    years = [int(YEAR.search(t).group()) for t in ticks]
-    assert min(years) <= (2019 if kind == "demo" else 1990), ticks
+    oldest = 2019 if kind == "demo" else 1990
+
+    def reaches_back(charts):
+        return min(int(YEAR.search(t).group()) for t in charts[0]) <= oldest
+
+    _year_ticks(browser, until=reaches_back)
