@@ -39,45 +39,60 @@ $(shell mkdir -p dbt_project/target; echo "$(LOCKSTEP_WAREHOUSE)" | cmp -s - $(P
 help:
 	@sed -n '2,8p' Makefile | sed 's/^# *//'
 
+# Set-up chatter (pip, uv sync, dbt parse) goes to $(SETUP_LOG), unless VERBOSE=1; a
+# failing step prints the log's last lines.
+SETUP_LOG := $(LOCKSTEP_STATE_DIR)/logs/setup.log
+ifeq ($(strip $(VERBOSE)),)
+QUIETLY = >>"$(SETUP_LOG)" 2>&1 || { echo "lockstep: $(1) failed; the last lines of $(SETUP_LOG):"; tail -n 25 "$(SETUP_LOG)"; exit 1; }
+else
+QUIETLY =
+endif
+
 .venv/.synced: pyproject.toml uv.lock
+	@mkdir -p "$(dir $(SETUP_LOG))"
+	@echo "lockstep: setting up the environments (uv sync; log: $(SETUP_LOG))"
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
-	  || $(PYTHON) -m pip install --quiet uv || $(PYTHON) -m pip install --quiet --user uv
-	$(UV) sync --frozen
+	  || $(PYTHON) -m pip install --quiet uv $(call QUIETLY,installing uv) \
+	  || $(PYTHON) -m pip install --quiet --user uv $(call QUIETLY,installing uv)
+	@$(UV) sync --frozen $(call QUIETLY,uv sync)
 	@touch $@
 
 .venv-dbt/.synced: pyproject.toml uv.lock .venv/.synced
-	UV_PROJECT_ENVIRONMENT=.venv-dbt $(UV) sync --frozen --only-group dbt
+	@mkdir -p "$(dir $(SETUP_LOG))"
+	@UV_PROJECT_ENVIRONMENT=.venv-dbt $(UV) sync --frozen --only-group dbt $(call QUIETLY,uv sync of .venv-dbt)
 	@touch $@
 
 $(MANIFEST): .venv/.synced .venv-dbt/.synced $(DBT_SOURCES) $(PARSED_FOR)
-	cd dbt_project && $(DBT) parse --quiet --profiles-dir .
+	@mkdir -p "$(dir $(SETUP_LOG))"
+	@echo "lockstep: preparing the dbt manifest (dbt parse; log: $(SETUP_LOG))"
+	@cd dbt_project && $(DBT) parse --quiet --profiles-dir . $(call QUIETLY,dbt parse)
 	@touch $@
 
 $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster_instance.yaml
 	@mkdir -p $(DAGSTER_HOME)
-	cp $< $@
+	@cp $< $@
 
 setup: .venv/.synced .venv-dbt/.synced $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
 
 run: setup
-	$(RUN) python -m orchestration.cli run
+	@$(RUN) python -m orchestration.cli run
 
 demo-data: setup
-	LOCKSTEP_SOURCE=demo $(RUN) python -m orchestration.cli demo-data
+	@LOCKSTEP_SOURCE=demo $(RUN) python -m orchestration.cli demo-data
 
 demo: demo-data
-	$(MAKE) --no-print-directory run LOCKSTEP_SOURCE=demo
+	@$(MAKE) --no-print-directory run LOCKSTEP_SOURCE=demo
 
 refresh:
-	$(MAKE) --no-print-directory run LOCKSTEP_SOURCE=live
+	@$(MAKE) --no-print-directory run LOCKSTEP_SOURCE=live
 
 # make backfill START=2020-01-01 [END=2020-12-31]: re-load that range, rebuild the marts
 backfill: setup
 	@test -n "$(START)" || { echo "make backfill needs START=YYYY-MM-DD (and optionally END=)"; exit 2; }
-	$(RUN) python -m orchestration.cli run --start "$(START)" $(if $(END),--end "$(END)")
+	@$(RUN) python -m orchestration.cli run --start "$(START)" $(if $(END),--end "$(END)")
 
 snapshot: setup
-	$(RUN) python -m orchestration.cli snapshot
+	@$(RUN) python -m orchestration.cli snapshot
 
 # make brief [DATE=2025-12-11]: the day's story from marts.mart_daily_brief (latest by default)
 brief: setup

@@ -286,11 +286,11 @@ def _fed(kinds: dict[str, list[Row]], day: date) -> list[str]:
         announced = (f"announced {when(p['announcement_date'])} (FOMC statement)"
                      if p["announcement_date"] is not None
                      else "announcement date not in lockstep's dated events yet")
-        today = ", today," if p["effective_date"] == day else ""
+        today = "today; " if p["effective_date"] == day else ""
         lines.append(
             f"- Federal funds target range {rate(p['new_lower'])}-{rate(p['new_upper'])} %: "
-            f"{move}, {announced}, effective {when(p['effective_date'])}{today} "
-            f"(the day FRED's target series change). Before: "
+            f"{move}, {announced}, effective {when(p['effective_date'])} "
+            f"({today}the day FRED's target series change). Before: "
             f"{rate(p['old_lower'])}-{rate(p['old_upper'])} %.")
     for n in kinds["net_liquidity"]:
         age = (day - n["week_ending"]).days

@@ -1,15 +1,24 @@
-"""Data-quality checks on the raw tables (Dagster asset checks).
+"""Data-quality checks on the raw tables (Dagster asset checks), one per rule.
 
 Blocking (severity ERROR): the marts do not build on top of a failure.
-    duplicate keys, non-positive prices, FRED values outside their unit's sane range.
-Warnings (severity WARN): reported in the UI with the symbol/series and dates, never blocking.
+    price spikes that reverse the next day (the typo pattern) or a one-day move of 3x or
+    1/3; FRED values outside their unit's sane range.
+Warnings (severity WARN): reported with the symbol/series and dates, never blocking.
     freshness against the trading calendar, sessions missing inside the stored range,
     inconsistent OHLC (futures settle outside the session range), daily moves beyond
     `max_daily_move`.
+Keys, NOT NULL and positive prices are not checks: the raw tables' primary keys and CHECK
+constraints refuse such rows when they are written (tests/test_warehouse.py shows it).
 dbt's tests on staging, intermediate and marts appear as asset checks too (dagster-dbt).
 
+The severities were set by counting what each rule flags on the whole real history
+(README, "Checks"): the spike rule and the 3x rule flag nothing there, the 20 % move rule
+flags six real moves (Bitcoin's of March 2020, the silver crash of 2026-01-30, ...), so
+only the first two block.
+
 Each check is its own asset check in the UI, but the checks of one table run in one step on
-one DuckDB connection (a multi-asset check): nine steps cost about 0.7 s of every run.
+one DuckDB connection (a multi-asset check). Failures and stale data become alerts
+(orchestration/lib/alerts.py), announced once each.
 """
 
 from __future__ import annotations
@@ -27,6 +36,15 @@ from orchestration.resources import LockstepResource
 NEW_YORK = ZoneInfo("America/New_York")
 US_CLOSE_HOUR = 18  # bars of a NYSE session are final by 18:00 New York time
 LISTED = 5
+
+# The typo pattern: a close at least SPIKE_MOVE away from the one before that comes back
+# within SPIKE_RETURN of it the next day (25,596 typed for 2,559.6 is +900 % then -90 %).
+# On the real history no day matches, while its largest real moves (-37 % Bitcoin,
+# -31 % silver) do not come back. A one-day ratio of EXTREME_RATIO or more either way
+# (also on the newest day, which has no next day yet) matches nothing real either.
+SPIKE_MOVE = 0.25
+SPIKE_RETURN = 0.05
+EXTREME_RATIO = 3.0
 
 # Sane ranges per unit as FRED publishes it (millions/billions of USD, percent).
 FRED_RANGES = {
@@ -48,12 +66,15 @@ def _listing(rows: list[tuple], fmt) -> str:
 
 def _result(failures: list[tuple], fmt, what: str, severity=dg.AssetCheckSeverity.ERROR,
             **metadata) -> dict:
+    """The check's result; `_problems` (popped before it reaches Dagster) keeps each
+    problem's formatted line for the alerts and the terminal summary."""
     return dict(
         passed=not failures,
         severity=severity,
         description=(f"{len(failures)} {what}" if failures else f"no {what}"),
         metadata={"problems": dg.MetadataValue.md(_listing(failures, fmt) or "none"),
                   "count": len(failures), **metadata},
+        _problems=[(r, fmt(r)) for r in failures],
     )
 
 
@@ -72,12 +93,6 @@ def expected_last_dates(now: datetime, sessions: list[date]) -> dict[str, date]:
     return out
 
 
-def _duplicate_keys(q: Query, table: str, key: str) -> dict:
-    rows = q(f"SELECT {key}, date, count(*) FROM {table} "
-                           "GROUP BY 1, 2 HAVING count(*) > 1 ORDER BY 1, 2")
-    return _result(rows, lambda r: f"{r[0]} {r[1]}: {r[2]} rows", f"duplicate ({key}, date) keys")
-
-
 def _synthetic_note(latest: list[tuple]) -> str:
     """Freshness checks say why demo data is stale (its last element is the row's source)."""
     if any(r[-1] == "demo" for r in latest):
@@ -85,17 +100,29 @@ def _synthetic_note(latest: list[tuple]) -> str:
     return ""
 
 
-def market_prices_unique_keys(q: Query, lockstep: LockstepResource) -> dict:
-    return _duplicate_keys(q, "raw.market_prices", "symbol")
+def market_prices_no_spikes(q: Query, lockstep: LockstepResource) -> dict:
+    rows = q(f"""
+        WITH moves AS (
+            SELECT symbol, date, close,
+                   lag(close) OVER w  AS before,
+                   lead(close) OVER w AS after
+            FROM raw.market_prices
+            WINDOW w AS (PARTITION BY symbol ORDER BY date))
+        SELECT symbol, date, before, close, after
+        FROM moves
+        WHERE (abs(close / before - 1) >= {SPIKE_MOVE}
+               AND sign(close - before) <> sign(after - close)
+               AND abs(after / before - 1) <= {SPIKE_RETURN})
+           OR close / before >= {EXTREME_RATIO} OR before / close >= {EXTREME_RATIO}
+        ORDER BY symbol, date""")
 
+    def fmt(r) -> str:
+        after = f", then {r[4]:,.2f}" if r[4] is not None else " (the newest day)"
+        return f"{r[0]} {r[1]}: {r[2]:,.2f} -> {r[3]:,.2f}{after}"
 
-def market_prices_positive(q: Query, lockstep: LockstepResource) -> dict:
-    rows = q("""
-        SELECT symbol, min(date), count(*) FROM raw.market_prices
-        WHERE close <= 0 OR open <= 0 OR high <= 0 OR low <= 0 OR adj_close <= 0
-        GROUP BY 1 ORDER BY 1""")
-    return _result(rows, lambda r: f"{r[0]}: {r[2]} rows from {r[1]}",
-                   "symbols with non-positive prices")
+    return _result(rows, fmt, "closes that spike and reverse (or move 3x in a day)",
+                   spike_move=SPIKE_MOVE, spike_return=SPIKE_RETURN,
+                   extreme_ratio=EXTREME_RATIO)
 
 
 def market_prices_ohlc_consistent(q: Query, lockstep: LockstepResource) -> dict:
@@ -116,8 +143,8 @@ def market_prices_daily_moves(q: Query, lockstep: LockstepResource) -> dict:
             FROM raw.market_prices)
         SELECT symbol, date, move FROM moves WHERE abs(move) > ? ORDER BY date DESC""",
                  [limit])
-    return _result(rows, lambda r: f"{r[0]} {r[1]}: {r[2]:+.1%}",
-                   f"daily moves beyond {limit:.0%}", dg.AssetCheckSeverity.WARN,
+    return _result(rows, lambda r: f"{r[0]} {r[1]}: {r[2] * 100:+.1f} %",
+                   f"daily moves beyond {limit * 100:.0f} %", dg.AssetCheckSeverity.WARN,
                    max_daily_move=limit)
 
 
@@ -159,10 +186,6 @@ def market_prices_no_missing_sessions(q: Query, lockstep: LockstepResource) -> d
                    "symbols with missing sessions", dg.AssetCheckSeverity.WARN)
 
 
-def fred_unique_keys(q: Query, lockstep: LockstepResource) -> dict:
-    return _duplicate_keys(q, "raw.fred_observations", "series_id")
-
-
 def fred_values_in_range(q: Query, lockstep: LockstepResource) -> dict:
     bounds = " OR ".join(
         f"(s.units = '{unit}' AND (o.value < {lo} OR o.value > {hi}))"
@@ -199,10 +222,9 @@ def fred_fresh(q: Query, lockstep: LockstepResource) -> dict:
 
 # (asset, evaluator (its name is the check name), blocking, description), in the order they run
 CHECKS = [
-    (MARKET_PRICES, market_prices_unique_keys, True,
-     "Each (symbol, date) appears once in raw.market_prices."),
-    (MARKET_PRICES, market_prices_positive, True,
-     "Every stored open, high, low, close and adjusted close is > 0."),
+    (MARKET_PRICES, market_prices_no_spikes, True,
+     "No close jumps 25 % or more and comes back within 5 % of the day before it the next "
+     "day (the pattern of a mistyped price), and none moves 3x or 1/3 in a day."),
     (MARKET_PRICES, market_prices_ohlc_consistent, False,
      "low <= min(open, close) and max(open, close) <= high (warning: "
      "futures often settle outside the session range)."),
@@ -216,8 +238,6 @@ CHECKS = [
     (MARKET_PRICES, market_prices_no_missing_sessions, False,
      "No session of the symbol's calendar is missing between its first "
      "and last stored date (crypto: no calendar day)."),
-    (FRED_OBSERVATIONS, fred_unique_keys, True,
-     "Each (series_id, date) appears once in raw.fred_observations."),
     (FRED_OBSERVATIONS, fred_values_in_range, True,
      "FRED values lie in the sane range of their unit (percent -5 to "
      "30; millions of USD 0 to 20 million; billions 0 to 20,000)."),
@@ -235,20 +255,69 @@ def _table_checks(asset_key: dg.AssetKey, name: str) -> dg.AssetChecksDefinition
                                  description=desc) for fn, blocking, desc in checks],
         name=name,
     )
-    def _run(lockstep: LockstepResource):
+    def _run(context, lockstep: LockstepResource):
         settings = lockstep.settings()
-        with writer_lock(settings.warehouse):
-            with connect(settings.warehouse) as con:
+        with writer_lock(settings.warehouse, log=context.log.info):
+            with connect(settings.warehouse, log=context.log.warning) as con:
                 ensure_raw_schema(con)
 
                 def q(sql: str, params=None) -> list[tuple]:
                     return con.execute(sql, params or []).fetchall()
 
-                for fn, _, _ in checks:
-                    yield dg.AssetCheckResult(check_name=fn.__name__, asset_key=asset_key,
-                                              **fn(q, lockstep))
+                results = []
+                for fn, blocking, _ in checks:
+                    result = fn(q, lockstep)
+                    problems = result.pop("_problems")
+                    results.append((fn.__name__, blocking, result, problems))
+        _announce(context, settings, asset_key, results)
+        for check_name, _, result, _ in results:
+            yield dg.AssetCheckResult(check_name=check_name, asset_key=asset_key, **result)
 
     return _run
+
+
+STALE_CHECKS = ("market_prices_fresh", "fred_fresh")
+
+
+def check_events(asset_key: dg.AssetKey, results: list, today: date) -> list:
+    """Alert events of a check step: a blocking check that fails (once per distinct set of
+    problems) and each symbol or series that goes stale (once per last date it had)."""
+    from orchestration.lib.alerts import Event, fingerprint
+
+    table = "raw." + asset_key.path[-1]
+    events = []
+    for check_name, blocking, result, problems in results:
+        if result["passed"]:
+            continue
+        if blocking:
+            lines = [line for _, line in problems]
+            listed = "; ".join(lines[:LISTED]) + (
+                f"; and {len(lines) - LISTED} more" if len(lines) > LISTED else "")
+            events.append(Event(
+                key=f"check_failed|{check_name}|{fingerprint(*lines)}", kind="check_failed",
+                date=today, subject=table,
+                text=(f"Blocking check {check_name} failed on {table}: "
+                      f"{result['description']} ({listed}). The marts were not rebuilt; "
+                      f"they keep their previous contents until the data is fixed."),
+                details={"check": check_name, "problems": lines}))
+        elif check_name in STALE_CHECKS:
+            note = result["metadata"].get("note") or ""
+            for row, _ in problems:
+                name, last, expected, source = row
+                events.append(Event(
+                    key=f"stale|{name}|{last}", kind="stale", date=today, subject=name,
+                    text=(f"{name} is stale: its latest data is of {last}, expected {expected}"
+                          + (f" ({note})" if note else "") + "."),
+                    details={"latest": str(last), "expected": str(expected)},
+                    synthetic=source == "demo"))
+    return events
+
+
+def _announce(context, settings, asset_key: dg.AssetKey, results: list) -> None:
+    from orchestration.lib.alerts import announce_now
+
+    announce_now(settings.warehouse, check_events(asset_key, results, datetime.now(UTC).date()),
+                 context)
 
 
 raw_checks = [

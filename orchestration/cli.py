@@ -14,9 +14,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
-from datetime import date
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from datetime import UTC, date, datetime
+from pathlib import Path
 
 from orchestration.catalog import load_catalog
 from orchestration.settings import SettingsError, load_settings
@@ -61,44 +64,51 @@ def _demo_data(settings) -> None:
     )
 
 
+@contextmanager
+def _output_to(log_file: Path | None):
+    """Send everything the run prints (Dagster's log, dbt's) to `log_file`; None: leave it
+    on the terminal (VERBOSE=1)."""
+    if log_file is None:
+        yield
+        return
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "a", encoding="utf-8") as handle:
+        with redirect_stdout(handle), redirect_stderr(handle):
+            yield
+
+
 def _run(settings, start: str | None = None, end: str | None = None) -> int:
     import dagster as dg
 
-    from orchestration.definitions import defs
+    from orchestration.lib.runs import run_daily_refresh
+    from orchestration.summary import failed_error_checks, summarize
 
     instance = dg.DagsterInstance.get()  # DAGSTER_HOME: the same instance `make dev` shows
-    job = defs.resolve_job_def("daily_refresh")
     label = "SYNTHETIC demo data" if settings.is_synthetic else f"source {settings.source}"
     window = {"start": start, "end": end}
     what = f"backfill {start or '...'} to {end or '...'}" if start or end else "daily_refresh"
-    print(f"lockstep: running {what} on {label} into {settings.warehouse}", flush=True)
+    verbose = os.environ.get("VERBOSE", "").strip() not in ("", "0")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    log_file = None if verbose else settings.state_dir / "logs" / f"run-{stamp}.log"
+    print(f"lockstep: running {what} on {label} into {settings.warehouse}"
+          + (f" (details: {log_file})" if log_file else ""), flush=True)
     started = time.monotonic()
     tags = {"lockstep/trigger": "make backfill" if start or end else "make run",
             "lockstep/source": settings.source}
     if start or end:
         tags["lockstep/window"] = f"{start or ''}..{end or ''}"
-    result = job.execute_in_process(
-        instance=instance,
-        raise_on_error=False,
-        tags=tags,
-        run_config={
-            "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-            "ops": {"raw_market": {"config": window}, "raw_fred": {"config": window}},
-        },
-    )
+    run_config = {
+        "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
+        "ops": {"raw_market": {"config": window}, "raw_fred": {"config": window}},
+    }
+    with _output_to(log_file):
+        result = run_daily_refresh(instance, run_config, tags)
     elapsed = time.monotonic() - started
+    summary = summarize(result.all_events, elapsed, result.run_id, result.success,
+                        str(log_file) if log_file else None)
     if not result.success:
-        print(f"lockstep: run {result.run_id} FAILED after {elapsed:.1f} s; see `make dev` "
-              f"(Runs) or the errors above", file=sys.stderr)
-        for event in result.all_events:
-            if event.is_step_failure:
-                error = event.step_failure_data.error
-                while error is not None and error.cause is not None:
-                    error = error.cause  # the error our code raised, not Dagster's wrapper
-                message = error.message.strip() if error is not None else "unknown error"
-                print(f"  {event.step_key}: {message}", file=sys.stderr)
+        print(summary, file=sys.stderr)
         return 1
-    print(f"lockstep: run {result.run_id} succeeded in {elapsed:.1f} s", flush=True)
     code = _print_snapshot(settings)
     if code == 0 and settings.is_synthetic:
         from orchestration.sources.demo import STORY_DATE
@@ -106,6 +116,9 @@ def _run(settings, start: str | None = None, end: str | None = None) -> int:
         print(f"\nThe demo brief for {STORY_DATE}, the day the synthetic story is about "
               f"(`make brief DATE=...` for any other day):\n", flush=True)
         code = _print_brief(settings, STORY_DATE)
+    print("\n" + summary, flush=True)
+    if failed_error_checks(result.all_events):
+        return 1  # the marts were rebuilt, but something was held back: say so to cron too
     return code
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.assets.alerts import alerts
 from orchestration.assets.dbt import lockstep_dbt_assets
 from orchestration.assets.ingestion import raw_fred, raw_market, trading_sessions
 from orchestration.assets.publish import published_marts
@@ -12,7 +13,8 @@ from orchestration.resources import LockstepResource, dbt_resource
 from orchestration.schedules import daily_refresh, weekday_schedule, weekend_schedule
 
 defs = dg.Definitions(
-    assets=[raw_market, raw_fred, trading_sessions, lockstep_dbt_assets, published_marts],
+    assets=[raw_market, raw_fred, trading_sessions, lockstep_dbt_assets, published_marts,
+            alerts],
     asset_checks=raw_checks,
     jobs=[daily_refresh],
     schedules=[weekday_schedule, weekend_schedule],

@@ -13,7 +13,21 @@ from __future__ import annotations
 
 import dagster as dg
 
-RUN_TAGS = {"lockstep/job": "daily_refresh"}
+
+def _source() -> str:
+    """The source runs of this code location read (its environment's LOCKSTEP_SOURCE)."""
+    from orchestration.settings import SettingsError, load_settings
+
+    try:
+        return load_settings().source
+    except SettingsError:
+        return "misconfigured"
+
+
+# Every run carries these; a schedule or `make run` replaces lockstep/trigger with its own.
+RUN_TAGS = {"lockstep/job": "daily_refresh", "lockstep/trigger": "ui",
+            "lockstep/source": _source()}
+SCHEDULE_TAGS = {"lockstep/job": "daily_refresh", "lockstep/source": RUN_TAGS["lockstep/source"]}
 
 daily_refresh = dg.define_asset_job(
     name="daily_refresh",
@@ -31,7 +45,7 @@ weekday_schedule = dg.ScheduleDefinition(
     job=daily_refresh,
     cron_schedule="30 18 * * 1-5",
     execution_timezone="America/New_York",
-    tags={**RUN_TAGS, "lockstep/trigger": "weekday_schedule"},
+    tags={**SCHEDULE_TAGS, "lockstep/trigger": "weekday_schedule"},
     description="Weekdays 18:30 New York time, after the US close.",
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
@@ -41,7 +55,7 @@ weekend_schedule = dg.ScheduleDefinition(
     job=daily_refresh,
     cron_schedule="30 18 * * 0,6",
     execution_timezone="America/New_York",
-    tags={**RUN_TAGS, "lockstep/trigger": "weekend_schedule"},
+    tags={**SCHEDULE_TAGS, "lockstep/trigger": "weekend_schedule"},
     description="Saturday and Sunday 18:30 New York time, so crypto never lags a weekend.",
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )

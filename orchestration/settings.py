@@ -48,6 +48,15 @@ class Settings:
     def is_synthetic(self) -> bool:
         return self.source == "demo"
 
+    @property
+    def warehouse_state_dir(self) -> Path:
+        """State that belongs to one warehouse (its UI chart), never shared with another:
+        .lockstep/warehouses/<file stem>-<hash of its absolute path>."""
+        import hashlib
+
+        digest = hashlib.sha256(str(self.warehouse.resolve()).encode()).hexdigest()[:10]
+        return self.state_dir / "warehouses" / f"{self.warehouse.stem}-{digest}"
+
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env

@@ -58,17 +58,18 @@ def test_catalog_symbol_without_a_file_is_reported(data_dir):
     assert "1 missing" in fred.notes["EFFR"]
 
 
-def test_bad_cell_names_symbol_file_and_date(data_dir):
+def test_bad_cell_holds_back_only_its_symbol_and_names_file_and_date(data_dir):
     (data_dir / "market" / "RUT.csv").write_text(HEADER + "2026-08-27,1,2,1,abc,1,0\n")
-    with pytest.raises(SourceError, match=r"\^RUT: RUT.csv has a non-numeric close 'abc' on "
-                                          r"2026-08-27"):
-        FilesSource(data_dir).fetch_market(CATALOG.market)
+    result = FilesSource(data_dir).fetch_market(CATALOG.market)
+    assert result.failures == {"^RUT": "RUT.csv has a non-numeric close 'abc' on 2026-08-27"}
+    assert "^RUT" not in set(result.frame.symbol)
+    assert set(result.frame.symbol) == {"GC=F"}  # the other file still loads
 
 
 def test_bad_date_is_named(data_dir):
     (data_dir / "market" / "RUT.csv").write_text(HEADER + "27/08/2026,1,2,1,2,1,0\n")
-    with pytest.raises(SourceError, match=r"\^RUT: RUT.csv has an invalid date '27/08/2026'"):
-        FilesSource(data_dir).fetch_market(CATALOG.market)
+    result = FilesSource(data_dir).fetch_market(CATALOG.market)
+    assert result.failures == {"^RUT": "RUT.csv has an invalid date '27/08/2026'"}
 
 
 def test_missing_directory_is_an_error(tmp_path):

@@ -23,7 +23,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration.lib.warehouse import writer_lock
+from orchestration.lib.warehouse import wait_until_writable, writer_lock
 from orchestration.project import lockstep_dbt_project
 from orchestration.resources import LockstepResource
 
@@ -124,6 +124,8 @@ def lockstep_dbt_assets(
             # built marts for the UI's metadata, then hand the events on
             invocation = None
             try:
+                # dbt fails at once when another process (a SQL client) holds the file
+                wait_until_writable(settings.warehouse, log=context.log.warning)
                 build = ["build", "--exclude-resource-type", "unit_test"]
                 invocation = dbt.cli(build, context=context)
                 for event in invocation.stream():
@@ -136,7 +138,7 @@ def lockstep_dbt_assets(
             keys = [context.asset_key_for_output(e.output_name) for e in outputs]
             warm.join()
             try:
-                extra = enrich(settings.warehouse, keys, settings.state_dir / "charts",
+                extra = enrich(settings.warehouse, keys, settings.warehouse_state_dir / "charts",
                                default_pair=DEFAULT_PAIR)
             except Exception as exc:  # noqa: BLE001 - metadata must never fail a build
                 context.log.warning(f"could not collect mart metadata: {exc}")

@@ -26,6 +26,7 @@ from orchestration.lib.warehouse import (
     writer_lock,
 )
 from orchestration.resources import LockstepResource
+from orchestration.settings import SettingsError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,6 +79,7 @@ def ingest(
     context: dg.AssetExecutionContext,
     lockstep: LockstepResource,
     spec: TableSpec,
+    source,
     fetch: Callable[[dict], "FetchResult"],
     problems_of: Callable[["pd.DataFrame"], dict[str, str]],
     reference_table: str,
@@ -85,13 +87,22 @@ def ingest(
     label: str,
     window: tuple[date | None, date | None] = (None, None),
 ) -> dict:
-    """Fetch, validate and upsert; return metadata. Stores what is valid, then raises a
-    Failure naming every symbol/series that failed (nothing is silently skipped)."""
+    """Fetch, validate and upsert; return (metadata, failures). Stores what is valid; a
+    symbol/series that failed is named in `failures` (and the all-loaded check), never
+    silently skipped; when nothing at all arrived, raises a Failure."""
     import pandas as pd
 
+    from orchestration.sources.base import SourceError
+
     settings = lockstep.settings()
+    preflight = getattr(source, "preflight", None)
+    if preflight is not None:
+        try:
+            preflight()  # no network or no DNS: fail now, not after minutes of retries
+        except SourceError as exc:
+            raise dg.Failure(description=str(exc)) from None
     with writer_lock(settings.warehouse, log=context.log.info):
-        with connect(settings.warehouse) as con:
+        with connect(settings.warehouse, log=context.log.warning) as con:
             ensure_raw_schema(con)
             stored_last = last_dates(con, spec)
 
@@ -112,7 +123,7 @@ def ingest(
 
     ingested_at = datetime.now(UTC).replace(tzinfo=None)
     with writer_lock(settings.warehouse, log=context.log.info):
-        with connect(settings.warehouse) as con:
+        with connect(settings.warehouse, log=context.log.warning) as con:
             ensure_raw_schema(con)
             replace_table(con, reference_table, reference)
             stats = upsert(con, spec, good, result.source, ingested_at)
@@ -153,14 +164,58 @@ def ingest(
     )
     if failures:
         metadata["failed"] = dg.MetadataValue.md(_listing(failures))
-        raise dg.Failure(
-            description=(
-                f"{spec.name}: stored {len(stats)} {label}(s); failed for "
-                + "; ".join(f"{name}: {why}" for name, why in sorted(failures.items()))
-            ),
-            metadata=metadata,
-        )
-    return metadata
+        if len(stats) == 0:  # nothing arrived at all: there is nothing new to build on
+            raise dg.Failure(description=failure_summary(spec.name, label, 0, failures),
+                             metadata=metadata)
+        for name, why in sorted(failures.items()):
+            context.log.error(f"{label} {name} held back: {why}")
+        _announce_held_back(context, settings, spec.name, label, failures)
+    return metadata, failures
+
+
+def _announce_held_back(context, settings, table: str, label: str,
+                        failures: dict[str, str]) -> None:
+    from orchestration.lib.alerts import Event, announce_now, fingerprint
+
+    lines = [f"{name}: {' '.join(str(why).split())}" for name, why in sorted(failures.items())]
+    check = f"{table.split('.')[-1]}_all_loaded"
+    announce_now(settings.warehouse, [Event(
+        key=f"check_failed|{check}|{fingerprint(*lines)}", kind="check_failed",
+        date=datetime.now(UTC).date(), subject=table,
+        text=(f"{len(failures)} {label}(s) held back from {table}, the others loaded: "
+              + "; ".join(line[:160] for line in lines[:5])
+              + (f"; and {len(lines) - 5} more" if len(lines) > 5 else "") + "."),
+        details={"check": check, "problems": lines})], context)
+
+
+def loaded_check(asset_key: dg.AssetKey, check_name: str, label: str,
+                 failures: dict[str, str], table: str, stored: int) -> dg.AssetCheckResult:
+    """Whether every symbol (series) that had data at the source was stored. A failure holds
+    back only its own symbol: the step succeeds with what arrived, the marts rebuild on it,
+    and this check fails (red in the UI, in `make run`'s summary, an alert) naming it."""
+    lines = failure_summary(table, label, stored, failures).splitlines()[1:] if failures else []
+    return dg.AssetCheckResult(
+        asset_key=asset_key, check_name=check_name, passed=not failures,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=(f"{len(failures)} {label}(s) held back" if failures
+                     else f"every {label} with data was stored"),
+        metadata={"problems": dg.MetadataValue.md(
+                      "\n".join(f"- {line.strip()}" for line in lines) or "none"),
+                  "count": len(failures)})
+
+
+def failure_summary(table: str, label: str, stored: int, failures: dict[str, str],
+                    listed: int = 8, width: int = 160) -> str:
+    """A few short lines a person reads in the terminal: which source table, how many made
+    it, and per failed symbol/series its cause (cut to one line; the whole text is in the
+    materialization's `failed` metadata and the run's log)."""
+    lines = [f"{table}: stored {stored} {label}(s); {len(failures)} failed:"]
+    for name, why in sorted(failures.items())[:listed]:
+        first = " ".join(str(why).split())
+        lines.append(f"  {name}: " + (first if len(first) <= width else first[:width - 3] + "..."))
+    if len(failures) > listed:
+        lines.append(f"  ... and {len(failures) - listed} more (see the `failed` metadata)")
+    return "\n".join(lines)
 
 
 @dg.multi_asset(
@@ -181,6 +236,10 @@ def ingest(
             description="The market instruments of orchestration/catalog.yaml (raw.instruments).",
         ),
     ],
+    check_specs=[dg.AssetCheckSpec(
+        "market_prices_all_loaded", asset=MARKET_PRICES,
+        description="Every catalog symbol the source had data for was stored (a symbol "
+                    "whose data cannot be read or fetched is held back alone, named here).")],
     name="raw_market",
 )
 def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource,
@@ -204,8 +263,8 @@ def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource,
             for n, i in enumerate(catalog.market, start=1)
         ]
     )
-    metadata = ingest(
-        context, lockstep, MARKET,
+    metadata, failures = ingest(
+        context, lockstep, MARKET, source,
         fetch=lambda last: source.fetch_market(catalog.market, last_dates=last, start=start,
                                                end=end),
         problems_of=market_problems,
@@ -213,6 +272,8 @@ def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource,
         window=(start, end),
     )
     yield dg.MaterializeResult(asset_key=MARKET_PRICES, metadata=metadata)
+    yield loaded_check(MARKET_PRICES, "market_prices_all_loaded", "symbol", failures,
+                       MARKET.name, len(metadata["date_ranges"].value))
     yield dg.MaterializeResult(
         asset_key=INSTRUMENTS, metadata={"dagster/row_count": len(reference)}
     )
@@ -236,6 +297,10 @@ def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource,
             description="The FRED series of orchestration/catalog.yaml (raw.fred_series).",
         ),
     ],
+    check_specs=[dg.AssetCheckSpec(
+        "fred_observations_all_loaded", asset=FRED_OBSERVATIONS,
+        description="Every catalog series the source had data for was stored (a series "
+                    "that cannot be read or fetched is held back alone, named here).")],
     name="raw_fred",
 )
 def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource,
@@ -248,17 +313,20 @@ def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource,
     catalog = load_catalog()
     settings = lockstep.settings()
     start, end = config.window()
-    source = fred_source(settings, root_url=lockstep.fred_endpoint,
-                         timeout=lockstep.request_timeout_s, retry=lockstep.retry_policy(),
-                         log=context.log.warning)
+    try:
+        source = fred_source(settings, root_url=lockstep.fred_endpoint,
+                             timeout=lockstep.request_timeout_s, retry=lockstep.retry_policy(),
+                             log=context.log.warning)
+    except SettingsError as exc:  # live FRED without FRED_API_KEY: say so, at once
+        raise dg.Failure(description=f"raw.fred_observations: {exc}") from None
     reference = pd.DataFrame(
         [
             {"series_id": s.id, "name": s.name, "units": s.units, "frequency": s.frequency}
             for s in catalog.fred
         ]
     )
-    metadata = ingest(
-        context, lockstep, FRED,
+    metadata, failures = ingest(
+        context, lockstep, FRED, source,
         fetch=lambda last: source.fetch_fred(catalog.fred, last_dates=last, start=start,
                                              end=end),
         problems_of=fred_problems,
@@ -266,6 +334,8 @@ def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource,
         window=(start, end),
     )
     yield dg.MaterializeResult(asset_key=FRED_OBSERVATIONS, metadata=metadata)
+    yield loaded_check(FRED_OBSERVATIONS, "fred_observations_all_loaded", "series", failures,
+                       FRED.name, len(metadata["date_ranges"].value))
     yield dg.MaterializeResult(
         asset_key=FRED_SERIES, metadata={"dagster/row_count": len(reference)}
     )
@@ -289,7 +359,7 @@ def trading_sessions(context: dg.AssetExecutionContext, lockstep: LockstepResour
     sessions = exchange_sessions([i.calendar for i in catalog.market],
                                  cache_dir=settings.state_dir / "calendars")
     with writer_lock(settings.warehouse, log=context.log.info):
-        with connect(settings.warehouse) as con:
+        with connect(settings.warehouse, log=context.log.warning) as con:
             ensure_raw_schema(con)
             replace_table(con, "raw.trading_sessions", sessions)
     per_calendar = sessions.groupby("calendar")["session_date"].agg(["min", "max", "count"])

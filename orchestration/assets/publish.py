@@ -33,7 +33,8 @@ def published_marts(context: dg.AssetExecutionContext, lockstep: LockstepResourc
     settings = lockstep.settings()
     tag = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + context.run.run_id[:8]
     with writer_lock(settings.warehouse, log=context.log.info):
-        manifest = publish_marts(settings.warehouse, settings.publish_dir, tag)
+        manifest = publish_marts(settings.warehouse, settings.publish_dir, tag,
+                                 log=context.log.warning)
     tables = "\n".join(f"| {name} | {n:,} |" for name, n in manifest["tables"].items())
     return dg.MaterializeResult(metadata={
         "current": dg.MetadataValue.path(str(current_path(settings.publish_dir))),

@@ -43,10 +43,10 @@ def snapshot_markdown(con: duckdb.DuckDBPyConnection) -> str:
     lines = ["| symbol | latest | close | 1 day | YTD | below record close | record date |",
              "|---|---|---:|---:|---:|---:|---|"]
     def pct(value) -> str:
-        return "" if value is None else f"{value:+.1%}"
+        return "" if value is None else f"{value * 100:+.1f} %"
 
     for sym, latest, close, d1, ytd, below, rec_date, at_record, behind, stale, _ in rows:
-        below_txt = "**at record**" if at_record else f"{below:.1%}"
+        below_txt = "**at record**" if at_record else f"{abs(below) * 100:.1f} %"
         if stale:
             latest = f"{latest} (**stale**: {behind:,} sessions behind)"
         lines.append(f"| {sym} | {latest} | {close:,.2f} | {pct(d1)} | {pct(ytd)} "
@@ -100,10 +100,10 @@ def png_markdown(path: Path, alt: str) -> str:
 def enrich(warehouse: Path, keys: list[dg.AssetKey], chart_dir: Path,
            default_pair: str) -> dict[dg.AssetKey, dict]:
     """Metadata per mart asset key, read after dbt finished."""
-    import duckdb
+    from orchestration.lib.warehouse import connect
 
     out: dict[dg.AssetKey, dict] = {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         for key in keys:
             schema, table = key.path[0], key.path[-1]
             if schema not in ("marts", "intermediate"):

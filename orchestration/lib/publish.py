@@ -34,10 +34,10 @@ def current_path(root: Path) -> Path:
     return Path(root) / "current"
 
 
-def publish_marts(warehouse: Path, root: Path, tag: str) -> dict:
+def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
     """Copy every table and view of schema `marts` out of `warehouse` (the caller holds the
     writer lock) into a new version under `root`, then point `root/current` at it."""
-    import duckdb
+    from orchestration.lib.warehouse import connect
 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -45,7 +45,7 @@ def publish_marts(warehouse: Path, root: Path, tag: str) -> dict:
     staging = root / f".v-{tag}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "parquet").mkdir(parents=True)
-    with duckdb.connect(str(warehouse)) as con:
+    with connect(warehouse, log=log) as con:
         marts = [r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
             "ORDER BY 1").fetchall()]

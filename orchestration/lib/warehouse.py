@@ -21,7 +21,15 @@ if TYPE_CHECKING:  # imported where used: the code location loads without them
     import duckdb
     import pandas as pd
 
-LOCK_TIMEOUT_S = float(os.environ.get("LOCKSTEP_LOCK_TIMEOUT", "1800"))
+DEFAULT_LOCK_TIMEOUT_S = 1800.0
+READER_TIMEOUT_S = 30.0  # a reader waits this long for a writer to finish, then says so
+DUCKDB_LOCK_ERROR = "Could not set lock on file"
+
+
+def lock_timeout() -> float:
+    """LOCKSTEP_LOCK_TIMEOUT, read when a run needs it (seconds a writer waits)."""
+    raw = (os.environ.get("LOCKSTEP_LOCK_TIMEOUT") or "").strip()
+    return float(raw) if raw else DEFAULT_LOCK_TIMEOUT_S
 
 RAW_DDL = [
     "CREATE SCHEMA IF NOT EXISTS raw",
@@ -81,6 +89,9 @@ RAW_DDL = [
 ]
 
 
+DB_FILE = "lockstep.duckdb"  # the published copy's file name (orchestration/lib/publish.py)
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str
@@ -104,6 +115,10 @@ class WarehouseLockTimeout(RuntimeError):
     pass
 
 
+class WarehouseBusy(RuntimeError):
+    """Another process holds the DuckDB file open and did not let go in time."""
+
+
 class MixedSourceError(RuntimeError):
     """Refuses to mix synthetic (demo) rows with real rows in one warehouse."""
 
@@ -113,8 +128,9 @@ def lock_path(warehouse: Path) -> Path:
 
 
 @contextmanager
-def writer_lock(warehouse: Path, timeout: float = LOCK_TIMEOUT_S, log=None) -> Iterator[None]:
+def writer_lock(warehouse: Path, timeout: float | None = None, log=None) -> Iterator[None]:
     """Exclusive, waiting lock for writers of `warehouse` (released if the process dies)."""
+    timeout = lock_timeout() if timeout is None else timeout
     warehouse = Path(warehouse)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path(warehouse), os.O_RDWR | os.O_CREAT, 0o644)
@@ -143,19 +159,86 @@ def writer_lock(warehouse: Path, timeout: float = LOCK_TIMEOUT_S, log=None) -> I
             os.close(fd)
 
 
+def lock_holder(message: str) -> str:
+    """Who holds the file, from DuckDB's lock error: the program and PID it names, and that
+    process's command line when this machine can read it."""
+    import re
+
+    found = re.search(r"held in (.+?) \(PID (\d+)\)", message)
+    if not found:
+        return "another process"
+    program, pid = found.groups()
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        cmdline = ""
+    return f"PID {pid} ({cmdline[:120] or program})"
+
+
 @contextmanager
-def connect(warehouse: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Short-lived connection; writers must hold `writer_lock`."""
+def connect(warehouse: Path, read_only: bool = False, timeout: float | None = None,
+            log=None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Short-lived connection; writers must hold `writer_lock`.
+
+    DuckDB refuses to open a file another process holds (a SQL client, even read-only, keeps
+    a writer out). Instead of failing at once, wait for it: writers up to
+    LOCKSTEP_LOCK_TIMEOUT, readers up to READER_TIMEOUT_S, naming the holder once in `log`;
+    then fail with a message that says what to do.
+    """
     warehouse = Path(warehouse)
     if not read_only:
         warehouse.parent.mkdir(parents=True, exist_ok=True)
     import duckdb
 
-    con = duckdb.connect(str(warehouse), read_only=read_only)
+    timeout = (READER_TIMEOUT_S if read_only else lock_timeout()) if timeout is None else timeout
+    deadline = time.monotonic() + timeout
+    announced = False
+    while True:
+        try:
+            con = duckdb.connect(str(warehouse), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if DUCKDB_LOCK_ERROR not in str(exc):
+                raise
+            holder = lock_holder(str(exc))
+            if time.monotonic() > deadline:
+                raise WarehouseBusy(busy_message(warehouse, holder, timeout, read_only)) from None
+            if not announced:
+                (log or _stderr)(f"{warehouse} is held open by {holder}; waiting up to "
+                                 f"{timeout:.0f} s for it to close")
+                announced = True
+            time.sleep(0.5)
     try:
         yield con
     finally:
         con.close()
+
+
+def busy_message(warehouse: Path, holder: str, timeout: float, read_only: bool) -> str:
+    configured = (os.environ.get("LOCKSTEP_PUBLISH_DIR") or "").strip()
+    root = Path(configured) if configured else Path(warehouse).parent / "published"
+    published = root / "current" / DB_FILE
+    if read_only:
+        return (f"{warehouse} is being written by {holder} (a refresh); waited {timeout:.0f} s. "
+                f"Try again when it ends, or read the published copy ({published}).")
+    return (f"{warehouse} is held open by {holder} for over {timeout:.0f} s, so the refresh "
+            f"cannot write it. Close that client (SQL and BI tools should read the published "
+            f"copy, {published}, which never blocks a refresh), then run again; "
+            f"LOCKSTEP_LOCK_TIMEOUT sets how long a refresh waits.")
+
+
+def wait_until_writable(warehouse: Path, log=None) -> None:
+    """Wait until no other process holds the file (before handing it to dbt, which fails at
+    once on a lock). The caller holds `writer_lock`, so no lockstep writer can take it."""
+    if Path(warehouse).exists():
+        with connect(warehouse, log=log):
+            pass
+
+
+def _stderr(message: str) -> None:
+    import sys
+
+    print(f"lockstep: {message}", file=sys.stderr, flush=True)
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import pandas as pd
 
@@ -12,6 +14,19 @@ FRED_COLUMNS = ["series_id", "date", "value"]
 
 class SourceError(RuntimeError):
     """A source could not deliver; the message names the source and what failed."""
+
+
+def check_resolvable(url_or_host: str, source: str) -> None:
+    """Fail in milliseconds, not after minutes of retries, when the source's host does not
+    resolve (no network, no DNS): nothing has been fetched, the warehouse is untouched."""
+    host = urlsplit(url_or_host).hostname if "//" in url_or_host else url_or_host
+    try:
+        socket.getaddrinfo(host, 443)
+    except socket.gaierror as exc:
+        raise SourceError(
+            f"{source}: cannot resolve {host} ({exc.strerror or exc}): is this machine offline, "
+            f"or its DNS down? Nothing was fetched; the warehouse keeps what it had."
+        ) from None
 
 
 @dataclass

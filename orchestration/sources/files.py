@@ -100,26 +100,36 @@ class FilesSource:
         self.label = "demo" if is_synthetic_dir(self.root) else "files"
 
     def fetch_market(self, instruments: tuple[Instrument, ...], **_: object) -> FetchResult:
-        frames, missing = [], {}
+        """Every catalog symbol's file; a file that cannot be read (a bad cell, a missing
+        column) holds back only its own symbol, named in `failures`."""
+        frames, missing, failures = [], {}, {}
         for inst in instruments:
             path = market_path(self.root, inst.symbol)
             if not path.exists():
                 missing[inst.symbol] = f"no file {path.relative_to(self.root)} in {self.root}"
                 continue
-            frames.append(read_market_file(path, inst.symbol))
+            try:
+                frames.append(read_market_file(path, inst.symbol))
+            except SourceError as exc:
+                failures[inst.symbol] = str(exc).removeprefix(f"{inst.symbol}: ")
         frame = pd.concat(frames, ignore_index=True) if frames else empty_market_frame()
-        return FetchResult(frame=frame, source=self.label, missing=missing)
+        return FetchResult(frame=frame, source=self.label, missing=missing, failures=failures)
 
     def fetch_fred(self, series: tuple[FredSeries, ...], **_: object) -> FetchResult:
-        frames, missing, notes = [], {}, {}
+        frames, missing, notes, failures = [], {}, {}, {}
         for s in series:
             path = fred_path(self.root, s.id)
             if not path.exists():
                 missing[s.id] = f"no file {path.relative_to(self.root)} in {self.root}"
                 continue
-            frame, n_missing = read_fred_file(path, s.id)
+            try:
+                frame, n_missing = read_fred_file(path, s.id)
+            except SourceError as exc:
+                failures[s.id] = str(exc).removeprefix(f"{s.id}: ")
+                continue
             if n_missing:
                 notes[s.id] = f"{n_missing} missing value(s) skipped"
             frames.append(frame)
         frame = pd.concat(frames, ignore_index=True) if frames else empty_fred_frame()
-        return FetchResult(frame=frame, source=self.label, missing=missing, notes=notes)
+        return FetchResult(frame=frame, source=self.label, missing=missing, notes=notes,
+                           failures=failures)

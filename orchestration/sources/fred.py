@@ -23,7 +23,12 @@ import pandas as pd
 from orchestration.catalog import FredSeries
 from orchestration.lib.retry import RetriesExhausted, RetryPolicy, call_with_retries
 from orchestration.settings import SettingsError
-from orchestration.sources.base import FRED_COLUMNS, FetchResult, empty_fred_frame
+from orchestration.sources.base import (
+    FRED_COLUMNS,
+    FetchResult,
+    check_resolvable,
+    empty_fred_frame,
+)
 
 # FRED revises recent weekly H.4.1 values; re-read five weeks on every refresh.
 OVERLAP_DAYS = 35
@@ -104,6 +109,10 @@ class FredSource:
             self._fred.root_url = root_url.rstrip("/")
         self.retry = retry or RetryPolicy()
         self.log = log
+
+    def preflight(self) -> None:
+        """FRED's host (or the local endpoint tests point fredapi at) must resolve."""
+        check_resolvable(self._fred.root_url, "FRED")
 
     def fetch_fred(
         self, series: tuple[FredSeries, ...], last_dates: dict[str, date | None] | None = None,

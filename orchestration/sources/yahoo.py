@@ -31,10 +31,12 @@ from orchestration.sources.base import (
     MARKET_COLUMNS,
     FetchResult,
     SourceError,
+    check_resolvable,
     empty_market_frame,
 )
 
 OVERLAP_DAYS = 7
+YAHOO_HOST = "query2.finance.yahoo.com"  # where yfinance asks for daily bars
 # yfinance's column names (level "Price") -> ours
 FIELD_MAP = {
     "Open": "open",
@@ -164,6 +166,14 @@ class YahooSource:
         self.threads = threads
         self.retry = retry or RetryPolicy()
         self.log = log
+
+    def preflight(self) -> None:
+        """Yahoo's host (or the local endpoint tests route it to) must resolve."""
+        adapter = self.session.get_adapter("https://") if self.session is not None else None
+        if isinstance(adapter, _RerouteAdapter):
+            check_resolvable(urlunsplit(adapter.endpoint), "Yahoo")
+        else:
+            check_resolvable(YAHOO_HOST, "Yahoo")
 
     def download(self, symbols: list[str], start: date | None,
                  end: date | None = None) -> pd.DataFrame:

@@ -1,0 +1,126 @@
+"""The short summary `make run` and `make demo` end with, read from the run's events: what
+loaded per source, every warning check that failed (symbols and dates), what failed and
+why in a few lines, the alerts, and what to do next. The whole log is in the file the run
+wrote (and in the Dagster UI)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+LISTED = 4  # problem lines shown per failed check; the UI has them all
+WIDTH = 110
+
+
+def _short(text: str, width: int = WIDTH) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _meta(metadata, key, default=None):
+    value = metadata.get(key)
+    return default if value is None else getattr(value, "value", value)
+
+
+def _problem_lines(metadata) -> list[str]:
+    text = _meta(metadata, "problems", "") or ""
+    return [line[2:] for line in str(text).splitlines() if line.startswith("- ")]
+
+
+def _innermost(error) -> str:
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return error.message.strip() if error is not None else "unknown error"
+
+
+def failed_error_checks(events: Iterable) -> int:
+    """ERROR-severity checks that failed in the run (blocking or not): `make run` exits 1."""
+    return sum(1 for e in events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+               and not e.asset_check_evaluation_data.passed
+               and e.asset_check_evaluation_data.severity.value == "ERROR")
+
+
+def summarize(events: Iterable, elapsed: float, run_id: str, success: bool,
+              log_file: str | None) -> str:
+    loaded, warnings, blocked, failed_checks, failures, alerts = [], [], [], [], [], None
+    for event in events:
+        if event.is_step_failure:
+            message = _innermost(event.step_failure_data.error)
+            if "blocking asset check failed" in message:
+                continue  # listed with the blocking checks below
+            lines = message.splitlines() or [message]
+            failures.append(f"{event.step_key}: {_short(lines[0])}")
+            failures += [f"  {_short(line.strip())}" for line in lines[1:9]]
+        elif event.event_type_value == "ASSET_MATERIALIZATION":
+            materialization = event.step_materialization_data.materialization
+            key = materialization.asset_key.to_user_string()
+            metadata = materialization.metadata
+            if key in ("raw/market_prices", "raw/fred_observations"):
+                what = "market prices" if key == "raw/market_prices" else "FRED observations"
+                source = str(_meta(metadata, "source", "?")).split(" ")[0]
+                label = "symbols" if key == "raw/market_prices" else "series"
+                per = _meta(metadata, "date_ranges", {}) or {}
+                loaded.append(
+                    f"{what}: {int(_meta(metadata, 'rows_inserted', 0)):,} rows inserted, "
+                    f"{int(_meta(metadata, 'rows_updated', 0)):,} updated "
+                    f"({len(per)} {label}, source {source}"
+                    + (", SYNTHETIC" if _meta(metadata, "synthetic") else "") + ")")
+                if _meta(metadata, "not_loaded"):
+                    names = [line[2:].split(":")[0] for line in
+                             str(_meta(metadata, "not_loaded")).splitlines() if line]
+                    loaded.append(f"  not loaded: {', '.join(names)} (no data at the source)")
+            elif key == "ops/alerts":
+                alerts = (int(_meta(metadata, "announced", 0)), str(_meta(metadata, "delivery")),
+                          str(_meta(metadata, "alerts", "")))
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            check = event.asset_check_evaluation_data
+            if check.passed:
+                continue
+            description = check.description or ""
+            lines = [line for line in _problem_lines(check.metadata)
+                     if not line.startswith("... and")]
+            count = int(_meta(check.metadata, "count", len(lines)) or len(lines))
+            entry = [f"{check.check_name} ({check.asset_key.to_user_string()}): "
+                     f"{_short(description, 80)}"]
+            entry += [f"  {_short(line)}" for line in lines[:LISTED]]
+            if count > min(len(lines), LISTED):
+                entry.append(f"  ... and {count - min(len(lines), LISTED)} more (the check's "
+                             f"metadata in the UI lists them)")
+            note = _meta(check.metadata, "note")
+            if note:
+                entry.append(f"  ({note})")
+            if check.severity.value != "ERROR":
+                warnings.append(entry)
+            elif check.blocking:
+                blocked.append(entry)
+            else:
+                failed_checks.append(entry)
+
+    out = [f"lockstep: run {run_id} {'succeeded' if success else 'FAILED'} in {elapsed:.1f} s"]
+    if loaded:
+        out += ["Loaded:"] + [f"  {line}" for line in loaded]
+    if blocked:
+        out.append("Blocking checks that failed (the marts were not rebuilt):")
+        out += [f"  {line}" for entry in blocked for line in entry]
+    if failed_checks:
+        out.append("Failed checks (the run went on with the rest; these are held back):")
+        out += [f"  {line}" for entry in failed_checks for line in entry]
+    if warnings:
+        out.append(f"Warnings ({len(warnings)} checks):")
+        out += [f"  {line}" for entry in warnings for line in entry]
+    if failures:
+        out.append("Failed:")
+        out += [f"  {line}" for line in failures]
+    if alerts is not None:
+        announced, delivery, listing = alerts
+        out.append(f"Alerts: {announced} new event(s), {delivery}")
+        out += [f"  {_short(line[2:])}" for line in listing.splitlines()[:6]
+                if line.startswith("- ")]
+    if log_file:
+        out.append(f"Full log: {log_file} (and the run in the Dagster UI, `make dev`)")
+    if success:
+        out.append("Next: `make brief` (the day's story), `make dashboard` "
+                   "(http://127.0.0.1:8501), `make dev` (the Dagster UI, http://127.0.0.1:3000)")
+    else:
+        out.append("Next: fix the cause above, then `make run` again; `make dev` shows the "
+                   "run step by step. README, \"Troubleshooting\", covers each failure.")
+    return "\n".join(out)
