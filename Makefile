@@ -34,7 +34,7 @@ PARSED_FOR := dbt_project/target/.parsed-for
 $(shell mkdir -p dbt_project/target; echo "$(LOCKSTEP_WAREHOUSE)" | cmp -s - $(PARSED_FOR) \
   || echo "$(LOCKSTEP_WAREHOUSE)" > $(PARSED_FOR))
 
-.PHONY: help setup run demo refresh backfill test dev dashboard lint bench clean clean-warehouse demo-data snapshot brief screenshots
+.PHONY: help setup run demo refresh backfill test dev dashboard lint bench clean clean-warehouse demo-data snapshot brief screenshots automation-on automation-off
 
 help:
 	@sed -n '2,8p' Makefile | sed 's/^# *//'
@@ -103,6 +103,20 @@ test: setup
 
 dev: setup
 	$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+# the two schedules and the automation sensor start stopped; these turn them on or off in
+# the instance `make dev` runs (its daemon then launches the runs)
+automation-on: setup
+	@set -o pipefail; $(RUN) dagster schedule start --start-all -w workspace.yaml 2>&1 \
+	  | grep -v dagster.code_server
+	@set -o pipefail; $(RUN) dagster sensor start default_automation_condition_sensor \
+	  -w workspace.yaml 2>&1 | grep -v dagster.code_server
+
+automation-off: setup
+	@set -o pipefail; for s in daily_refresh_weekdays daily_refresh_weekends; do \
+	  $(RUN) dagster schedule stop $$s -w workspace.yaml 2>&1 | grep -v dagster.code_server; done
+	@set -o pipefail; $(RUN) dagster sensor stop default_automation_condition_sensor \
+	  -w workspace.yaml 2>&1 | grep -v dagster.code_server
 
 # the dashboard reads only the published copy that `make run` writes with the same
 # LOCKSTEP_WAREHOUSE / LOCKSTEP_PUBLISH_DIR (make demo / make run publish it)

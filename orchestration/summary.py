@@ -27,9 +27,16 @@ def _problem_lines(metadata) -> list[str]:
 
 
 def _innermost(error) -> str:
+    """The error our code raised, not Dagster's wrapper, without the class's module path
+    (a dg.Failure's own words need no "dagster._core.definitions.events.Failure:")."""
+    import re
+
     while error is not None and error.cause is not None:
         error = error.cause
-    return error.message.strip() if error is not None else "unknown error"
+    if error is None:
+        return "unknown error"
+    message = error.message.strip()
+    return re.sub(r"^(?:[A-Za-z_][\w]*\.)+Failure: ", "", message)
 
 
 def failed_error_checks(events: Iterable) -> int:

@@ -25,6 +25,16 @@ def test_run_prints_synthetic_snapshot_and_records_the_run(tmp_path, dbt_manifes
                          env=env, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.splitlines()
+    # the run's own chatter went to a log file; the terminal gets the summary at the end
+    assert lines[0].startswith("lockstep: running daily_refresh on SYNTHETIC demo data")
+    log_file = lines[0].split("(details: ")[1].rstrip(")")
+    assert "Done. PASS=" in open(log_file).read()  # dbt's own log, kept in the file
+    summary = out.stdout[out.stdout.index("lockstep: run "):]
+    assert "market prices: 19,009 rows inserted, 0 updated (9 symbols, source demo, " \
+           "SYNTHETIC)" in summary
+    assert "market_prices_fresh (raw/market_prices): 9 symbols behind their calendar" in summary
+    assert "Alerts: " in summary and "Next: `make brief`" in summary
+    assert len(out.stdout.splitlines()) < 200
     assert any(line.startswith("SYNTHETIC DEMO DATA") for line in lines)
     [btc] = [line for line in lines if line.startswith("BTC-USD")]
     assert "125,000.00" in btc and "2025-10-06" in btc and "-26.4 %" in btc
@@ -37,7 +47,15 @@ def test_run_prints_synthetic_snapshot_and_records_the_run(tmp_path, dbt_manifes
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_run_records()
         assert len(runs) == 1 and runs[0].dagster_run.job_name == "daily_refresh"
-        assert runs[0].dagster_run.tags["lockstep/trigger"] == "make run"
+        run = runs[0].dagster_run
+        assert run.tags["lockstep/trigger"] == "make run"
+        assert run.tags["lockstep/source"] == "demo" and run.tags["lockstep/job"] == \
+            "daily_refresh"
+        # listed where the UI's job page and timeline look: the code location's origin
+        assert run.remote_job_origin.location_name == "lockstep"
+        on_job_page = instance.get_runs(dg.RunsFilter(
+            job_name="daily_refresh", tags={".dagster/repository": "__repository__@lockstep"}))
+        assert [r.run_id for r in on_job_page] == [run.run_id]
         materialized = instance.get_latest_materialization_event(
             dg.AssetKey(["marts", "mart_market_snapshot"]))
         assert materialized is not None
@@ -109,7 +127,10 @@ def test_live_without_fred_key_fails_naming_it_and_never_falls_back(tmp_path, re
     failures = [e for e in result.all_events if e.is_step_failure]
     messages = " ".join(e.step_failure_data.error.to_string() for e in failures)
     assert "FRED_API_KEY" in messages
-    assert "^NDX" in messages  # the symbol Yahoo had nothing for is named
+    [loaded] = [e for e in result.get_asset_check_evaluations()
+                if e.check_name == "market_prices_all_loaded"]
+    assert not loaded.passed  # the symbol Yahoo had nothing for is named, the rest stored
+    assert "^NDX" in loaded.metadata["problems"].value
     import duckdb
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -118,3 +139,24 @@ def test_live_without_fred_key_fails_naming_it_and_never_falls_back(tmp_path, re
                             ).fetchone()[0]
     assert sources == [("live",)] and n_btc == 4327  # what succeeded was stored
     assert not (tmp_path / "state" / "demo_data").exists()
+
+
+def test_make_automation_on_and_off(tmp_path, dbt_manifest):
+    """The README's way to start the schedules and the automation sensor (they start
+    stopped) turns all three on in the instance, and off again."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PROJECT_ROOT / "orchestration" /
+                                        "dagster_instance.yaml").read_text())
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+
+    def states():
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            return {s.name: s.status.value for s in instance.all_instigator_state()}
+
+    for target, status in (("automation-on", "RUNNING"), ("automation-off", "STOPPED")):
+        out = subprocess.run(["make", "--no-print-directory", target], cwd=PROJECT_ROOT,
+                             env=env, capture_output=True, text=True, timeout=600)
+        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+        assert states() == {"daily_refresh_weekdays": status, "daily_refresh_weekends": status,
+                            "default_automation_condition_sensor": status}

@@ -14,10 +14,15 @@ MARTS = {"marts/mart_market_snapshot", "marts/fct_all_time_highs", "marts/fct_dr
          "marts/fct_fed_balance_sheet_weekly", "marts/fct_policy_rate_changes",
          "marts/mart_crypto_macro_daily", "marts/mart_daily_brief",
          "marts/mart_divergence_outcomes", "marts/mart_divergence_outcome_summary",
-         "marts/fct_dated_events"}
+         "marts/fct_dated_events", "marts/fct_events"}
 
 EXPECTED_LINEAGE = {
     "published/marts": MARTS,
+    "ops/alerts": {"published/marts", "marts/fct_events"},
+    "marts/fct_events": {"marts/fct_all_time_highs", "marts/fct_divergence_daily",
+                         "marts/fct_divergence_episodes", "marts/fct_policy_rate_changes",
+                         "intermediate/int_record_clusters", "intermediate/int_joint_bottoms",
+                         "staging/stg_instruments", "staging/stg_market_prices"},
     "raw/market_prices": set(),
     "raw/instruments": set(),
     "raw/fred_observations": set(),
@@ -104,7 +109,7 @@ def test_marts_rebuild_when_upstream_changes(dbt_manifest):
     graph = _defs().resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         condition = graph.get(key).automation_condition
-        if key.path[0] in ("raw", "published", "reference"):
+        if key.path[0] in ("raw", "published", "reference", "ops"):
             assert condition is None, key
         else:
             assert condition is not None and "eager" in condition.get_label().lower(), key

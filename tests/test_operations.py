@@ -1,6 +1,8 @@
 """Production behaviour: backfills and re-runs are idempotent, a run killed with SIGKILL
-leaves the warehouse consistent and the next run completes, and a failed blocking check
-keeps the marts from building on bad raw data."""
+leaves the warehouse consistent and the next run completes, a failed blocking check keeps
+the marts from building on bad raw data, and each failure of everyday operation says what
+happened, fast and short: a mistyped price, an unreadable cell, no network, no FRED key, a
+SQL client holding the warehouse open."""
 
 import os
 import shutil
@@ -94,7 +96,8 @@ def test_sigkill_leaves_the_warehouse_consistent_and_the_next_run_completes(
     warehouse = tmp_path / "w.duckdb"
     env = {**os.environ, "DAGSTER_HOME": str(home), "LOCKSTEP_SOURCE": "files",
            "LOCKSTEP_DATA_DIR": str(demo_dir), "LOCKSTEP_WAREHOUSE": str(warehouse),
-           "LOCKSTEP_STATE_DIR": str(tmp_path / "state"), "PYTHONUNBUFFERED": "1"}
+           "LOCKSTEP_STATE_DIR": str(tmp_path / "state"), "PYTHONUNBUFFERED": "1",
+           "VERBOSE": "1"}  # the run's own output on stdout: the markers to kill at
     _kill_when(_start_run(env), marker, delay)
 
     expected = {i.symbol: len(pd.read_csv(demo_dir / "market" / f"{i.file_stem}.csv"))
@@ -139,3 +142,127 @@ def test_failed_blocking_check_keeps_the_marts_from_building(tmp_path, demo_dir,
         schemas = {r[0] for r in con.execute("SELECT DISTINCT table_schema FROM "
                                              "information_schema.tables").fetchall()}
     assert "marts" not in schemas and "raw" in schemas
+
+
+def _copy_of(demo_dir, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(demo_dir, data)
+    (data / "SYNTHETIC").unlink()  # read as files: the test edits it like a real directory
+    return data
+
+
+def test_a_mistyped_price_blocks_the_marts_and_is_named(tmp_path, demo_dir, dbt_manifest):
+    """25,950 typed for 2,595: a spike that comes back the next day. The blocking check
+    names the symbol and the days; the marts are not built on it."""
+    data = _copy_of(demo_dir, tmp_path)
+    rut = pd.read_csv(data / "market" / "RUT.csv")
+    typo = rut.index[rut.date == "2025-12-10"][0]
+    rut.loc[typo, "close"] = rut.loc[typo, "close"] * 10
+    rut.to_csv(data / "market" / "RUT.csv", index=False)
+    result, warehouse = materialize_all(tmp_path, source="files", data_dir=str(data))
+    assert not result.success
+    [check] = [e for e in result.get_asset_check_evaluations()
+               if e.check_name == "market_prices_no_spikes"]
+    assert not check.passed
+    problems = check.metadata["problems"].value
+    assert "^RUT 2025-12-10" in problems and "^RUT 2025-12-11" in problems
+    built = {e.asset_key.path[0] for e in result.get_asset_materialization_events()}
+    assert built == {"raw"}
+    from orchestration.summary import summarize
+
+    summary = summarize(result.all_events, 1.0, result.run_id, result.success, None)
+    assert "Blocking checks that failed (the marts were not rebuilt):" in summary
+    assert "market_prices_no_spikes" in summary and "^RUT 2025-12-10" in summary
+
+
+def test_an_unreadable_cell_holds_back_only_its_symbol(tmp_path, demo_dir, dbt_manifest):
+    data = _copy_of(demo_dir, tmp_path)
+    iwm = pd.read_csv(data / "market" / "IWM.csv", dtype=str)
+    iwm.loc[iwm.index[-2], "close"] = "abc"
+    iwm.to_csv(data / "market" / "IWM.csv", index=False)
+    result, warehouse = materialize_all(tmp_path, source="files", data_dir=str(data))
+    assert result.success  # the marts are rebuilt on the eight other symbols
+    [check] = [e for e in result.get_asset_check_evaluations()
+               if e.check_name == "market_prices_all_loaded"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert "IWM: IWM.csv has a non-numeric close 'abc' on 2025-12-30" in \
+        check.metadata["problems"].value
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        symbols = {r[0] for r in con.execute(
+            "SELECT symbol FROM marts.mart_market_snapshot").fetchall()}
+    assert "IWM" not in symbols and {"^RUT", "BTC-USD", "SI=F"} <= symbols
+    from orchestration.summary import failed_error_checks
+
+    assert failed_error_checks(result.all_events) == 1  # `make run` exits 1 for it
+
+
+def test_no_network_and_no_fred_key_fail_in_seconds_and_say_so(tmp_path, monkeypatch,
+                                                              dbt_manifest):
+    """Offline (no host resolves) with LOCKSTEP_SOURCE=live and no FRED_API_KEY: both
+    ingestion steps fail at once, before any retry, each naming its cause."""
+    import socket
+
+    def offline(host, *args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", offline)
+    started = time.monotonic()
+    result, warehouse = materialize_all(tmp_path, source="live")
+    elapsed = time.monotonic() - started
+    assert not result.success
+    assert elapsed < 60, elapsed  # it took 208 s of Yahoo retries before
+    from orchestration.summary import summarize
+
+    summary = summarize(result.all_events, elapsed, result.run_id, result.success, None)
+    assert "raw_market: Yahoo: cannot resolve query2.finance.yahoo.com" in summary
+    assert "raw_fred: raw.fred_observations: FRED_API_KEY is not set" in summary
+    lines = summary.splitlines()
+    assert len(lines) <= 12 and max(len(line) for line in lines) <= 200, summary
+    assert not warehouse.exists() or "raw" in {r[0] for r in duckdb.connect(
+        str(warehouse), read_only=True).execute(
+        "SELECT DISTINCT table_schema FROM information_schema.tables").fetchall()}
+
+
+def _hold_open(warehouse, seconds: float) -> subprocess.Popen:
+    """A SQL client holding the live file open read-only (as a BI tool would)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; "
+         "c = duckdb.connect(sys.argv[1], read_only=True); print('open', flush=True); "
+         "time.sleep(float(sys.argv[2]))", str(warehouse), str(seconds)],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "open"
+    return holder
+
+
+def test_a_reader_holding_the_warehouse_delays_the_refresh_then_it_completes(
+        tmp_path, monkeypatch, dbt_manifest):
+    first, warehouse = materialize_all(tmp_path, source="demo")
+    assert first.success
+    monkeypatch.setenv("LOCKSTEP_LOCK_TIMEOUT", "120")
+    holder = _hold_open(warehouse, 6)
+    started = time.monotonic()
+    second, _ = materialize_all(tmp_path, source="demo")
+    holder.wait(30)
+    assert second.success
+    assert time.monotonic() - started >= 4  # it waited for the reader to close
+
+
+def test_a_reader_that_stays_fails_the_refresh_with_what_to_do(tmp_path, monkeypatch,
+                                                              dbt_manifest):
+    first, warehouse = materialize_all(tmp_path, source="demo")
+    assert first.success
+    monkeypatch.setenv("LOCKSTEP_LOCK_TIMEOUT", "2")
+    holder = _hold_open(warehouse, 60)
+    try:
+        started = time.monotonic()
+        second, _ = materialize_all(tmp_path, source="demo")
+        elapsed = time.monotonic() - started
+    finally:
+        holder.kill()
+        holder.wait(10)
+    assert not second.success and elapsed < 60
+    messages = " ".join(e.step_failure_data.error.to_string() for e in second.all_events
+                        if e.is_step_failure)
+    assert f"held open by PID {holder.pid}" in messages
+    assert "published copy" in messages and "Could not set lock" not in messages
+    assert "read-only mode" not in messages  # DuckDB's misleading hint is not passed on

@@ -35,7 +35,7 @@ def alerts(context: dg.AssetExecutionContext, lockstep: LockstepResource):
             lib.ensure_ops_schema(con)
             newest = con.execute("SELECT max(data_as_of) FROM marts.mart_market_snapshot"
                                  ).fetchone()[0]
-            new = lib.register(con, lib.events_from_marts(con), newest, run_id=context.run_id)
+            new = lib.register(con, lib.events_from_marts(con), newest, run_id=context.run.run_id)
             due = lib.pending(con)
     outcome = lib.deliver(due, webhook, log=context.log.info)
     with writer_lock(settings.warehouse, log=context.log.info):

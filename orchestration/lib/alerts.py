@@ -93,6 +93,17 @@ def where(webhook: str | None) -> str:
     return urlsplit(webhook).hostname or "the webhook" if webhook else "no webhook"
 
 
+def scrub(text: str, webhook: str | None) -> str:
+    """Errors quote the URL (its path holds the token): keep only the host."""
+    if not webhook:
+        return text
+    parts = urlsplit(webhook)
+    for secret in (webhook, parts.path, parts.query):
+        if secret and secret != "/":
+            text = text.replace(secret, "/***")
+    return text
+
+
 def fingerprint(*parts: object) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:12]
 
@@ -295,11 +306,11 @@ def deliver(items: list[tuple[str, str, dict]], webhook: str | None,
         try:
             call_with_retries(lambda p=payload: _post_honouring_retry_after(webhook, p, wait),
                               policy, f"alert to {where(webhook)}", retryable=_retryable,
-                              log=log, sleep=wait)
+                              log=lambda m: log(scrub(m, webhook)), sleep=wait)
             outcome[key] = None
             log(f"alert sent to {where(webhook)}: {text}")
         except RetriesExhausted as exc:
-            down = f"{type(exc.last).__name__}: {str(exc.last)[:200]}"
+            down = scrub(f"{type(exc.last).__name__}: {exc.last}", webhook)[:200]
             outcome[key] = down
     return outcome
 

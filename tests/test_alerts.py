@@ -1,0 +1,201 @@
+"""Alerts end to end against a local webhook receiver (tests/fakes/webhook.py): the real
+history cut at 2025-12-03, then extended to 2025-12-05, announces the ^RUT/BTC-USD
+divergence episode that starts 2025-12-04, once; retries and an unreachable webhook; the
+first-run and look-back rules; logged-only without a webhook."""
+
+import json
+from datetime import date
+
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.lib import alerts
+from tests.conftest import materialize_all
+from tests.fakes.webhook import FakeWebhook
+
+DATA_KINDS = {"record_close", "divergence_started", "divergence_ended", "records_coincide",
+              "joint_bottom", "policy_rate_change"}
+
+
+def _cut(real_data, target, last_day: str):
+    """The real CSVs up to last_day, in a temporary folder (never in the repository)."""
+    for kind in ("market", "fred"):
+        (target / kind).mkdir(parents=True, exist_ok=True)
+        for path in (real_data / kind).glob("*.csv"):
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            frame[frame.date <= last_day].to_csv(target / kind / path.name, index=False)
+
+
+def _log(warehouse) -> pd.DataFrame:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute("SELECT * FROM ops.alert_log").df()
+
+
+@pytest.mark.slow
+@pytest.mark.real_data
+def test_real_history_announces_the_december_2025_split_once(tmp_path, real_data, monkeypatch,
+                                                             dbt_manifest):
+    data = tmp_path / "data"
+    with FakeWebhook() as hook:
+        monkeypatch.setenv("LOCKSTEP_ALERT_WEBHOOK", hook.url)
+        _cut(real_data, data, "2025-12-03")
+        first, warehouse = materialize_all(tmp_path / "run", source="files", data_dir=str(data))
+        assert first.success
+        # an empty warehouse announces only the events of its newest date, never the history
+        first_data = [e for e in hook.events() if e["kind"] in DATA_KINDS]
+        assert {e["date"] for e in first_data} <= {"2025-12-03"}
+        assert not hook.events("divergence_started")
+        history = _log(warehouse)
+        assert (history.status == "history").sum() > 1000  # 1928 to 2025-12-02, kept quiet
+
+        _cut(real_data, data, "2025-12-05")
+        received_before = len(hook.received)
+        second, _ = materialize_all(tmp_path / "run", source="files", data_dir=str(data))
+        assert second.success
+        new = hook.received[received_before:]
+        started = [b for b in new if b["event"]["kind"] == "divergence_started"]
+        rut = [b for b in started if b["event"]["subject"] == "^RUT/BTC-USD"]
+        assert len(rut) == 1
+        assert rut[0]["event"]["date"] == "2025-12-04"
+        assert rut[0]["event"]["details"]["start_date"] == "2025-12-04"
+        assert "2021-01-22" in rut[0]["text"] and "1,777 days" in rut[0]["text"]
+        assert rut[0]["event"]["synthetic"] is False
+        records = {(b["event"]["subject"], b["event"]["date"]) for b in new
+                   if b["event"]["kind"] == "record_close"}
+        assert ("^RUT", "2025-12-04") in records
+        assert all(b["event"]["date"] >= "2025-11-28" for b in new
+                   if b["event"]["kind"] in DATA_KINDS)  # the look-back: a week
+
+        received_before = len(hook.received)
+        third, _ = materialize_all(tmp_path / "run", source="files", data_dir=str(data))
+        assert third.success
+        assert hook.received[received_before:] == []  # nothing is ever sent twice
+    log = _log(warehouse)
+    assert log.event_key.is_unique
+    sent_keys = [b["event"]["key"] for b in hook.received]
+    assert len(sent_keys) == len(set(sent_keys))
+    assert set(log[log.status == "sent"].event_key) == set(sent_keys)
+
+
+@pytest.mark.slow
+def test_retries_then_an_unreachable_webhook_fails_only_the_alert_step(
+        tmp_path, monkeypatch, dbt_manifest):
+    with FakeWebhook(statuses=[503, 429, 500], retry_after="0.1") as hook:
+        monkeypatch.setenv("LOCKSTEP_ALERT_WEBHOOK", hook.url)
+        first, warehouse = materialize_all(tmp_path / "run", source="demo")
+        assert first.success
+        assert hook.attempts == len(hook.received) + 3  # three failures, each retried
+        payload = hook.received[0]
+        assert set(payload) == {"text", "event"} and payload["text"].startswith(
+            "[SYNTHETIC DEMO DATA] ")
+        assert payload["event"]["synthetic"] is True
+        # the newest demo date's events and the stale data, each once
+        kinds = {e["kind"] for e in hook.events()}
+        assert "stale" in kinds and "record_close" in kinds
+        assert {e["date"] for e in hook.events("record_close")} == {"2025-12-31"}
+        delivered = len(hook.received)
+        first_records = len(hook.events("record_close"))
+
+    # the receiver is gone: the data is built and published, the alert step fails
+    monkeypatch.setenv("LOCKSTEP_ALERT_WEBHOOK", hook.url)
+    with duckdb.connect(str(warehouse)) as con:  # forget one event so the run has news
+        con.execute("DELETE FROM ops.alert_log WHERE kind = 'record_close'")
+    down, _ = materialize_all(tmp_path / "run", source="demo")
+    assert not down.success
+    failed = [e.step_key for e in down.all_events if e.is_step_failure]
+    assert failed == ["ops__alerts"]
+    published = {m.asset_key.to_user_string() for m in down.get_asset_materialization_events()}
+    assert "published/marts" in published and "marts/mart_daily_brief" in published
+    message = next(e for e in down.all_events if e.is_step_failure
+                   ).step_failure_data.error.message
+    assert "could not be delivered to 127.0.0.1" in message and "secret-token" not in message
+    waiting = _log(warehouse).query("status == 'pending'")
+    assert len(waiting) >= 1 and set(waiting.kind) == {"record_close"}
+
+    with FakeWebhook() as back:  # the next run delivers what was pending, once
+        monkeypatch.setenv("LOCKSTEP_ALERT_WEBHOOK", back.url)
+        again, _ = materialize_all(tmp_path / "run", source="demo")
+        assert again.success
+        assert sorted(e["key"] for e in back.events()) == sorted(waiting.event_key)
+    log = _log(warehouse)
+    assert (log.status == "pending").sum() == 0
+    # the first run's record closes were forgotten above; everything else was sent once
+    assert (log.status == "sent").sum() == delivered - first_records + len(waiting)
+
+
+@pytest.mark.slow
+def test_without_a_webhook_alerts_are_logged_only(tmp_path, monkeypatch, dbt_manifest):
+    monkeypatch.delenv("LOCKSTEP_ALERT_WEBHOOK", raising=False)
+    result, warehouse = materialize_all(tmp_path / "run", source="demo")
+    assert result.success
+    [step] = [m for m in result.get_asset_materialization_events()
+              if m.asset_key.to_user_string() == "ops/alerts"]
+    metadata = step.step_materialization_data.materialization.metadata
+    assert "logged only" in metadata["delivery"].value
+    assert metadata["announced"].value >= 1
+    log = _log(warehouse)
+    assert set(log.status) <= {"logged", "history"} and (log.status == "logged").any()
+
+
+# ------------------------------------------------------------------------------ the rules
+def _event(key, day, kind="record_close"):
+    return alerts.Event(key=key, kind=kind, date=day, subject="X", text=f"event {key}")
+
+
+@pytest.fixture()
+def con():
+    connection = duckdb.connect(":memory:")
+    alerts.ensure_ops_schema(connection)
+    yield connection
+    connection.close()
+
+
+def test_first_run_announces_only_the_newest_date_then_a_week_back(con):
+    newest = date(2025, 12, 5)
+    history = [_event("a", date(2025, 1, 2)), _event("b", date(2025, 12, 4)),
+               _event("c", newest)]
+    due = alerts.register(con, history, newest)
+    assert [e.key for e in due] == ["c"]
+    statuses = dict(con.execute("SELECT event_key, status FROM ops.alert_log").fetchall())
+    assert statuses == {"a": "history", "b": "history", "c": "pending"}
+    # a later run: new events of the last week are due, older ones (a backfill) are not
+    later = [_event("d", date(2025, 12, 9)), _event("e", date(2025, 12, 2)),
+             _event("f", date(2025, 11, 1)), *history]
+    due = alerts.register(con, later, date(2025, 12, 9))
+    assert sorted(e.key for e in due) == ["d", "e"]
+    assert alerts.register(con, later, date(2025, 12, 9)) == []  # known keys: nothing
+
+
+def test_check_events_are_due_when_new_even_on_a_first_run(con):
+    stale = _event("stale|BTC-USD|2025-12-31", date(2026, 11, 22), kind="stale")
+    assert alerts.register(con, [stale], None, always_due=True) == [stale]
+    # and they do not count as the data's first run
+    data = [_event("old", date(2025, 1, 1)), _event("new", date(2025, 12, 31))]
+    assert [e.key for e in alerts.register(con, data, date(2025, 12, 31))] == ["new"]
+
+
+def test_delivery_honours_retry_after_and_stops_once_the_webhook_is_down():
+    waits = []
+    with FakeWebhook(statuses=[429, 200], retry_after="0.25") as hook:
+        items = [("k1", "one", {"text": "one", "event": {"key": "k1"}})]
+        outcome = alerts.deliver(items, hook.url, log=lambda m: None, sleep=waits.append)
+    assert outcome == {"k1": None} and hook.attempts == 2
+    assert 0.25 in waits  # the server's Retry-After, before the backoff's own wait
+    url = hook.url  # closed now: connection refused
+    items = [("a", "a", {"text": "a"}), ("b", "b", {"text": "b"})]
+    outcome = alerts.deliver(items, url, log=lambda m: None, sleep=lambda s: None)
+    assert outcome["a"].startswith("ConnectionError") and outcome["b"].startswith(
+        "not attempted")
+
+
+def test_payload_is_slack_compatible_json():
+    event = alerts.Event(key="k", kind="stale", date=date(2026, 1, 2), subject="BTC-USD",
+                         text="BTC-USD is stale.", details={"latest": "2025-12-31"},
+                         synthetic=True)
+    body = json.loads(json.dumps(event.payload()))
+    assert body["text"] == "[SYNTHETIC DEMO DATA] BTC-USD is stale."
+    assert body["event"] == {"key": "k", "kind": "stale", "date": "2026-01-02",
+                             "subject": "BTC-USD", "synthetic": True,
+                             "details": {"latest": "2025-12-31"}, "source": "lockstep"}
+    assert alerts.where("https://hooks.slack.com/services/T/B/secret") == "hooks.slack.com"
