@@ -2,6 +2,7 @@
 the synthetic label on each, its controls working and its tables formatted for people
 (Streamlit's headless AppTest; no browser)."""
 
+import gc
 import re
 
 import pytest
@@ -30,6 +31,10 @@ def _open(monkeypatch, warehouse, page):
     # the same setting the publish step used: the copy beside LOCKSTEP_WAREHOUSE
     monkeypatch.setenv("LOCKSTEP_WAREHOUSE", str(warehouse))
     monkeypatch.delenv("LOCKSTEP_PUBLISH_DIR", raising=False)
+    # finalize the materialization's leftover SQLite handles here, not during the script's
+    # compile in AppTest's thread (CPython 3.11 can then fail ast.parse with "AST constructor
+    # recursion depth mismatch", seen once in a full run)
+    gc.collect()
     app = AppTest.from_file(APP, default_timeout=90)
     app.run()
     app.sidebar.radio(key="page").set_value(page).run()
