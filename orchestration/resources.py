@@ -10,7 +10,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 from packaging import version
 
-from orchestration.lib.retry import RetryPolicy
+from orchestration.lib.retry import Backoff
 from orchestration.project import lockstep_dbt_project
 from orchestration.settings import Settings, dbt_executable, load_settings
 
@@ -38,9 +38,15 @@ class LockstepResource(dg.ConfigurableResource):
     retry_attempts: int = 5
     retry_base_delay_s: float = 2.0
     retry_deadline_s: float = 300.0
+    # FRED asks clients to stay near 2 requests per second
+    fred_requests_per_s: float = 2.0
+    # a rate-limit episode that outlasts the client's retries: Dagster retries the whole
+    # ingestion step this many times, waiting wait_s, then 2x, 4x ... (with jitter)
+    rate_limit_step_retries: int = 3
+    rate_limit_step_wait_s: float = 300.0
 
-    def retry_policy(self) -> RetryPolicy:
-        return RetryPolicy(attempts=self.retry_attempts, base_delay_s=self.retry_base_delay_s,
+    def backoff(self) -> Backoff:
+        return Backoff(attempts=self.retry_attempts, base_delay_s=self.retry_base_delay_s,
                            deadline_s=self.retry_deadline_s)
 
     def settings(self) -> Settings:

@@ -27,15 +27,20 @@ def servers(real_data, catalog):
         yield yahoo, fred
 
 
-def _run(tmp_path, yahoo, fred, monkeypatch, asset):
+def _materialize(tmp_path, yahoo, fred, monkeypatch, asset, **resource):
     monkeypatch.setenv("FRED_API_KEY", KEY)
-    lockstep = LockstepResource(
-        source="live", warehouse=str(tmp_path / "w.duckdb"), state_dir=str(tmp_path / "state"),
-        yahoo_endpoint=yahoo.url, fred_endpoint=fred.url, request_timeout_s=1.0,
-        retry_attempts=4, retry_base_delay_s=0.01, retry_deadline_s=60,
-    )
-    result = dg.materialize([asset], resources={"lockstep": lockstep},
-                            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    lockstep = LockstepResource(**{
+        "source": "live", "warehouse": str(tmp_path / "w.duckdb"),
+        "state_dir": str(tmp_path / "state"), "yahoo_endpoint": yahoo.url,
+        "fred_endpoint": fred.url, "request_timeout_s": 1.0, "retry_attempts": 4,
+        "retry_base_delay_s": 0.01, "retry_deadline_s": 60, "fred_requests_per_s": 50.0,
+        **resource})
+    return dg.materialize([asset], resources={"lockstep": lockstep},
+                          instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+
+
+def _run(tmp_path, yahoo, fred, monkeypatch, asset, **resource):
+    result = _materialize(tmp_path, yahoo, fred, monkeypatch, asset, **resource)
     assert result.success, "a symbol or series that fails is held back alone"
     [check] = result.get_asset_check_evaluations()
     assert check.check_name.endswith("_all_loaded")
@@ -104,3 +109,36 @@ def test_fred_faults_dots_and_unknown_series(tmp_path, servers, monkeypatch, rea
                               "series_id = 'EFFR' AND date IN ('2025-12-11', '2025-12-12')"
                               ).fetchone()[0]
     assert missing == 0
+
+
+def _step_events(result, kind):
+    return [e for e in result.all_events if e.event_type_value == kind]
+
+
+def test_a_rate_limit_outlasting_the_client_is_retried_by_dagster(
+        tmp_path, servers, monkeypatch, real_data, catalog):
+    yahoo, fred = servers
+    # every series answers 429 to the client's 2 tries; the step's retry then gets data
+    for s in catalog.fred:
+        fred.faults[s.id] = ["429", "429"]
+    check, failure = _run(tmp_path, yahoo, fred, monkeypatch, raw_fred, retry_attempts=2,
+                          rate_limit_step_retries=2, rate_limit_step_wait_s=0.2)
+    counts = _counts(tmp_path, "raw.fred_observations", "series_id")
+    assert counts["WALCL"] == _file_rows(real_data, "fred", "WALCL")
+    assert "SOFR" in counts and "WSHOBL:" in failure  # not at this FRED: 400, not retried
+
+
+def test_a_rate_limit_beyond_the_step_retries_stores_nothing_and_names_the_series(
+        tmp_path, servers, monkeypatch, catalog):
+    yahoo, fred = servers
+    for s in catalog.fred:
+        fred.faults[s.id] = ["429"] * 10
+    result = _materialize(tmp_path, yahoo, fred, monkeypatch, raw_fred, retry_attempts=2,
+                          rate_limit_step_retries=2, rate_limit_step_wait_s=0.1)
+    # 1 attempt + 2 Dagster retries of the step, each with 2 client tries per series
+    assert len(_step_events(result, "STEP_UP_FOR_RETRY")) == 2
+    assert not result.success
+    [failure] = _step_events(result, "STEP_FAILURE")
+    text = failure.step_failure_data.error.message
+    assert "stored 0 series(s); 14 failed" in text and "HTTP 429 from FRED" in text
+    assert "DFEDTARL: FRED request failed after 2 attempt(s)" in text and KEY not in text

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from orchestration.lib.retry import RetryPolicy
+from orchestration.lib.retry import Backoff
 from orchestration.sources.yahoo import (
     OVERLAP_DAYS,
     YahooSource,
@@ -18,7 +18,7 @@ from orchestration.sources.yahoo import (
 from tests.fakes.yahoo import FakeYahoo
 
 FIELDS = ["Adj Close", "Close", "High", "Low", "Open", "Volume"]
-FAST = RetryPolicy(attempts=2, base_delay_s=0.01)
+FAST = Backoff(attempts=2, base_delay_s=0.01)
 
 
 def _wide(index, per_ticker: dict[str, dict[str, list]]) -> pd.DataFrame:

@@ -107,6 +107,7 @@ def ingest(
             stored_last = last_dates(con, spec)
 
     result = fetch(stored_last)
+    _retry_step_if_rate_limited(context, lockstep, spec.name, result)
     start, end = window
     if (start or end) and not result.frame.empty:
         dates = pd.to_datetime(result.frame["date"]).dt.date
@@ -171,6 +172,31 @@ def ingest(
             context.log.error(f"{label} {name} held back: {why}")
         _announce_held_back(context, settings, spec.name, label, failures)
     return metadata, failures
+
+
+def _retry_step_if_rate_limited(context, lockstep: LockstepResource, table: str,
+                                result: "FetchResult") -> None:
+    """A rate-limit episode that outlasted the client's retries (every failure is HTTP 429):
+    ask Dagster to retry the whole step later, with a long, growing wait, before anything
+    is written. Any other failure, or the last allowed attempt, goes on: what arrived is
+    stored and the failures are named by the all-loaded check."""
+    import random
+
+    limited = result.rate_limited & result.failures.keys()
+    if not result.failures or limited != result.failures.keys():
+        return
+    attempt = context.retry_number  # 0 on the first attempt
+    if attempt >= lockstep.rate_limit_step_retries:
+        context.log.warning(f"{table}: still rate limited after {attempt} step retries; "
+                            f"storing what arrived")
+        return
+    wait = lockstep.rate_limit_step_wait_s * 2 ** attempt * (0.75 + random.random() / 2)
+    context.log.warning(
+        f"{table}: rate limited ({', '.join(sorted(limited))}) beyond the client's retries; "
+        f"Dagster retries this step in {wait:,.0f} s (retry {attempt + 1} of "
+        f"{lockstep.rate_limit_step_retries})")
+    raise dg.RetryRequested(max_retries=lockstep.rate_limit_step_retries,
+                            seconds_to_wait=wait)
 
 
 def _announce_held_back(context, settings, table: str, label: str,
@@ -255,7 +281,7 @@ def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource,
     start, end = config.window()
     session = routing_session(lockstep.yahoo_endpoint) if lockstep.yahoo_endpoint else None
     source = market_source(settings, session=session, timeout=lockstep.request_timeout_s,
-                           retry=lockstep.retry_policy(), log=context.log.warning)
+                           retry=lockstep.backoff(), log=context.log.warning)
     reference = pd.DataFrame(
         [
             {"symbol": i.symbol, "name": i.name, "asset_class": i.asset_class,
@@ -315,8 +341,9 @@ def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource,
     start, end = config.window()
     try:
         source = fred_source(settings, root_url=lockstep.fred_endpoint,
-                             timeout=lockstep.request_timeout_s, retry=lockstep.retry_policy(),
-                             log=context.log.warning)
+                             timeout=lockstep.request_timeout_s, retry=lockstep.backoff(),
+                             log=context.log.warning,
+                             requests_per_s=lockstep.fred_requests_per_s)
     except SettingsError as exc:  # live FRED without FRED_API_KEY: say so, at once
         raise dg.Failure(description=f"raw.fred_observations: {exc}") from None
     reference = pd.DataFrame(

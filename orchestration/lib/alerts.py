@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from orchestration.lib.retry import RetriesExhausted, RetryPolicy, call_with_retries
+from orchestration.lib.retry import RetriesExhausted, Backoff, call_with_retries
 
 if TYPE_CHECKING:
     import duckdb
@@ -40,7 +40,7 @@ WEBHOOK_ENV = "LOCKSTEP_ALERT_WEBHOOK"
 ALERT_LOOKBACK_DAYS = 7
 SYNTHETIC_PREFIX = "[SYNTHETIC DEMO DATA] "
 CHECK_KINDS = ("check_failed", "stale")  # events the raw checks find at run time
-DELIVERY_POLICY = RetryPolicy(attempts=4, base_delay_s=1.0, max_delay_s=10.0, deadline_s=30.0)
+DELIVERY_POLICY = Backoff(attempts=4, base_delay_s=1.0, max_delay_s=10.0, deadline_s=30.0)
 
 OPS_DDL = [
     "CREATE SCHEMA IF NOT EXISTS ops",
@@ -281,7 +281,7 @@ def _retryable(exc: BaseException) -> bool:
 
 
 def deliver(items: list[tuple[str, str, dict]], webhook: str | None,
-            log: Callable[[str], None], policy: RetryPolicy = DELIVERY_POLICY,
+            log: Callable[[str], None], policy: Backoff = DELIVERY_POLICY,
             sleep: Callable[[float], None] | None = None) -> dict[str, str | None]:
     """Post each pending alert (or, without a webhook, log it); key -> None or the error.
     Once one alert cannot be delivered after its retries, the rest wait for the next run

@@ -1,4 +1,12 @@
-"""Retries with exponential backoff and jitter, bounded in attempts and in time."""
+"""Client-side retries: exponential backoff with jitter, bounded in attempts and in time.
+
+`Backoff` is the client's own budget for one request (seconds to minutes). A rate-limit
+episode that outlasts it is handed to Dagster's step retry (`RATE_LIMIT_STEP_RETRY` on the
+ingestion assets), which waits minutes between whole attempts of the step.
+
+An error may carry `retry_after` (seconds, from an HTTP Retry-After header): the next try
+then waits at least that long, and the wait is not cut by the backoff's cap.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +20,7 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class Backoff:
     attempts: int = 5          # tries in all, the first included
     base_delay_s: float = 1.0  # wait before the 2nd try; doubles each time
     max_delay_s: float = 30.0  # no single wait is longer
@@ -34,7 +42,7 @@ class RetriesExhausted(RuntimeError):
 
 def call_with_retries(
     fn: Callable[[], T],
-    policy: RetryPolicy,
+    policy: Backoff,
     what: str,
     retryable: Callable[[BaseException], bool] = lambda exc: True,
     log: Callable[[str], None] | None = None,
@@ -50,6 +58,11 @@ def call_with_retries(
             if not retryable(exc) or attempt == policy.attempts or out_of_time:
                 raise RetriesExhausted(what, attempt, exc) from exc
             wait = policy.delay(attempt)
+            asked = getattr(exc, "retry_after", None)
+            if asked is not None:  # the server said when to come back: never sooner
+                if time.monotonic() - started + asked > policy.deadline_s:
+                    raise RetriesExhausted(what, attempt, exc) from exc
+                wait = max(wait, float(asked))
             if log:
                 log(f"{what}: attempt {attempt} failed ({type(exc).__name__}: {exc}); "
                     f"retrying in {wait:.1f} s")

@@ -32,9 +32,10 @@ def market_source(settings: Settings, session=None, timeout: float = 30.0, retry
 
 
 def fred_source(settings: Settings, root_url: str | None = None, timeout: float = 30.0,
-                retry=None, log=None):
+                retry=None, log=None, requests_per_s: float = 2.0):
     if settings.source == "live":
         from orchestration.sources.fred import FredSource
 
-        return FredSource(root_url=root_url, timeout=timeout, retry=retry, log=log)
+        return FredSource(root_url=root_url, timeout=timeout, retry=retry, log=log,
+                          requests_per_s=requests_per_s)
     return _files_source(settings)

@@ -37,6 +37,8 @@ class FetchResult:
     missing:  name -> reason; reported in metadata and logs but not fatal (e.g. a catalog
               symbol that a files directory does not hold).
     notes:    name -> remark (e.g. rows dropped because FRED published '.').
+    rate_limited: the failures whose last answer was the source's rate limit (HTTP 429)
+              after the client's own retries: a later attempt of the step may succeed.
     """
 
     frame: pd.DataFrame
@@ -44,6 +46,7 @@ class FetchResult:
     failures: dict[str, str] = field(default_factory=dict)
     missing: dict[str, str] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
+    rate_limited: set[str] = field(default_factory=set)
 
 
 def empty_market_frame() -> pd.DataFrame:

@@ -1,10 +1,18 @@
-"""Live FRED series through fredapi.
+"""Live FRED series through fredapi, with lockstep's own HTTP session.
 
-Resilience: each series is requested with retries (exponential backoff and jitter, bounded
-in attempts and time) on network errors, timeouts, truncated answers, HTTP 429 and 5xx;
-a 4xx answer (unknown series, bad key) is final. fredapi opens URLs without a timeout and
-turns every HTTP error into a ValueError, so this module gives it an `urlopen` that has a
-timeout and raises TransientHTTPError for 429 and 5xx.
+fredapi builds the request URLs and parses FRED's XML; the HTTP exchange is ours:
+`PacedFred` subclasses `fredapi.Fred` and sends its requests through a `requests.Session`
+owned by this client, never by patching fredapi's module (other code in the process keeps
+fredapi as it is). The session gives every request a timeout, spaces requests at most
+`requests_per_s` apart (FRED asks clients to stay near 2 per second), and turns HTTP 429
+and 5xx into TransientHTTPError carrying the server's Retry-After, which the retry loop
+honours (orchestration/lib/retry.py). A 4xx answer (unknown series, bad key) is final and
+raises fredapi's usual ValueError with FRED's message.
+
+Each series is requested with retries (exponential backoff and jitter, bounded in attempts
+and time) on network errors, timeouts, truncated answers, 429 and 5xx. A rate-limit episode
+that outlasts that budget marks the step retryable; Dagster then retries the whole step
+minutes later (orchestration/assets/ingestion.py).
 
 The API key comes from FRED_API_KEY only. It is never logged, never put in run config or
 tables, and is scrubbed from any error text before that text goes anywhere.
@@ -14,14 +22,17 @@ tables, and is scrubbed from any error text before that text goes anywhere.
 from __future__ import annotations
 
 import os
-import urllib.error
-import urllib.request
-from datetime import date, timedelta
+import threading
+import time
+import xml.etree.ElementTree as ET
+from datetime import UTC, date, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 import pandas as pd
+from fredapi import Fred
 
 from orchestration.catalog import FredSeries
-from orchestration.lib.retry import RetriesExhausted, RetryPolicy, call_with_retries
+from orchestration.lib.retry import RetriesExhausted, Backoff, call_with_retries
 from orchestration.settings import SettingsError
 from orchestration.sources.base import (
     FRED_COLUMNS,
@@ -68,27 +79,87 @@ def scrub(text: str, secret: str) -> str:
 
 
 class TransientHTTPError(RuntimeError):
-    """HTTP 429 or 5xx from FRED: worth another try."""
+    """HTTP 429 or 5xx from FRED: worth another try, not before `retry_after` seconds when
+    the server said so."""
 
-    def __init__(self, code: int):
-        super().__init__(f"HTTP {code} from FRED")
+    def __init__(self, code: int, retry_after: float | None = None):
+        wait = "" if retry_after is None else f", Retry-After {retry_after:g} s"
+        super().__init__(f"HTTP {code} from FRED{wait}")
         self.code = code
+        self.retry_after = retry_after
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.code == 429
 
 
-def _urlopen_with(timeout: float):
-    def urlopen(url, *args, **kwargs):
-        try:
-            return urllib.request.urlopen(url, timeout=timeout)
-        except urllib.error.HTTPError as exc:
-            if exc.code == 429 or exc.code >= 500:
-                raise TransientHTTPError(exc.code) from None  # the URL holds the key
-            raise
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds: either delta-seconds ("120") or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
-    return urlopen
+
+class PacedFred(Fred):
+    """fredapi's client with its own session: timeouts, pacing and Retry-After.
+
+    fredapi sends every request through one method, `Fred.__fetch_data(url)` (name-mangled
+    to `_Fred__fetch_data`); this subclass overrides it for its own instances only. fredapi
+    has no public hook for the HTTP exchange; tests/test_sources_fred.py checks the
+    behaviour (requests go through this session, are paced, time out, honour Retry-After),
+    so a fredapi release that changes it fails there, not in production.
+    """
+
+    def __init__(self, api_key: str, root_url: str | None = None, timeout: float = 30.0,
+                 requests_per_s: float = 2.0, session=None):
+        import requests
+
+        # fredapi's __init__ only stores the key and, with HTTP(S)_PROXY set, installs a
+        # process-wide urllib opener; requests honours those variables by itself.
+        self.api_key = api_key
+        self.proxies = None
+        if root_url:
+            self.root_url = root_url.rstrip("/")
+        self.timeout = timeout
+        self.min_interval_s = 1.0 / requests_per_s if requests_per_s > 0 else 0.0
+        self.session = session or requests.Session()
+        self._pace_lock = threading.Lock()
+        self._last_request = float("-inf")
+
+    def _pace(self) -> None:
+        with self._pace_lock:
+            wait = self._last_request + self.min_interval_s - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            self._last_request = time.monotonic()
+
+    def _Fred__fetch_data(self, url: str):  # noqa: N802 - fredapi's (mangled) name
+        self._pace()
+        response = self.session.get(url, params={"api_key": self.api_key},
+                                    timeout=self.timeout)
+        if response.status_code == 429 or response.status_code >= 500:
+            raise TransientHTTPError(response.status_code,
+                                     retry_after_seconds(response.headers.get("Retry-After")))
+        if response.status_code >= 400:
+            try:
+                message = ET.fromstring(response.content).get("message")
+            except ET.ParseError:
+                message = None
+            raise ValueError(message or f"HTTP {response.status_code} from FRED")
+        return ET.fromstring(response.content)
 
 
 def _retryable(exc: BaseException) -> bool:
-    # fredapi turns 4xx answers into ValueError(FRED's message): not worth retrying
+    # a 4xx answer is a ValueError(FRED's message): not worth retrying
     return not isinstance(exc, ValueError)
 
 
@@ -98,16 +169,12 @@ class FredSource:
     label = "live"
 
     def __init__(self, api_key: str | None = None, root_url: str | None = None,
-                 timeout: float = 30.0, retry: RetryPolicy | None = None, log=None):
-        import fredapi.fred
-        from fredapi import Fred
-
+                 timeout: float = 30.0, retry: Backoff | None = None, log=None,
+                 requests_per_s: float = 2.0):
         self._key = api_key if api_key is not None else api_key_from_env()
-        fredapi.fred.urlopen = _urlopen_with(timeout)
-        self._fred = Fred(api_key=self._key)
-        if root_url:
-            self._fred.root_url = root_url.rstrip("/")
-        self.retry = retry or RetryPolicy()
+        self._fred = PacedFred(self._key, root_url=root_url, timeout=timeout,
+                               requests_per_s=requests_per_s)
+        self.retry = retry or Backoff()
         self.log = log
 
     def preflight(self) -> None:
@@ -120,7 +187,7 @@ class FredSource:
     ) -> FetchResult:
         """Everything from `start` to `end` if given (a backfill), else incrementally."""
         last_dates = last_dates or {}
-        frames, failures, notes = [], {}, {}
+        frames, failures, notes, rate_limited = [], {}, {}, set()
         for s in series:
             last = last_dates.get(s.id)
             first = start or (None if last is None else last - timedelta(days=OVERLAP_DAYS))
@@ -133,6 +200,8 @@ class FredSource:
                     log=(lambda m: self.log(scrub(m, self._key))) if self.log else None,
                 )
             except RetriesExhausted as exc:
+                if getattr(exc.last, "rate_limited", False):
+                    rate_limited.add(s.id)
                 failures[s.id] = scrub(
                     f"FRED request failed after {exc.attempts} attempt(s): "
                     f"{type(exc.last).__name__}: {exc.last}", self._key)
@@ -145,4 +214,5 @@ class FredSource:
                 notes[s.id] = f"{n_missing} missing value(s) ('.') skipped"
             frames.append(frame)
         frame = pd.concat(frames, ignore_index=True) if frames else empty_fred_frame()
-        return FetchResult(frame=frame, source=self.label, failures=failures, notes=notes)
+        return FetchResult(frame=frame, source=self.label, failures=failures, notes=notes,
+                           rate_limited=rate_limited)

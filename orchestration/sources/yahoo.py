@@ -9,7 +9,7 @@
   returns empty frames instead of raising, and that must never pass as success.
 - Resilience: a symbol missing from the batch (rate limit, 5xx, timeout, truncated or empty
   answer: yfinance reports them all as a missing symbol) is fetched again on its own, with
-  exponential backoff and jitter, bounded in attempts and time (RetryPolicy). Symbols that
+  exponential backoff and jitter, bounded in attempts and time (Backoff). Symbols that
   still fail are reported by name; the others are stored.
 """
 
@@ -26,7 +26,7 @@ import requests
 import requests.adapters
 
 from orchestration.catalog import Instrument
-from orchestration.lib.retry import RetriesExhausted, RetryPolicy, call_with_retries
+from orchestration.lib.retry import RetriesExhausted, Backoff, call_with_retries
 from orchestration.sources.base import (
     MARKET_COLUMNS,
     FetchResult,
@@ -157,14 +157,14 @@ class YahooSource:
         session: requests.Session | None = None,
         timeout: float = 30.0,
         threads: bool = True,
-        retry: RetryPolicy | None = None,
+        retry: Backoff | None = None,
         log=None,
     ):
         self.cache_dir = Path(cache_dir)
         self.session = session
         self.timeout = timeout
         self.threads = threads
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or Backoff()
         self.log = log
 
     def preflight(self) -> None:
@@ -242,9 +242,18 @@ class YahooSource:
                 ))
             except RetriesExhausted as exc:
                 failures[symbol] = str(exc.last)
+        rate_limited = {symbol for symbol, why in failures.items() if _rate_limited(why)}
         frame = pd.concat([p for p in pieces if not p.empty], ignore_index=True) if any(
             not p.empty for p in pieces) else empty_market_frame()
-        return FetchResult(frame=frame, source=self.label, failures=failures)
+        return FetchResult(frame=frame, source=self.label, failures=failures,
+                           rate_limited=rate_limited)
+
+
+def _rate_limited(reason: str) -> bool:
+    """yfinance reports Yahoo's HTTP 429 as YFRateLimitError ("Too Many Requests. Rate
+    limited. Try after a while.") or, inside a batch, as an error line naming the symbol."""
+    text = reason.lower()
+    return "too many requests" in text or "rate limit" in text
 
 
 class _RerouteAdapter(requests.adapters.HTTPAdapter):

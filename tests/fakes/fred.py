@@ -29,6 +29,8 @@ class FakeFred(FakeServer):
             return 404, "text/xml", b'<error code="404" message="Not Found"/>'
         series_id = query.get("series_id", "")
         fault = self.take_fault(series_id)
+        if fault and fault not in ("empty", "truncated"):  # an error answer, whatever the id
+            return fault, "text/xml", (f'<error code="{fault}" message="fault"/>').encode()
         csv = self.data_dir / "fred" / f"{series_id}.csv"
         if not csv.exists():
             body = ('<?xml version="1.0" encoding="utf-8" ?>\n<error code="400" message='

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -14,11 +15,15 @@ class FakeServer:
     `faults[name]` is a list of actions consumed one per request for that name:
     "429", "500", "503", "empty", "timeout" (sleep past the client's timeout),
     "truncated" (half a body, then the connection closes).
+    `retry_after`, when set, is sent as the Retry-After header of every 429 and 503 answer.
+    `request_times` holds time.monotonic() of each request, in arrival order.
     """
 
     def __init__(self):
         self.faults: dict[str, list[str]] = defaultdict(list)
         self.requests: list[str] = []
+        self.request_times: list[float] = []
+        self.retry_after: str | None = None
         server_self = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -28,6 +33,7 @@ class FakeServer:
                 parts = urlsplit(self.path)
                 query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
                 server_self.requests.append(self.path)
+                server_self.request_times.append(time.monotonic())
                 status, ctype, body = server_self.route(parts.path, query)
                 truncated = False
                 if isinstance(status, str):  # a fault
@@ -43,6 +49,8 @@ class FakeServer:
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Set-Cookie", "A3=fake; Path=/")
+                if server_self.retry_after is not None and status in (429, 503):
+                    self.send_header("Retry-After", server_self.retry_after)
                 self.end_headers()
                 if truncated:
                     self.wfile.write(body[: max(1, len(body) // 2)])
