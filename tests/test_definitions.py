@@ -19,6 +19,7 @@ MARTS = {"marts/mart_market_snapshot", "marts/fct_all_time_highs", "marts/fct_dr
 EXPECTED_LINEAGE = {
     "published/marts": MARTS,
     "ops/alerts": {"published/marts", "marts/fct_events"},
+    "published/dashboard": {"published/marts"},
     "marts/fct_events": {"marts/fct_all_time_highs", "marts/fct_divergence_daily",
                          "marts/fct_divergence_episodes", "marts/fct_policy_rate_changes",
                          "intermediate/int_record_clusters", "intermediate/int_joint_bottoms",
@@ -102,17 +103,62 @@ def test_groups_kinds_and_descriptions(dbt_manifest):
         node = graph.get(key)
         assert node.group_name == key.path[0], key
         assert node.description, key
-        assert "duckdb" in node.kinds, key
+        assert ("duckdb" in node.kinds) or key.path == ["published", "dashboard"], key
 
 
 def test_marts_rebuild_when_upstream_changes(dbt_manifest):
+    """dbt models, the published copy and the alerts follow every upstream change (a
+    backfill, a re-materialization from the UI), not only the daily job."""
     graph = _defs().resolve_asset_graph()
+    followers = {"published/marts", "ops/alerts"}
     for key in graph.get_all_asset_keys():
         condition = graph.get(key).automation_condition
-        if key.path[0] in ("raw", "published", "reference", "ops"):
+        name = key.to_user_string()
+        if key.path[0] in ("raw", "reference") or name == "published/dashboard":
             assert condition is None, key
         else:
             assert condition is not None and "eager" in condition.get_label().lower(), key
+            assert key.path[0] not in ("published", "ops") or name in followers
+
+
+def test_published_copy_follows_an_automated_rebuild(dbt_manifest):
+    """Evaluate the automation as the daemon's sensor would: after the marts are rebuilt
+    outside the daily job, the publish step (then the alerts) is requested."""
+    graph = _defs().resolve_asset_graph()
+    published = dg.AssetKey(["published", "marts"])
+    marts = sorted(graph.get(published).parent_keys, key=lambda k: k.to_user_string())
+    instance = dg.DagsterInstance.ephemeral()
+    for key in [*marts, published, dg.AssetKey(["ops", "alerts"])]:
+        instance.report_runless_asset_event(dg.AssetMaterialization(key))
+    first = dg.evaluate_automation_conditions(defs=_defs(), instance=instance,
+                                              asset_selection=dg.AssetSelection.assets(published))
+    assert first.total_requested == 0  # nothing changed upstream since it was published
+    instance.report_runless_asset_event(dg.AssetMaterialization(marts[0]))  # a rebuild
+    second = dg.evaluate_automation_conditions(defs=_defs(), instance=instance,
+                                               asset_selection=dg.AssetSelection.assets(published),
+                                               cursor=first.cursor)
+    assert second.total_requested == 1
+    assert second.get_requested_partitions(published) == {None}
+
+
+def test_dashboard_is_the_dbt_exposure_downstream_of_the_published_copy(dbt_manifest):
+    import json
+
+    from orchestration.project import lockstep_dbt_project
+
+    graph = _defs().resolve_asset_graph()
+    node = graph.get(dg.AssetKey(["published", "dashboard"]))
+    assert not node.is_materializable and node.kinds == {"streamlit"}
+    manifest = json.loads(lockstep_dbt_project.manifest_path.read_text())
+    exposure = manifest["exposures"]["exposure.lockstep.lockstep_dashboard"]
+    assert exposure["type"] == "dashboard"
+    assert node.metadata["url"].value == exposure["url"] == "http://127.0.0.1:8501"
+    # the exposure lists what dashboard/app.py reads, no more, no less
+    import re
+
+    app = (PROJECT_ROOT / "dashboard" / "app.py").read_text()
+    read = set(re.findall(r"\b((?:mart|fct)_[a-z_]+)\b", app))
+    assert {n.split(".")[-1] for n in exposure["depends_on"]["nodes"]} == read
 
 
 def test_job_and_schedules(dbt_manifest):

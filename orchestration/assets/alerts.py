@@ -1,6 +1,7 @@
 """The alert step: after the marts are built and published, announce every new event once
 (orchestration/lib/alerts.py). It is part of the daily job, so `make run`, the schedules
-and runs launched from the UI all alert. An unreachable webhook fails this step -- never the
+and runs launched from the UI all alert; its eager automation condition makes rebuilds outside
+the job (a backfill) alert too, once per event as always. An unreachable webhook fails this step -- never the
 data, which is stored and published by then -- and its alerts stay pending for the next run.
 """
 
@@ -19,6 +20,7 @@ EVENTS = dg.AssetKey(["marts", "fct_events"])
     deps=[EVENTS, PUBLISHED],
     group_name="ops",
     kinds={"python", "duckdb"},
+    automation_condition=dg.AutomationCondition.eager(),
     description=(
         "New events of marts.fct_events (and of the raw checks) announced once each: posted "
         "to LOCKSTEP_ALERT_WEBHOOK (Slack-compatible JSON) or, without it, logged here. "

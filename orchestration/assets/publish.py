@@ -1,8 +1,12 @@
-"""The last asset: publish the marts for BI and SQL readers (see orchestration/lib/publish.py).
+"""The last assets: publish the marts for BI and SQL readers (see orchestration/lib/publish.py),
+and the dashboard that reads what was published.
 
-It runs after the dbt build; when dbt or one of its tests fails, it does not run and readers
-keep the previous published version."""
+Publishing runs after the dbt build, in the daily job and, through its eager automation
+condition, after every other rebuild of the marts (a backfill, a re-materialization from the
+UI): the copy BI reads never stays behind the marts. When dbt or one of its tests fails, it
+does not run and readers keep the previous published version."""
 
+import json
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -22,6 +26,7 @@ MART_KEYS = sorted((k for k in lockstep_dbt_assets.keys if k.path[0] == "marts")
     deps=MART_KEYS,
     group_name="published",
     kinds={"duckdb", "parquet"},
+    automation_condition=dg.AutomationCondition.eager(),
     description=(
         "The marts schema published for readers: a read-only DuckDB file (storage version "
         "v1.0.0), one Parquet file per mart and brief.md (the latest day's brief), written "
@@ -45,3 +50,31 @@ def published_marts(context: dg.AssetExecutionContext, lockstep: LockstepResourc
         "brief_date": manifest["brief_date"] or "none",
         "dagster/row_count": sum(manifest["tables"].values()),
     })
+
+
+DASHBOARD = dg.AssetKey(["published", "dashboard"])
+
+
+def dashboard_spec() -> dg.AssetSpec:
+    """The dashboard, as dbt's exposure `lockstep_dashboard` declares it (description, URL,
+    owner, the marts it reads), drawn downstream of the published copy it actually reads.
+    It is not materialized: Streamlit renders it from the published copy on each visit."""
+    from orchestration.project import lockstep_dbt_project
+
+    manifest = json.loads(lockstep_dbt_project.manifest_path.read_text())
+    exposure = manifest["exposures"]["exposure.lockstep.lockstep_dashboard"]
+    reads = sorted(n.split(".")[-1] for n in exposure["depends_on"]["nodes"])
+    return dg.AssetSpec(
+        key=DASHBOARD,
+        deps=[PUBLISHED],
+        group_name="published",
+        kinds={"streamlit"},
+        owners=[],
+        description=" ".join(exposure["description"].split()),
+        metadata={
+            "url": dg.MetadataValue.url(exposure["url"]),
+            "dbt_exposure": exposure["unique_id"],
+            "reads": dg.MetadataValue.md("\n".join(f"- marts.{name}" for name in reads)),
+            "run_it": "make dashboard",
+        },
+    )
