@@ -141,9 +141,16 @@ def test_staging_converts_units_once(demo_run):
 
 
 def test_ui_metadata_on_the_marts(demo_run):
+    """What lockstep reads from the built marts follows dbt's streamed events as one
+    observation per mart, after every materialization of the build."""
     first = demo_run[0]
-    marts = {m.asset_key.path[-1]: m.metadata
-             for m in first.asset_materializations_for_node("lockstep_dbt_assets")}
+    events = [e for e in first.events_for_node("lockstep_dbt_assets")
+              if e.event_type_value in ("ASSET_MATERIALIZATION", "ASSET_OBSERVATION")]
+    kinds = [e.event_type_value for e in events]
+    last_materialization = max(i for i, k in enumerate(kinds) if k == "ASSET_MATERIALIZATION")
+    assert "ASSET_OBSERVATION" not in kinds[:last_materialization]
+    marts = {o.asset_key.path[-1]: o.metadata
+             for o in first.asset_observations_for_node("lockstep_dbt_assets")}
     snapshot = marts["mart_market_snapshot"]
     assert snapshot["dagster/row_count"].value == 9
     assert "SYNTHETIC" in snapshot["snapshot"].value and "| BTC-USD |" in snapshot["snapshot"].value

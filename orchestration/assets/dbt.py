@@ -99,6 +99,22 @@ def _keep_parse_state(run_target: os.PathLike) -> None:
         partial.unlink(missing_ok=True)  # only a speed-up: never fail the build for it
 
 
+def _prune_run_targets(current: os.PathLike, keep: int = 5,
+                       keep_younger_than_s: float = 24 * 3600) -> None:
+    """Each dbt invocation gets its own target directory (about 8 MB: compiled SQL, run
+    results, logs), which nothing removed. Keep the newest few and those of the last day, for
+    looking into a recent run; remove the rest."""
+    import time
+
+    target = lockstep_dbt_project.project_dir / "target"
+    runs = sorted((p for p in target.glob("lockstep_dbt_assets-*") if p.is_dir()),
+                  key=lambda p: p.stat().st_mtime, reverse=True)
+    cutoff = time.time() - keep_younger_than_s
+    for old in runs[keep:]:
+        if old.resolve() != Path(current).resolve() and old.stat().st_mtime < cutoff:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 @dbt_assets(
     manifest=lockstep_dbt_project.manifest_path,
     project=lockstep_dbt_project,
@@ -109,45 +125,44 @@ def _keep_parse_state(run_target: os.PathLike) -> None:
 def lockstep_dbt_assets(
     context: dg.AssetExecutionContext, dbt: DbtCliResource, lockstep: LockstepResource
 ):
+    """dbt build, its events passed on to Dagster as dbt emits them (each model's
+    materialization and each test's check result appear in the UI while dbt still runs).
+    dbt holds the DuckDB file for the whole build, so what lockstep reads from the built
+    marts (row counts, date ranges, the snapshot and brief as Markdown, the divergence chart)
+    follows as an observation of each mart once dbt has finished."""
     from orchestration.lib.mart_metadata import enrich
 
     settings = lockstep.settings()
-    events, failure = [], None
     warm = threading.Thread(target=_import_chart_libraries, daemon=True)
     warm.start()
+    built: list[dg.AssetKey] = []
     # dbt reads the warehouse path from LOCKSTEP_WAREHOUSE (dbt_project/profiles.yml)
     with _environ(
         LOCKSTEP_WAREHOUSE=str(settings.warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false"
     ):
         with writer_lock(settings.warehouse, log=context.log.info):
-            # dbt holds the DuckDB file while it runs: collect its events, then read the
-            # built marts for the UI's metadata, then hand the events on
-            invocation = None
+            # dbt fails at once when another process (a SQL client) holds the file
+            wait_until_writable(settings.warehouse, log=context.log.warning)
+            build = ["build", "--exclude-resource-type", "unit_test", "exposure"]
+            invocation = dbt.cli(build, context=context, raise_on_error=False)
             try:
-                # dbt fails at once when another process (a SQL client) holds the file
-                wait_until_writable(settings.warehouse, log=context.log.warning)
-                build = ["build", "--exclude-resource-type", "unit_test"]
-                invocation = dbt.cli(build, context=context)
                 for event in invocation.stream():
-                    events.append(event)
-            except Exception as exc:  # noqa: BLE001 - re-raised below, after what succeeded
-                failure = exc
-            if invocation is not None:
+                    if isinstance(event, dg.Output):
+                        built.append(context.asset_key_for_output(event.output_name))
+                    yield event
+            finally:
                 _keep_parse_state(invocation.target_path)
-            outputs = [e for e in events if isinstance(e, dg.Output)]
-            keys = [context.asset_key_for_output(e.output_name) for e in outputs]
+                _prune_run_targets(invocation.target_path)
             warm.join()
             try:
-                extra = enrich(settings.warehouse, keys, settings.warehouse_state_dir / "charts",
+                extra = enrich(settings.warehouse, built,
+                               settings.warehouse_state_dir / "charts",
                                default_pair=DEFAULT_PAIR)
             except Exception as exc:  # noqa: BLE001 - metadata must never fail a build
                 context.log.warning(f"could not collect mart metadata: {exc}")
                 extra = {}
-    for event in events:
-        if isinstance(event, dg.Output):
-            key = context.asset_key_for_output(event.output_name)
-            if key in extra:
-                event = event.with_metadata({**event.metadata, **extra[key]})
-        yield event
-    if failure is not None:
-        raise failure
+    for key in built:
+        if key in extra:
+            yield dg.AssetObservation(asset_key=key, metadata=extra[key])
+    if not invocation.is_successful():
+        raise invocation.get_error() or dg.Failure("dbt build failed")
