@@ -6,6 +6,7 @@
 #   make dev      the Dagster UI on http://127.0.0.1:3000
 #   make dashboard the dashboard on http://127.0.0.1:8501 (reads the published copy)
 #   make brief    the day's story as Markdown (DATE=YYYY-MM-DD, default: the latest date)
+#   make docs     dbt's docs (lineage, columns, types, tests) on http://127.0.0.1:8080
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -34,10 +35,10 @@ PARSED_FOR := dbt_project/target/.parsed-for
 $(shell mkdir -p dbt_project/target; echo "$(LOCKSTEP_WAREHOUSE)" | cmp -s - $(PARSED_FOR) \
   || echo "$(LOCKSTEP_WAREHOUSE)" > $(PARSED_FOR))
 
-.PHONY: help setup run demo refresh backfill test dev dashboard lint bench clean clean-warehouse demo-data snapshot brief screenshots automation-on automation-off
+.PHONY: help setup run demo refresh backfill test dev dashboard lint bench clean clean-warehouse demo-data snapshot brief docs screenshots automation-on automation-off
 
 help:
-	@sed -n '2,8p' Makefile | sed 's/^# *//'
+	@sed -n "2,9p" Makefile | sed 's/^# *//'
 
 # Set-up chatter (pip, uv sync, dbt parse) goes to $(SETUP_LOG), unless VERBOSE=1; a
 # failing step prints the log's last lines.
@@ -97,6 +98,10 @@ snapshot: setup
 # make brief [DATE=2025-12-11]: the day's story from marts.mart_daily_brief (latest by default)
 brief: setup
 	@$(RUN) python -m orchestration.cli brief $(if $(DATE),--date "$(DATE)")
+
+# make docs [DOCS_PORT=8080]: dbt docs generate (against a copy of the warehouse) and serve
+docs: setup
+	@$(RUN) python -m orchestration.cli docs --port $(or $(DOCS_PORT),8080)
 
 test: setup
 	$(RUN) pytest

@@ -6,6 +6,8 @@
     python -m orchestration.cli brief [--date YYYY-MM-DD]
                                            print the day's brief (default: the latest date)
     python -m orchestration.cli demo-data  (re)generate the synthetic demo directory
+    python -m orchestration.cli docs [--port 8080] [--no-serve]
+                                           dbt's docs of the warehouse, served on 127.0.0.1
     python -m orchestration.cli run --start 2020-01-01 --end 2020-12-31
                                            backfill (or re-load) that range, then rebuild the
                                            marts; re-running a range changes nothing twice
@@ -122,9 +124,52 @@ def _run(settings, start: str | None = None, end: str | None = None) -> int:
     return code
 
 
+def _docs(settings, port: int, serve: bool) -> int:
+    """`dbt docs generate` against a copy of the warehouse (taken under lockstep's writer
+    lock, so a refresh is never blocked by the docs and the docs never see a half-built
+    file), then `dbt docs serve` on 127.0.0.1 only."""
+    import shutil
+    import subprocess
+
+    from orchestration.lib.warehouse import writer_lock
+    from orchestration.project import lockstep_dbt_project
+    from orchestration.settings import dbt_executable
+
+    if not settings.warehouse.exists():
+        print(f"lockstep: no warehouse at {settings.warehouse}: run `make run` (or `make demo`) "
+              f"first", file=sys.stderr)
+        return 1
+    project = lockstep_dbt_project.project_dir
+    target = project / "target" / "docs"
+    copy = target / "warehouse" / settings.warehouse.name  # same name: same dbt database
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    with writer_lock(settings.warehouse):
+        shutil.copyfile(settings.warehouse, copy)
+    dbt = str(dbt_executable())
+    env = {**os.environ, "LOCKSTEP_WAREHOUSE": str(copy)}
+    common = ["--profiles-dir", str(project), "--target-path", str(target), "--quiet"]
+    print(f"lockstep: generating dbt's docs of {settings.warehouse} into {target}")
+    made = subprocess.run([dbt, "docs", "generate", *common], cwd=project, env=env)
+    if made.returncode != 0:
+        print("lockstep: dbt docs generate failed (its output is above)", file=sys.stderr)
+        return made.returncode
+    if not serve:
+        return 0
+    print(f"lockstep: dbt docs on http://127.0.0.1:{port} (Ctrl-C stops it)")
+    try:
+        return subprocess.run([dbt, "docs", "serve", *common, "--host", "127.0.0.1",
+                               "--port", str(port), "--no-browser"], cwd=project,
+                              env=env).returncode
+    except KeyboardInterrupt:
+        return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lockstep")
-    parser.add_argument("command", choices=["run", "snapshot", "brief", "demo-data"])
+    parser.add_argument("command", choices=["run", "snapshot", "brief", "demo-data", "docs"])
+    parser.add_argument("--port", type=int, default=8080, help="docs only: the port")
+    parser.add_argument("--no-serve", action="store_true",
+                        help="docs only: generate, do not serve")
     parser.add_argument("--start", help="backfill from this ISO date (run only)")
     parser.add_argument("--end", help="backfill up to this ISO date, included (run only)")
     parser.add_argument("--date", help="the brief's date, ISO (brief only; default: latest)")
@@ -146,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "snapshot":
         return _print_snapshot(settings)
+    if args.command == "docs":
+        return _docs(settings, args.port, serve=not args.no_serve)
     if args.command == "brief":
         return _print_brief(settings, date.fromisoformat(args.date) if args.date else None)
     return _run(settings, args.start or None, args.end or None)

@@ -161,6 +161,29 @@ def test_dashboard_is_the_dbt_exposure_downstream_of_the_published_copy(dbt_mani
     assert {n.split(".")[-1] for n in exposure["depends_on"]["nodes"]} == read
 
 
+def test_marts_show_column_types_descriptions_and_named_checks(dbt_manifest):
+    """The Dagster UI's column list of every dbt model has a type and a description for each
+    column (from the contract's YAML), and its checks carry the tests' readable names and
+    descriptions."""
+    import json
+
+    from orchestration.project import lockstep_dbt_project
+
+    manifest = json.loads(lockstep_dbt_project.manifest_path.read_text())
+    graph = _defs().resolve_asset_graph()
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    for model in models:
+        node = graph.get(dg.AssetKey([model["schema"], model["name"]]))
+        columns = node.metadata["dagster/column_schema"].columns
+        assert [c.name for c in columns] == list(model["columns"]), model["name"]
+        for column in columns:
+            assert column.type and column.type != "?", (model["name"], column.name)
+            assert column.description, (model["name"], column.name)
+        for check in node.check_keys:
+            assert check.name.startswith(model["name"] + "__"), check.name
+            assert graph.get_check_spec(check).description, check.name
+
+
 def test_job_and_schedules(dbt_manifest):
     defs = _defs()
     job = defs.resolve_job_def("daily_refresh")
@@ -267,3 +290,34 @@ def test_dbt_executable_is_the_dbt_environment_or_a_clear_error(tmp_path):
     assert dbt_executable({"LOCKSTEP_DBT": str(fake)}) == fake
     with pytest.raises(SettingsError, match="LOCKSTEP_DBT"):
         dbt_executable({"LOCKSTEP_DBT": str(tmp_path / "missing")})
+
+
+def test_dbt_is_stopped_when_the_step_stops_reading_its_events(
+        dbt_manifest, tmp_path, monkeypatch):
+    """If the step ends while dbt still runs (Dagster refuses an event, a cancel), dbt is
+    stopped: left alone it blocks on its full output pipe, holding the DuckDB file, and
+    every later run waits for the lock."""
+    import dagster_dbt.core.dbt_cli_invocation as invocation_module
+    import duckdb
+
+    from orchestration.assets.dbt import lockstep_dbt_assets
+    from orchestration.resources import LockstepResource, dbt_resource
+
+    started = []
+    original_stream = invocation_module.DbtCliInvocation.stream
+
+    def refusing_stream(self, *args, **kwargs):
+        started.append(self.process)
+        for _ in original_stream(self, *args, **kwargs):
+            raise RuntimeError("refused by the test, while dbt still runs")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(invocation_module.DbtCliInvocation, "stream", refusing_stream)
+    warehouse = tmp_path / "w.duckdb"
+    result = dg.materialize(
+        [lockstep_dbt_assets], instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        resources={"dbt": dbt_resource(), "lockstep": LockstepResource(warehouse=str(warehouse))})
+    assert not result.success
+    [process] = started
+    assert process.poll() is not None  # dbt is gone ...
+    duckdb.connect(str(warehouse)).close()  # ... and the file is free for the next writer

@@ -1,8 +1,9 @@
 """The alert step: after the marts are built and published, announce every new event once
 (orchestration/lib/alerts.py). It is part of the daily job, so `make run`, the schedules
-and runs launched from the UI all alert; its eager automation condition makes rebuilds outside
-the job (a backfill) alert too, once per event as always. An unreachable webhook fails this step -- never the
-data, which is stored and published by then -- and its alerts stay pending for the next run.
+and runs launched from the UI all alert; its eager automation condition makes rebuilds
+outside the job (a backfill) alert too, once per event as always. An unreachable webhook
+fails this step -- never the data, which is stored and published by then -- and its alerts
+stay pending for the next run.
 """
 
 import dagster as dg

@@ -45,6 +45,16 @@ class LockstepTranslator(DagsterDbtTranslator):
             return None
         return dg.AutomationCondition.eager()
 
+    def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
+        """dagster-dbt takes a check's description from the test's `meta`; lockstep writes
+        it where dbt documents it, the test's `description` (each model's YAML)."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        test = manifest["nodes"].get(unique_id) or {}
+        return spec._replace(description=" ".join((test.get("description") or "").split())
+                             or None)
+
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn") or []
         kind = dbt_resource_props.get("resource_type")
@@ -99,6 +109,23 @@ def _keep_parse_state(run_target: os.PathLike) -> None:
         partial.unlink(missing_ok=True)  # only a speed-up: never fail the build for it
 
 
+def _stop_if_running(process, context) -> None:
+    """When this step stops reading dbt's events before dbt ends (Dagster refused an event,
+    the run was cancelled), dbt must not live on: it would block on its full output pipe and
+    hold the DuckDB file, and every later run would wait for the lock."""
+    import subprocess
+
+    if process.poll() is not None:
+        return
+    context.log.warning(f"stopping dbt (pid {process.pid}): this step ended before dbt did")
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _prune_run_targets(current: os.PathLike, keep: int = 5,
                        keep_younger_than_s: float = 24 * 3600) -> None:
     """Each dbt invocation gets its own target directory (about 8 MB: compiled SQL, run
@@ -151,6 +178,7 @@ def lockstep_dbt_assets(
                         built.append(context.asset_key_for_output(event.output_name))
                     yield event
             finally:
+                _stop_if_running(invocation.process, context)
                 _keep_parse_state(invocation.target_path)
                 _prune_run_targets(invocation.target_path)
             warm.join()

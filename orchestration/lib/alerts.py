@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from orchestration.lib.retry import RetriesExhausted, Backoff, call_with_retries
+from orchestration.lib.retry import Backoff, RetriesExhausted, call_with_retries
 
 if TYPE_CHECKING:
     import duckdb

@@ -12,6 +12,10 @@ holding a file open never blocks a refresh (the refresh writes only the live war
 new directory). The two newest versions are kept; older ones are removed (a reader that
 still holds one open keeps reading it until it closes).
 
+Every table and column comment of the live marts (dbt's descriptions, persisted by dbt's
+persist_docs) is copied into the published DuckDB file, so a BI or SQL user of the copy sees
+them in duckdb_tables() / duckdb_columns() and in their tool's column list.
+
 The DuckDB file is written with STORAGE_VERSION 'v1.0.0', which DuckDB 1.0 and later read,
 so BI tools that embed an older DuckDB than ours (2.x) can open it.
 """
@@ -59,6 +63,7 @@ def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
             for name in marts:
                 con.execute(f'CREATE TABLE published.marts."{name}" AS '
                             f'SELECT * FROM marts."{name}"')
+                _copy_comments(con, name)
                 parquet = str(staging / "parquet" / f"{name}.parquet").replace("'", "''")
                 con.execute(f"COPY (SELECT * FROM marts.\"{name}\") TO '{parquet}' "
                             "(FORMAT parquet)")
@@ -98,6 +103,28 @@ def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
     os.replace(link, current_path(root))  # readers switch here, atomically
     _remove_old_versions(root)
     return {**manifest, "path": str(final)}
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _copy_comments(con, table: str) -> None:
+    """The live table's (or view's) comment and its columns' comments, onto the published
+    table."""
+    [(comment,)] = con.execute(
+        "SELECT comment FROM (SELECT database_name, schema_name, table_name, comment FROM "
+        "duckdb_tables() UNION ALL SELECT database_name, schema_name, view_name, comment "
+        "FROM duckdb_views()) WHERE database_name = current_database() "
+        "AND schema_name = 'marts' AND table_name = ?", [table]).fetchall()
+    if comment:
+        con.execute(f'COMMENT ON TABLE published.marts."{table}" IS {_quote(comment)}')
+    for column, text in con.execute(
+            "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = "
+            "current_database() AND schema_name = 'marts' AND table_name = ? "
+            "AND comment IS NOT NULL", [table]).fetchall():
+        con.execute(f'COMMENT ON COLUMN published.marts."{table}"."{column}" '
+                    f"IS {_quote(text)}")
 
 
 def _remove_old_versions(root: Path) -> None:

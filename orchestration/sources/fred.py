@@ -32,7 +32,7 @@ import pandas as pd
 from fredapi import Fred
 
 from orchestration.catalog import FredSeries
-from orchestration.lib.retry import RetriesExhausted, Backoff, call_with_retries
+from orchestration.lib.retry import Backoff, RetriesExhausted, call_with_retries
 from orchestration.settings import SettingsError
 from orchestration.sources.base import (
     FRED_COLUMNS,

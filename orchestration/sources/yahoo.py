@@ -26,7 +26,7 @@ import requests
 import requests.adapters
 
 from orchestration.catalog import Instrument
-from orchestration.lib.retry import RetriesExhausted, Backoff, call_with_retries
+from orchestration.lib.retry import Backoff, RetriesExhausted, call_with_retries
 from orchestration.sources.base import (
     MARKET_COLUMNS,
     FetchResult,

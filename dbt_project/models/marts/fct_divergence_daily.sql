@@ -7,8 +7,7 @@
 -- null, never false.
 -- Divergent day (dbt vars): the leader sets a record on divergence_leader_basis while the
 -- laggard's close is at least divergence_laggard_min_drawdown below its record on
--- divergence_laggard_basis. Defaults: a record close for the leader; 20 % below the record
--- intraday high for the laggard.
+-- divergence_laggard_basis (their values and reasons: dbt_project/dbt_project.yml).
 {%- set leader_basis = var('divergence_leader_basis') %}
 {%- set laggard_basis = var('divergence_laggard_basis') %}
 {%- set threshold = var('divergence_laggard_min_drawdown') %}
