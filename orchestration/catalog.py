@@ -7,11 +7,12 @@ from pathlib import Path
 
 import yaml
 
+from orchestration.lib.dbt_vars import fred_units
+
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
 
 CALENDARS = ("24/7", "XNYS")
 ASSET_CLASSES = ("crypto", "equity_index", "etf", "commodity_future")
-UNITS = ("millions_usd", "billions_usd", "percent")
 FREQUENCIES = ("daily", "weekly", "business_daily")
 
 
@@ -78,10 +79,12 @@ def _require(entry: dict, key: str, where: str) -> str:
     return str(value)
 
 
-def _choice(entry: dict, key: str, allowed: tuple[str, ...], where: str) -> str:
+def _choice(entry: dict, key: str, allowed: tuple[str, ...], where: str,
+            hint: str = "") -> str:
     value = _require(entry, key, where)
     if value not in allowed:
-        raise CatalogError(f"{where}: {key} '{value}' is not one of {', '.join(allowed)}")
+        raise CatalogError(f"{where}: {key} '{value}' is not one of {', '.join(allowed)}"
+                           + (f" ({hint})" if hint else ""))
     return value
 
 
@@ -109,7 +112,9 @@ def parse_catalog(raw: dict) -> Catalog:
             FredSeries(
                 id=_require(entry, "id", where),
                 name=_require(entry, "name", where),
-                units=_choice(entry, "units", UNITS, where),
+                units=_choice(entry, "units", tuple(fred_units()), where,
+                              hint="the units var fred_units declares in "
+                                   "dbt_project/dbt_project.yml"),
                 frequency=_choice(entry, "frequency", FREQUENCIES, where),
                 demo=dict(entry.get("demo") or {}),
             )

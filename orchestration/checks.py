@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from orchestration.assets.ingestion import FRED_OBSERVATIONS, MARKET_PRICES
+from orchestration.lib.dbt_vars import dbt_var, fred_units
 from orchestration.lib.warehouse import connect, ensure_raw_schema, writer_lock
 from orchestration.resources import LockstepResource
 
@@ -37,21 +38,9 @@ NEW_YORK = ZoneInfo("America/New_York")
 US_CLOSE_HOUR = 18  # bars of a NYSE session are final by 18:00 New York time
 LISTED = 5
 
-# The typo pattern: a close at least SPIKE_MOVE away from the one before that comes back
-# within SPIKE_RETURN of it the next day (25,596 typed for 2,559.6 is +900 % then -90 %).
-# On the real history no day matches, while its largest real moves (-37 % Bitcoin,
-# -31 % silver) do not come back. A one-day ratio of EXTREME_RATIO or more either way
-# (also on the newest day, which has no next day yet) matches nothing real either.
-SPIKE_MOVE = 0.25
-SPIKE_RETURN = 0.05
-EXTREME_RATIO = 3.0
-
-# Sane ranges per unit as FRED publishes it (millions/billions of USD, percent).
-FRED_RANGES = {
-    "millions_usd": (0.0, 20_000_000.0),
-    "billions_usd": (0.0, 20_000.0),
-    "percent": (-5.0, 30.0),
-}
+# The thresholds of the price checks and the sane range of each FRED unit live in the dbt
+# project's vars (dbt_project/dbt_project.yml: max_daily_move, spike_move, spike_return,
+# extreme_ratio, fred_units), each with its reason; read when a check runs.
 
 
 Query = Callable[..., list[tuple]]  # (sql, params=None) -> rows, on the step's connection
@@ -101,6 +90,8 @@ def _synthetic_note(latest: list[tuple]) -> str:
 
 
 def market_prices_no_spikes(q: Query, lockstep: LockstepResource) -> dict:
+    spike_move, spike_return = float(dbt_var("spike_move")), float(dbt_var("spike_return"))
+    extreme_ratio = float(dbt_var("extreme_ratio"))
     rows = q(f"""
         WITH moves AS (
             SELECT symbol, date, close,
@@ -110,19 +101,19 @@ def market_prices_no_spikes(q: Query, lockstep: LockstepResource) -> dict:
             WINDOW w AS (PARTITION BY symbol ORDER BY date))
         SELECT symbol, date, before, close, after
         FROM moves
-        WHERE (abs(close / before - 1) >= {SPIKE_MOVE}
+        WHERE (abs(close / before - 1) >= {spike_move}
                AND sign(close - before) <> sign(after - close)
-               AND abs(after / before - 1) <= {SPIKE_RETURN})
-           OR close / before >= {EXTREME_RATIO} OR before / close >= {EXTREME_RATIO}
+               AND abs(after / before - 1) <= {spike_return})
+           OR close / before >= {extreme_ratio} OR before / close >= {extreme_ratio}
         ORDER BY symbol, date""")
 
     def fmt(r) -> str:
         after = f", then {r[4]:,.2f}" if r[4] is not None else " (the newest day)"
         return f"{r[0]} {r[1]}: {r[2]:,.2f} -> {r[3]:,.2f}{after}"
 
-    return _result(rows, fmt, "closes that spike and reverse (or move 3x in a day)",
-                   spike_move=SPIKE_MOVE, spike_return=SPIKE_RETURN,
-                   extreme_ratio=EXTREME_RATIO)
+    return _result(rows, fmt, f"closes that spike and reverse (or move {extreme_ratio:g}x in "
+                   f"a day)", spike_move=spike_move, spike_return=spike_return,
+                   extreme_ratio=extreme_ratio)
 
 
 def market_prices_ohlc_consistent(q: Query, lockstep: LockstepResource) -> dict:
@@ -135,7 +126,7 @@ def market_prices_ohlc_consistent(q: Query, lockstep: LockstepResource) -> dict:
 
 
 def market_prices_daily_moves(q: Query, lockstep: LockstepResource) -> dict:
-    limit = lockstep.max_daily_move
+    limit = float(dbt_var("max_daily_move"))
     rows = q("""
         WITH moves AS (
             SELECT symbol, date,
@@ -188,8 +179,9 @@ def market_prices_no_missing_sessions(q: Query, lockstep: LockstepResource) -> d
 
 def fred_values_in_range(q: Query, lockstep: LockstepResource) -> dict:
     bounds = " OR ".join(
-        f"(s.units = '{unit}' AND (o.value < {lo} OR o.value > {hi}))"
-        for unit, (lo, hi) in FRED_RANGES.items()
+        f"(s.units = '{unit}' AND (o.value < {spec['sane_min']} OR o.value > "
+        f"{spec['sane_max']}))"
+        for unit, spec in fred_units().items()
     )
     rows = q(f"""
         SELECT o.series_id, s.units, count(*), min(o.date), min(o.value), max(o.value)

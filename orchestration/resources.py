@@ -31,8 +31,6 @@ class LockstepResource(dg.ConfigurableResource):
     state_dir: str | None = None
     yahoo_endpoint: str | None = None
     fred_endpoint: str | None = None
-    # daily close-to-close moves beyond this fraction are flagged by a (warning) asset check
-    max_daily_move: float = 0.20
     # live sources: per-request timeout, and retries with exponential backoff and jitter
     request_timeout_s: float = 30.0
     retry_attempts: int = 5

@@ -56,3 +56,26 @@ def test_adding_an_instrument_is_config_only():
     cat = parse_catalog({"market": [_entry(symbol="ETH-USD", asset_class="crypto",
                                            calendar="24/7")]})
     assert cat.symbols == ["ETH-USD"] and cat.instrument("ETH-USD").file_stem == "ETH-USD"
+
+
+def test_fred_units_have_one_home_in_the_dbt_vars(monkeypatch):
+    """A unit is declared once, in dbt_project.yml's var fred_units: the catalog accepts
+    exactly those, and staging's factor, the demo source and the raw range check read the
+    same declaration."""
+    import yaml
+
+    from orchestration.lib import dbt_vars
+
+    declared = yaml.safe_load(dbt_vars.DBT_PROJECT_FILE.read_text())["vars"]["fred_units"]
+    assert set(declared) == {"millions_usd", "billions_usd", "percent"}
+    assert declared["millions_usd"]["divide_by"] == 1000.0  # FRED's H.4.1 is in millions
+    series = {"id": "X1", "name": "x", "frequency": "weekly"}
+    with pytest.raises(CatalogError, match=r"units 'thousands_usd' is not one of "
+                                           r"millions_usd, billions_usd, percent \(.*fred_units"):
+        parse_catalog({"fred": [{**series, "units": "thousands_usd"}]})
+    # declare it there, and the catalog takes it (nothing else to edit)
+    monkeypatch.setitem(dbt_vars.dbt_vars(), "fred_units", {
+        **declared, "thousands_usd": {"converts_to": "billions_usd", "divide_by": 1e6,
+                                      "sane_min": 0.0, "sane_max": 2e10}})
+    assert parse_catalog({"fred": [{**series, "units": "thousands_usd"}]}).fred[0].units == \
+        "thousands_usd"

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from orchestration.catalog import Catalog, FredSeries, Instrument
+from orchestration.lib.dbt_vars import fred_units
 from orchestration.sources.files import MARKER_FILE, fred_path, market_path
 
 SEED = 20251211
@@ -328,18 +329,18 @@ def _fred_frame(rng: np.random.Generator, series: FredSeries) -> pd.DataFrame:
         values = np.clip(base * np.exp(rng.normal(0, 0.08, len(days))), 0.0, None)
         return pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "value": values.round(3)})
     days = _wednesdays()
+    divide_by = float(fred_units()[series.units]["divide_by"])  # FRED's unit -> billions
     shape = BALANCE_SHEET_BN.get(series.id)
     if shape is None:
         # a series added to the catalog without a demo shape: a gentle random walk
         start = float(series.demo.get("start", 1000.0))
         shape_bn = start * np.exp(np.cumsum(rng.normal(0, 0.01, len(days))))
-        values_bn = shape_bn / 1000.0 if series.units == "millions_usd" else shape_bn
+        values_bn = shape_bn / divide_by
     else:
         values_bn = _interp(shape, days, log=False)
         wobble = float(series.demo.get("vol", 0.02)) / 4
         values_bn = values_bn * np.exp(rng.normal(0, wobble, len(days)))
-    factor = 1000.0 if series.units == "millions_usd" else 1.0
-    values = np.round(values_bn * factor)
+    values = np.round(values_bn * divide_by)
     return pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "value": values.astype("int64")})
 
 

@@ -1,18 +1,20 @@
--- The FRED series of the catalog, with the factor that turns FRED's unit into ours.
-{%- set factors = var('units_to_billions') %}
+-- The FRED series of the catalog, with the unit staging converts to and the factor that
+-- turns FRED's unit into it (var fred_units, dbt_project.yml). A unit the var does not
+-- declare gets null here, which the not-null test on units and to_units_factor refuses.
+{%- set units = var('fred_units') %}
 select
     cast(series_id as varchar) as series_id,
     cast(name as varchar)      as series_name,
     cast(units as varchar)     as source_units,
     cast(frequency as varchar) as frequency,
-    case
-        when units = 'percent' then 'percent'
-        else 'billions_usd'
+    case units
+        {%- for unit, spec in units.items() %}
+        when '{{ unit }}' then '{{ spec.converts_to }}'
+        {%- endfor %}
     end                        as units,
     case units
-        {%- for unit, factor in factors.items() %}
-        when '{{ unit }}' then 1.0 / {{ factor }}
+        {%- for unit, spec in units.items() %}
+        when '{{ unit }}' then 1.0 / {{ spec.divide_by }}
         {%- endfor %}
-        when 'percent' then 1.0
     end                        as to_units_factor
 from {{ source('raw', 'fred_series') }}
