@@ -321,3 +321,15 @@ def test_dbt_is_stopped_when_the_step_stops_reading_its_events(
     [process] = started
     assert process.poll() is not None  # dbt is gone ...
     duckdb.connect(str(warehouse)).close()  # ... and the file is free for the next writer
+
+
+def test_marts_whose_events_wait_for_the_build_have_no_dbt_children(dbt_manifest):
+    """The dbt step holds back the events of FEATURED marts until dbt has finished, to
+    attach what it reads from them; Dagster wants a multi-asset's outputs in topological
+    order, which holds only while no other dbt model depends on them."""
+    from orchestration.assets.dbt import FEATURED, lockstep_dbt_assets
+
+    graph = _defs().resolve_asset_graph()
+    for key in FEATURED:
+        assert key in lockstep_dbt_assets.keys
+        assert not graph.get(key).child_keys & set(lockstep_dbt_assets.keys), key

@@ -141,20 +141,26 @@ def test_staging_converts_units_once(demo_run):
 
 
 def test_ui_metadata_on_the_marts(demo_run):
-    """What lockstep reads from the built marts follows dbt's streamed events as one
-    observation per mart, after every materialization of the build."""
+    """dbt's events stream; the snapshot and the brief come with their marts'
+    materializations (held until dbt finished); every other mart's row count and date range
+    (and the divergence chart) follow as an observation, after every materialization."""
     first = demo_run[0]
     events = [e for e in first.events_for_node("lockstep_dbt_assets")
               if e.event_type_value in ("ASSET_MATERIALIZATION", "ASSET_OBSERVATION")]
     kinds = [e.event_type_value for e in events]
     last_materialization = max(i for i, k in enumerate(kinds) if k == "ASSET_MATERIALIZATION")
     assert "ASSET_OBSERVATION" not in kinds[:last_materialization]
-    marts = {o.asset_key.path[-1]: o.metadata
-             for o in first.asset_observations_for_node("lockstep_dbt_assets")}
+    marts = {m.asset_key.path[-1]: m.metadata
+             for m in first.asset_materializations_for_node("lockstep_dbt_assets")}
+    observed = {o.asset_key.path[-1]: o.metadata
+                for o in first.asset_observations_for_node("lockstep_dbt_assets")}
+    assert set(observed) & {"mart_market_snapshot", "mart_daily_brief"} == set()
+    assert observed["fct_all_time_highs"]["dagster/row_count"].value > 0
+    assert "dagster/row_count" not in marts["fct_all_time_highs"]
     snapshot = marts["mart_market_snapshot"]
     assert snapshot["dagster/row_count"].value == 9
     assert "SYNTHETIC" in snapshot["snapshot"].value and "| BTC-USD |" in snapshot["snapshot"].value
-    divergence = marts["fct_divergence_daily"]
+    divergence = observed["fct_divergence_daily"]
     assert divergence["chart"].value.startswith("![^RUT/BTC-USD](data:image/png;base64,")
     png = divergence["chart_file"].value
     with open(png, "rb") as handle:

@@ -28,6 +28,11 @@ from orchestration.project import lockstep_dbt_project
 from orchestration.resources import LockstepResource
 
 DEFAULT_PAIR = "^RUT/BTC-USD"  # the pair charted on fct_divergence_daily
+# marts whose materialization carries a picture of the day (see lockstep_dbt_assets); no
+# other dbt model depends on them, so holding their events back keeps Dagster's required
+# topological order
+FEATURED = {dg.AssetKey(["marts", name]) for name in
+            ("mart_market_snapshot", "mart_daily_brief")}
 
 
 class LockstepTranslator(DagsterDbtTranslator):
@@ -154,15 +159,20 @@ def lockstep_dbt_assets(
 ):
     """dbt build, its events passed on to Dagster as dbt emits them (each model's
     materialization and each test's check result appear in the UI while dbt still runs).
+
     dbt holds the DuckDB file for the whole build, so what lockstep reads from the built
-    marts (row counts, date ranges, the snapshot and brief as Markdown, the divergence chart)
-    follows as an observation of each mart once dbt has finished."""
+    marts waits until dbt has finished. For the two marts whose materialization carries a
+    picture of the day (the snapshot table, the brief: FEATURED), their events are held back
+    and follow enriched, so the asset page shows them as the latest materialization's
+    metadata; for every other mart, its row count and date range (and on
+    fct_divergence_daily the chart) follow as an observation of it."""
     from orchestration.lib.mart_metadata import enrich
 
     settings = lockstep.settings()
     warm = threading.Thread(target=_import_chart_libraries, daemon=True)
     warm.start()
     built: list[dg.AssetKey] = []
+    held: list = []
     # dbt reads the warehouse path from LOCKSTEP_WAREHOUSE (dbt_project/profiles.yml)
     with _environ(
         LOCKSTEP_WAREHOUSE=str(settings.warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false"
@@ -174,9 +184,14 @@ def lockstep_dbt_assets(
             invocation = dbt.cli(build, context=context, raise_on_error=False)
             try:
                 for event in invocation.stream():
+                    key = (context.asset_key_for_output(event.output_name)
+                           if isinstance(event, dg.Output) else getattr(event, "asset_key", None))
                     if isinstance(event, dg.Output):
-                        built.append(context.asset_key_for_output(event.output_name))
-                    yield event
+                        built.append(key)
+                    if key in FEATURED:
+                        held.append((key, event))
+                    else:
+                        yield event
             finally:
                 _stop_if_running(invocation.process, context)
                 _keep_parse_state(invocation.target_path)
@@ -189,8 +204,12 @@ def lockstep_dbt_assets(
             except Exception as exc:  # noqa: BLE001 - metadata must never fail a build
                 context.log.warning(f"could not collect mart metadata: {exc}")
                 extra = {}
+    for key, event in held:
+        if isinstance(event, dg.Output) and key in extra:
+            event = event.with_metadata({**event.metadata, **extra[key]})
+        yield event
     for key in built:
-        if key in extra:
+        if key in extra and key not in FEATURED:
             yield dg.AssetObservation(asset_key=key, metadata=extra[key])
     if not invocation.is_successful():
         raise invocation.get_error() or dg.Failure("dbt build failed")
