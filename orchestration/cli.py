@@ -155,13 +155,12 @@ def _docs(settings, port: int, serve: bool) -> int:
         return made.returncode
     if not serve:
         return 0
-    print(f"lockstep: dbt docs on http://127.0.0.1:{port} (Ctrl-C stops it)")
-    try:
-        return subprocess.run([dbt, "docs", "serve", *common, "--host", "127.0.0.1",
-                               "--port", str(port), "--no-browser"], cwd=project,
-                              env=env).returncode
-    except KeyboardInterrupt:
-        return 0
+    print(f"lockstep: dbt docs on http://127.0.0.1:{port} (Ctrl-C stops it)", flush=True)
+    # this process becomes the server: stopping it (Ctrl-C, a signal) stops the server,
+    # never leaving a dbt docs server behind
+    os.chdir(project)
+    os.execve(dbt, [dbt, "docs", "serve", *common, "--host", "127.0.0.1", "--port", str(port),
+                    "--no-browser"], env)
 
 
 def main(argv: list[str] | None = None) -> int:

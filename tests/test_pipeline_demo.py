@@ -329,6 +329,9 @@ def test_make_docs_serves_dbt_docs_with_types_and_comments_on_localhost(demo_run
     finally:
         server.terminate()
         server.wait(timeout=30)
+    time.sleep(1)
+    with pytest.raises(OSError):  # stopping `make docs` stopped the server too
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=5)
     snapshot = catalog["nodes"]["model.lockstep.mart_market_snapshot"]
     columns = {c["name"]: c for c in snapshot["columns"].values()}
     assert columns["latest_close"]["type"] == "DOUBLE"
