@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from typing import Any
+
 from dagster_dbt import DbtProject
 
 from orchestration.settings import PROJECT_ROOT
@@ -13,3 +17,10 @@ lockstep_dbt_project = DbtProject(
     project_dir=DBT_PROJECT_DIR,
     profiles_dir=DBT_PROJECT_DIR,
 )
+
+
+@cache
+def dbt_manifest() -> dict[str, Any]:
+    """The prepared manifest, parsed once per process: the dbt assets, the dashboard's
+    exposure and the dbt version all come from it."""
+    return json.loads(lockstep_dbt_project.manifest_path.read_text())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from functools import cached_property
 
@@ -11,7 +10,7 @@ from dagster_dbt import DbtCliResource
 from packaging import version
 
 from orchestration.lib.retry import Backoff
-from orchestration.project import lockstep_dbt_project
+from orchestration.project import dbt_manifest, lockstep_dbt_project
 from orchestration.settings import Settings, dbt_executable, load_settings
 
 
@@ -76,8 +75,7 @@ class LockstepDbtCliResource(DbtCliResource):
 
     @cached_property
     def _cli_version(self) -> version.Version:
-        manifest = json.loads(lockstep_dbt_project.manifest_path.read_text())
-        return version.parse(manifest["metadata"]["dbt_version"])
+        return version.parse(dbt_manifest()["metadata"]["dbt_version"])
 
     def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 - same signature as the base
         return None

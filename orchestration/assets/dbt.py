@@ -24,7 +24,7 @@ from dagster_dbt import (
 )
 
 from orchestration.lib.warehouse import wait_until_writable, writer_lock
-from orchestration.project import lockstep_dbt_project
+from orchestration.project import dbt_manifest, lockstep_dbt_project
 from orchestration.resources import LockstepResource
 
 DEFAULT_PAIR = "^RUT/BTC-USD"  # the pair charted on fct_divergence_daily
@@ -148,7 +148,7 @@ def _prune_run_targets(current: os.PathLike, keep: int = 5,
 
 
 @dbt_assets(
-    manifest=lockstep_dbt_project.manifest_path,
+    manifest=dbt_manifest(),
     project=lockstep_dbt_project,
     dagster_dbt_translator=LockstepTranslator(
         settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)

@@ -6,7 +6,6 @@ condition, after every other rebuild of the marts (a backfill, a re-materializat
 UI): the copy BI reads never stays behind the marts. When dbt or one of its tests fails, it
 does not run and readers keep the previous published version."""
 
-import json
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -59,10 +58,9 @@ def dashboard_spec() -> dg.AssetSpec:
     """The dashboard, as dbt's exposure `lockstep_dashboard` declares it (description, URL,
     owner, the marts it reads), drawn downstream of the published copy it actually reads.
     It is not materialized: Streamlit renders it from the published copy on each visit."""
-    from orchestration.project import lockstep_dbt_project
+    from orchestration.project import dbt_manifest
 
-    manifest = json.loads(lockstep_dbt_project.manifest_path.read_text())
-    exposure = manifest["exposures"]["exposure.lockstep.lockstep_dashboard"]
+    exposure = dbt_manifest()["exposures"]["exposure.lockstep.lockstep_dashboard"]
     reads = sorted(n.split(".")[-1] for n in exposure["depends_on"]["nodes"])
     return dg.AssetSpec(
         key=DASHBOARD,
