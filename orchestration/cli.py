@@ -8,9 +8,10 @@
     python -m orchestration.cli demo-data  (re)generate the synthetic demo directory
     python -m orchestration.cli docs [--port 8080] [--no-serve]
                                            dbt's docs of the warehouse, served on 127.0.0.1
-    python -m orchestration.cli run --start 2020-01-01 --end 2020-12-31
-                                           backfill (or re-load) that range, then rebuild the
-                                           marts; re-running a range changes nothing twice
+    python -m orchestration.cli run --start 2020-01-01 --end 2021-06-30
+                                           backfill (or re-load) the years that range covers
+                                           (2020 and 2021: a partition is a year), then rebuild
+                                           the marts; re-running a range changes nothing twice
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 
 from orchestration.catalog import load_catalog
@@ -79,29 +82,65 @@ def _output_to(log_file: Path | None):
             yield
 
 
-def _run(settings, start: str | None = None, end: str | None = None) -> int:
+@cache
+def _instance():
+    """DAGSTER_HOME's instance: the one `make dev` shows."""
     import dagster as dg
+
+    return dg.DagsterInstance.get()
+
+
+def _partitions(instance: Callable, settings, start: str | None,
+                end: str | None) -> tuple[dict, str]:
+    """Which years of the raw assets this run loads, as run tags, and how to say it.
+
+    A backfill: the years START..END cover (whole years: a partition is a year). The first
+    load into this Dagster instance (no year of raw/market_prices or raw/fred_observations
+    recorded yet): every year the source can have, so the UI's partition health is right
+    from the start. Otherwise the daily refresh: the current year, incremental."""
+    from orchestration.assets.ingestion import FRED_OBSERVATIONS, MARKET_PRICES
+    from orchestration.partitions import FIRST_YEAR, newest_key, range_tags, years
+
+    if start or end:
+        first, last = years(date.fromisoformat(start) if start else FIRST_YEAR,
+                            date.fromisoformat(end) if end else None)
+        tags = {**range_tags(first, last), "lockstep/backfill": f"{start or ''}..{end or ''}"}
+        return tags, f"backfill of the years {first} to {last} (whole years)"
+    if not all(instance().get_materialized_partitions(key)
+               for key in (MARKET_PRICES, FRED_OBSERVATIONS)):
+        if settings.is_synthetic:
+            from orchestration.sources.demo import START
+
+            first_year = START.year  # the demo generates nothing earlier
+        else:
+            first_year = FIRST_YEAR
+        first, last = years(first_year)
+        return range_tags(first, last), f"first load: the years {first} to {last}"
+    return {"dagster/partition": newest_key()}, f"daily_refresh of {newest_key()}"
+
+
+def _run(settings, start: str | None = None, end: str | None = None) -> int:
 
     from orchestration.lib.runs import run_daily_refresh
     from orchestration.summary import failed_error_checks, summarize
 
-    instance = dg.DagsterInstance.get()  # DAGSTER_HOME: the same instance `make dev` shows
     label = "SYNTHETIC demo data" if settings.is_synthetic else f"source {settings.source}"
-    window = {"start": start, "end": end}
-    what = f"backfill {start or '...'} to {end or '...'}" if start or end else "daily_refresh"
+    try:
+        partition_tags, what = _partitions(_instance, settings, start, end)
+    except ValueError as exc:
+        print(f"lockstep: {exc}", file=sys.stderr)
+        return 2
+    instance = _instance()
     verbose = os.environ.get("VERBOSE", "").strip() not in ("", "0")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     log_file = None if verbose else settings.state_dir / "logs" / f"run-{stamp}.log"
-    print(f"lockstep: running {what} on {label} into {settings.warehouse}"
+    print(f"lockstep: running the {what} on {label} into {settings.warehouse}"
           + (f" (details: {log_file})" if log_file else ""), flush=True)
     started = time.monotonic()
     tags = {"lockstep/trigger": "make backfill" if start or end else "make run",
-            "lockstep/source": settings.source}
-    if start or end:
-        tags["lockstep/window"] = f"{start or ''}..{end or ''}"
+            "lockstep/source": settings.source, **partition_tags}
     run_config = {
         "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
-        "ops": {"raw_market": {"config": window}, "raw_fred": {"config": window}},
     }
     with _output_to(log_file):
         result = run_daily_refresh(instance, run_config, tags)
@@ -169,8 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080, help="docs only: the port")
     parser.add_argument("--no-serve", action="store_true",
                         help="docs only: generate, do not serve")
-    parser.add_argument("--start", help="backfill from this ISO date (run only)")
-    parser.add_argument("--end", help="backfill up to this ISO date, included (run only)")
+    parser.add_argument("--start", help="backfill from the year of this ISO date (run only)")
+    parser.add_argument("--end", help="backfill up to the year of this ISO date (run only)")
     parser.add_argument("--date", help="the brief's date, ISO (brief only; default: latest)")
     args = parser.parse_args(argv)
     for value in (args.start, args.end, args.date):
@@ -180,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
             except ValueError:
                 print(f"lockstep: {value!r} is not an ISO date (YYYY-MM-DD)", file=sys.stderr)
                 return 2
+    if args.start and args.end and args.end < args.start:
+        print(f"lockstep: the backfill's end {args.end} is before {args.start}", file=sys.stderr)
+        return 2
     try:
         settings = load_settings()
     except SettingsError as exc:

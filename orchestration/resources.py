@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from functools import cached_property
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 from packaging import version
+from pydantic import PrivateAttr
 
 from orchestration.lib.retry import Backoff
 from orchestration.project import dbt_manifest, lockstep_dbt_project
@@ -15,19 +15,18 @@ from orchestration.settings import Settings, dbt_executable, load_settings
 
 
 class LockstepResource(dg.ConfigurableResource):
-    """Which source to read and where the warehouse is.
+    """How lockstep's steps reach their sources; where things are comes from elsewhere.
 
-    Every field defaults to the environment (LOCKSTEP_SOURCE, LOCKSTEP_DATA_DIR,
-    LOCKSTEP_WAREHOUSE, LOCKSTEP_STATE_DIR), read when a run starts. Fields set here win.
-    The endpoint overrides send the live clients somewhere other than Yahoo and FRED
+    Which source runs and where the warehouse, the data directory and the local state are
+    is the environment's to say (LOCKSTEP_SOURCE, LOCKSTEP_DATA_DIR, LOCKSTEP_WAREHOUSE,
+    LOCKSTEP_STATE_DIR; orchestration/settings.py): read once, when the run starts
+    (`settings()`), and handed from there to every step of the run and to dbt. They are not
+    fields here, so a run's config can never point one step at another warehouse than the
+    rest. The endpoint overrides send the live clients somewhere other than Yahoo and FRED
     (tests point them at local servers). FRED_API_KEY is never a field: the FRED client
     reads it from the environment, so it never reaches run config.
     """
 
-    source: str | None = None
-    data_dir: str | None = None
-    warehouse: str | None = None
-    state_dir: str | None = None
     yahoo_endpoint: str | None = None
     fred_endpoint: str | None = None
     # live sources: per-request timeout, and retries with exponential backoff and jitter
@@ -42,21 +41,20 @@ class LockstepResource(dg.ConfigurableResource):
     rate_limit_step_retries: int = 3
     rate_limit_step_wait_s: float = 300.0
 
+    _settings: Settings | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._settings = load_settings()
+
     def backoff(self) -> Backoff:
         return Backoff(attempts=self.retry_attempts, base_delay_s=self.retry_base_delay_s,
-                           deadline_s=self.retry_deadline_s)
+                       deadline_s=self.retry_deadline_s)
 
     def settings(self) -> Settings:
-        env = dict(os.environ)
-        for name, value in (
-            ("LOCKSTEP_SOURCE", self.source),
-            ("LOCKSTEP_DATA_DIR", self.data_dir),
-            ("LOCKSTEP_WAREHOUSE", self.warehouse),
-            ("LOCKSTEP_STATE_DIR", self.state_dir),
-        ):
-            if value:
-                env[name] = value
-        return load_settings(env)
+        """The run's settings, read from the environment once when the run starts."""
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
 
 
 class LockstepDbtCliResource(DbtCliResource):

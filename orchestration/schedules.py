@@ -4,6 +4,7 @@ Weekdays at 18:30 America/New_York, after the US close (16:00) and the futures s
 so the day's equity, ETF and futures bars are final. Bitcoin trades every day: a second
 schedule runs the same job on Saturday and Sunday at the same time, so crypto rows and the
 marts never lag by a weekend. On those runs the equity symbols simply bring no new rows.
+Each run asks for the current year's partition of the raw assets (orchestration/partitions.py).
 Each live refresh re-reads the last 7 days (OVERLAP_DAYS), so a bar captured before its
 day ended (a crypto day ends at 00:00 UTC, after 18:30 New York time) is corrected by the
 next run.
@@ -34,28 +35,37 @@ daily_refresh = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     description=(
         "Ingest market prices and FRED series from LOCKSTEP_SOURCE into raw.*, then dbt "
-        "build staging and marts (with their tests)."
+        "build staging and marts (with their tests). Pick the current year's partition for "
+        "the daily refresh, or a range of years to backfill them."
     ),
     executor_def=dg.in_process_executor,
     tags=RUN_TAGS,
 )
 
-weekday_schedule = dg.ScheduleDefinition(
-    name="daily_refresh_weekdays",
-    job=daily_refresh,
-    cron_schedule="30 18 * * 1-5",
-    execution_timezone="America/New_York",
-    tags={**SCHEDULE_TAGS, "lockstep/trigger": "weekday_schedule"},
-    description="Weekdays 18:30 New York time, after the US close.",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-)
 
-weekend_schedule = dg.ScheduleDefinition(
-    name="daily_refresh_weekends",
-    job=daily_refresh,
-    cron_schedule="30 18 * * 0,6",
-    execution_timezone="America/New_York",
-    tags={**SCHEDULE_TAGS, "lockstep/trigger": "weekend_schedule"},
-    description="Saturday and Sunday 18:30 New York time, so crypto never lags a weekend.",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-)
+def _daily_schedule(name: str, cron: str, trigger: str, description: str):
+    """A schedule of daily_refresh that asks for the current year's partition (the
+    incremental refresh; see orchestration/partitions.py)."""
+
+    @dg.schedule(name=name, job=daily_refresh, cron_schedule=cron,
+                 execution_timezone="America/New_York", description=description,
+                 default_status=dg.DefaultScheduleStatus.STOPPED)
+    def _schedule(context: dg.ScheduleEvaluationContext):
+        from orchestration.partitions import HISTORY
+
+        key = HISTORY.get_partition_key_for_timestamp(
+            context.scheduled_execution_time.timestamp())
+        return dg.RunRequest(partition_key=key,
+                             tags={**SCHEDULE_TAGS, "lockstep/trigger": trigger})
+
+    return _schedule
+
+
+weekday_schedule = _daily_schedule(
+    "daily_refresh_weekdays", "30 18 * * 1-5", "weekday_schedule",
+    "Weekdays 18:30 New York time, after the US close: the current year's partition.")
+
+weekend_schedule = _daily_schedule(
+    "daily_refresh_weekends", "30 18 * * 0,6", "weekend_schedule",
+    "Saturday and Sunday 18:30 New York time, so crypto never lags a weekend: the current "
+    "year's partition.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -114,21 +115,51 @@ def dbt_manifest() -> Path:
     return manifest
 
 
-def materialize_all(tmp_path: Path, **lockstep_fields):
-    """Materialize every asset of the code location into tmp_path's warehouse."""
+ENVIRONMENT = {"source": "LOCKSTEP_SOURCE", "data_dir": "LOCKSTEP_DATA_DIR",
+               "warehouse": "LOCKSTEP_WAREHOUSE", "state_dir": "LOCKSTEP_STATE_DIR"}
+
+
+@contextmanager
+def lockstep_env(**settings: str):
+    """Where a run reads and writes is the environment's (orchestration/settings.py): set
+    LOCKSTEP_SOURCE, _DATA_DIR, _WAREHOUSE and _STATE_DIR from source=, data_dir=,
+    warehouse=, state_dir= for the block, and put them back afterwards."""
+    names = {ENVIRONMENT[k]: v for k, v in settings.items()}
+    old = {k: os.environ.get(k) for k in names}
+    os.environ.update(names)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def materialize_all(tmp_path: Path, **fields):
+    """Materialize every asset of the code location into tmp_path's warehouse: the daily
+    refresh (the current year's partition), which for the files and demo sources loads
+    every row of their files. Settings (source=, data_dir=, warehouse=, state_dir=) go to
+    the environment; any other field to LockstepResource."""
     import dagster as dg
 
     from orchestration.definitions import defs
+    from orchestration.partitions import newest_key
     from orchestration.resources import LockstepResource, dbt_resource
 
-    fields = {"warehouse": str(tmp_path / "warehouse" / "lockstep.duckdb"),
-              "state_dir": str(tmp_path / "state"), **lockstep_fields}
-    return dg.materialize(
-        [*defs.assets, *defs.asset_checks],
-        resources={"lockstep": LockstepResource(**fields), "dbt": dbt_resource()},
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    ), Path(fields["warehouse"])
+    settings = {"warehouse": str(tmp_path / "warehouse" / "lockstep.duckdb"),
+                "state_dir": str(tmp_path / "state")}
+    settings.update({k: v for k, v in fields.items() if k in ENVIRONMENT})
+    resource = {k: v for k, v in fields.items() if k not in ENVIRONMENT}
+    with lockstep_env(**settings):
+        result = dg.materialize(
+            [*defs.assets, *defs.asset_checks], partition_key=newest_key(),
+            resources={"lockstep": LockstepResource(**resource), "dbt": dbt_resource()},
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
+        )
+    return result, Path(settings["warehouse"])
 
 
 @pytest.fixture(scope="session")

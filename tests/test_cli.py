@@ -8,8 +8,9 @@ import sys
 import dagster as dg
 import pytest
 
+from orchestration.partitions import newest_key
 from orchestration.resources import LockstepResource, dbt_resource
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, lockstep_env
 from tests.fakes.yahoo import FakeYahoo
 
 pytestmark = pytest.mark.slow
@@ -26,7 +27,10 @@ def test_run_prints_synthetic_snapshot_and_records_the_run(tmp_path, dbt_manifes
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.splitlines()
     # the run's own chatter went to a log file; the terminal gets the summary at the end
-    assert lines[0].startswith("lockstep: running daily_refresh on SYNTHETIC demo data")
+    # a first load into this instance asks for every year the demo covers (2018 onwards)
+    newest = newest_key()
+    assert lines[0].startswith(f"lockstep: running the first load: the years 2018 to {newest} "
+                               f"on SYNTHETIC demo data")
     log_file = lines[0].split("(details: ")[1].rstrip(")")
     assert "Done. PASS=" in open(log_file).read()  # dbt's own log, kept in the file
     summary = out.stdout[out.stdout.index("lockstep: run "):]
@@ -59,6 +63,17 @@ def test_run_prints_synthetic_snapshot_and_records_the_run(tmp_path, dbt_manifes
         materialized = instance.get_latest_materialization_event(
             dg.AssetKey(["marts", "mart_market_snapshot"]))
         assert materialized is not None
+        # the partition health the UI shows: every year loaded; the next `make run` is the
+        # daily refresh of the current year only
+        years = {str(y) for y in range(2018, int(newest) + 1)}
+        for key in (["raw", "market_prices"], ["raw", "fred_observations"]):
+            assert instance.get_materialized_partitions(dg.AssetKey(key)) == years
+        from orchestration.cli import _partitions
+        from orchestration.settings import load_settings
+
+        tags, what = _partitions(lambda: instance, load_settings(env), None, None)
+        assert tags == {"dagster/partition": newest}
+        assert what == f"daily_refresh of {newest}"
 
 
 def test_brief_command_any_date_and_clear_errors(tmp_path, dbt_manifest):
@@ -112,12 +127,11 @@ def test_live_without_fred_key_fails_naming_it_and_never_falls_back(tmp_path, re
 
     calendars = {i.symbol: i.calendar for i in catalog.market}
     warehouse = tmp_path / "w.duckdb"
-    with FakeYahoo(real_data, calendars) as yahoo:
+    with FakeYahoo(real_data, calendars) as yahoo, lockstep_env(
+            source="live", warehouse=str(warehouse), state_dir=str(tmp_path / "state")):
         result = dg.materialize(
-            list(defs.assets),
-            resources={"lockstep": LockstepResource(source="live", warehouse=str(warehouse),
-                                                    state_dir=str(tmp_path / "state"),
-                                                    yahoo_endpoint=yahoo.url,
+            list(defs.assets), partition_key=newest_key(),
+            resources={"lockstep": LockstepResource(yahoo_endpoint=yahoo.url,
                                                     retry_attempts=2, retry_base_delay_s=0.01),
                        "dbt": dbt_resource()},
             instance=dg.DagsterInstance.ephemeral(),

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import warnings
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -195,6 +196,37 @@ def test_job_and_schedules(dbt_manifest):
         assert s.execution_timezone == "America/New_York"
         assert s.job_name == "daily_refresh"
     assert isinstance(defs.resources["lockstep"], dg.ConfigurableResource)
+    # each schedule asks for the year its tick falls in (New Year's Eve 2026 at 18:30 New
+    # York is 2026-12-31T23:30Z, still 2026; the weekend schedule on 2027-01-02 asks 2027)
+    from zoneinfo import ZoneInfo
+
+    ny = ZoneInfo("America/New_York")
+    for name, tick, year, trigger in (
+            ("daily_refresh_weekdays", datetime(2026, 12, 31, 18, 30), "2026", "weekday_schedule"),
+            ("daily_refresh_weekends", datetime(2027, 1, 2, 18, 30), "2027", "weekend_schedule")):
+        context = dg.build_schedule_context(scheduled_execution_time=tick.replace(tzinfo=ny),
+                                             repository_def=defs.get_repository_def())
+        [request] = schedules[name].evaluate_tick(context).run_requests
+        assert request.partition_key == year
+        assert request.tags["lockstep/trigger"] == trigger
+
+
+def test_raw_history_is_partitioned_by_year_with_single_run_backfills(dbt_manifest):
+    from orchestration.partitions import FIRST_YEAR
+
+    graph = _defs().resolve_asset_graph()
+    for name in ("market_prices", "fred_observations"):
+        node = graph.get(dg.AssetKey(["raw", name]))
+        keys = node.partitions_def.get_partition_keys()
+        # one partition per year, from the oldest history (^GSPC, 1927) to this year
+        assert keys[0] == str(FIRST_YEAR) == "1927"
+        assert keys[-1] == str(datetime.now(UTC).year)
+        assert keys == [str(y) for y in range(1927, int(keys[-1]) + 1)]
+        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+    # the catalog's reference tables, the calendars and the dbt models are not partitioned
+    for key in graph.get_all_asset_keys():
+        if key.path[-1] not in ("market_prices", "fred_observations"):
+            assert graph.get(key).partitions_def is None, key
 
 
 def test_code_location_loads_from_workspace(dbt_manifest):
@@ -240,8 +272,7 @@ def test_dbt_resource_builds_with_the_installed_version_and_no_probe(
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize(
         [lockstep_dbt_assets], selection=dg.AssetSelection.assets(seed), instance=instance,
-        resources={"dbt": dbt_resource(),
-                   "lockstep": LockstepResource(warehouse=str(tmp_path / "w.duckdb"))})
+        resources={"dbt": dbt_resource(), "lockstep": LockstepResource()})
     assert result.success
     assert [m.asset_key for m in result.get_asset_materialization_events()] == [seed]
     checks = result.get_asset_check_evaluations()
@@ -314,9 +345,10 @@ def test_dbt_is_stopped_when_the_step_stops_reading_its_events(
 
     monkeypatch.setattr(invocation_module.DbtCliInvocation, "stream", refusing_stream)
     warehouse = tmp_path / "w.duckdb"
+    monkeypatch.setenv("LOCKSTEP_WAREHOUSE", str(warehouse))
     result = dg.materialize(
         [lockstep_dbt_assets], instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
-        resources={"dbt": dbt_resource(), "lockstep": LockstepResource(warehouse=str(warehouse))})
+        resources={"dbt": dbt_resource(), "lockstep": LockstepResource()})
     assert not result.success
     [process] = started
     assert process.poll() is not None  # dbt is gone ...

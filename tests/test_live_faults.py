@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from orchestration.assets.ingestion import raw_fred, raw_market
+from orchestration.partitions import newest_key
 from orchestration.resources import LockstepResource
 from tests.fakes.fred import FakeFred
 from tests.fakes.yahoo import FakeYahoo
@@ -29,13 +30,14 @@ def servers(real_data, catalog):
 
 def _materialize(tmp_path, yahoo, fred, monkeypatch, asset, **resource):
     monkeypatch.setenv("FRED_API_KEY", KEY)
+    monkeypatch.setenv("LOCKSTEP_SOURCE", "live")
+    monkeypatch.setenv("LOCKSTEP_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("LOCKSTEP_STATE_DIR", str(tmp_path / "state"))
     lockstep = LockstepResource(**{
-        "source": "live", "warehouse": str(tmp_path / "w.duckdb"),
-        "state_dir": str(tmp_path / "state"), "yahoo_endpoint": yahoo.url,
-        "fred_endpoint": fred.url, "request_timeout_s": 1.0, "retry_attempts": 4,
-        "retry_base_delay_s": 0.01, "retry_deadline_s": 60, "fred_requests_per_s": 50.0,
-        **resource})
-    return dg.materialize([asset], resources={"lockstep": lockstep},
+        "yahoo_endpoint": yahoo.url, "fred_endpoint": fred.url, "request_timeout_s": 1.0,
+        "retry_attempts": 4, "retry_base_delay_s": 0.01, "retry_deadline_s": 60,
+        "fred_requests_per_s": 50.0, **resource})
+    return dg.materialize([asset], resources={"lockstep": lockstep}, partition_key=newest_key(),
                           instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
 
 

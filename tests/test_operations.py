@@ -16,22 +16,29 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.assets.ingestion import raw_fred, raw_market
+from orchestration.assets.ingestion import FRED_OBSERVATIONS, MARKET_PRICES, raw_fred, raw_market
+from orchestration.partitions import newest_key, range_tags
 from orchestration.resources import LockstepResource
-from tests.conftest import PROJECT_ROOT, materialize_all
+from tests.conftest import PROJECT_ROOT, lockstep_env, materialize_all
 
 pytestmark = pytest.mark.slow
 
 
-def _materialize_raw(tmp_path, demo_dir, **window):
-    lockstep = LockstepResource(source="files", data_dir=str(demo_dir),
-                                warehouse=str(tmp_path / "w.duckdb"))
-    config = {"ops": {"raw_market": {"config": window}, "raw_fred": {"config": window}}}
-    result = dg.materialize([raw_market, raw_fred], resources={"lockstep": lockstep},
-                            run_config=config, instance=dg.DagsterInstance.ephemeral())
-    [market] = [m for m in result.asset_materializations_for_node("raw_market")
-                if m.asset_key.path[-1] == "market_prices"]
-    return {k: v.value for k, v in market.metadata.items()}
+def _materialize_raw(tmp_path, demo_dir, instance, years: tuple[str, str] | None = None):
+    """The raw assets over the files in demo_dir: a backfill of the years (first, last), or
+    with years=None the daily refresh (the current year's partition)."""
+    with lockstep_env(source="files", data_dir=str(demo_dir),
+                      warehouse=str(tmp_path / "w.duckdb")):
+        result = dg.materialize(
+            [raw_market, raw_fred], resources={"lockstep": LockstepResource()},
+            instance=instance, partition_key=None if years else newest_key(),
+            tags=range_tags(*years) if years else None)
+    market = [m for m in result.asset_materializations_for_node("raw_market")
+              if m.asset_key.path[-1] == "market_prices"]
+    # one materialization per year loaded, each with the step's metadata
+    assert sorted(m.partition for m in market) == (
+        [str(y) for y in range(int(years[0]), int(years[1]) + 1)] if years else [newest_key()])
+    return {k: v.value for k, v in market[0].metadata.items()}
 
 
 def _prices(tmp_path):
@@ -40,30 +47,55 @@ def _prices(tmp_path):
 
 
 def test_backfill_a_range_then_the_rest_then_again(tmp_path, demo_dir):
+    instance = dg.DagsterInstance.ephemeral()
     btc = pd.read_csv(demo_dir / "market" / "BTC-USD.csv")
     in_2024 = btc[btc.date.str.startswith("2024")]
-    first = _materialize_raw(tmp_path, demo_dir, start="2024-01-01", end="2024-12-31")
+    first = _materialize_raw(tmp_path, demo_dir, instance, ("2024", "2024"))
     assert first["date_ranges"]["BTC-USD"]["first"] == "2024-01-01"
     assert first["date_ranges"]["BTC-USD"]["inserted"] == len(in_2024)
     stored = _prices(tmp_path)
     assert stored.date.min() >= pd.Timestamp("2024-01-01")
     assert stored.date.max() <= pd.Timestamp("2024-12-31")
+    for key in (MARKET_PRICES, FRED_OBSERVATIONS):  # the partition health the UI shows
+        assert instance.get_materialized_partitions(key) == {"2024"}
     # the daily refresh fills in the rest without touching the backfilled rows
-    rest = _materialize_raw(tmp_path, demo_dir)
+    rest = _materialize_raw(tmp_path, demo_dir, instance)
     assert rest["rows_updated"] == 0
     assert rest["rows_inserted"] == rest["rows_received"] - first["rows_received"]
+    assert instance.get_materialized_partitions(MARKET_PRICES) == {"2024", newest_key()}
     full = _prices(tmp_path)
     kept = full[full.date.dt.year == 2024].reset_index(drop=True)
     pd.testing.assert_frame_equal(kept, stored.reset_index(drop=True))
     # re-running a range is idempotent
-    again = _materialize_raw(tmp_path, demo_dir, start="2024-01-01", end="2024-12-31")
+    again = _materialize_raw(tmp_path, demo_dir, instance, ("2024", "2024"))
     assert (again["rows_inserted"], again["rows_updated"]) == (0, 0)
     pd.testing.assert_frame_equal(_prices(tmp_path), full)
 
 
-def test_backfill_window_must_be_ordered(tmp_path, demo_dir):
-    with pytest.raises(dg.Failure, match="before its start"):
-        _materialize_raw(tmp_path, demo_dir, start="2024-12-31", end="2024-01-01")
+def test_a_range_of_years_is_one_step_and_loads_exactly_its_years(tmp_path, demo_dir):
+    instance = dg.DagsterInstance.ephemeral()
+    loaded = _materialize_raw(tmp_path, demo_dir, instance, ("2019", "2020"))
+    btc = pd.read_csv(demo_dir / "market" / "BTC-USD.csv")
+    expected = btc[btc.date.between("2019-01-01", "2020-12-31")]
+    assert loaded["date_ranges"]["BTC-USD"] == {
+        "first": expected.date.min(), "last": expected.date.max(),
+        "inserted": len(expected), "updated": 0}
+    assert "outside the requested years 2019-01-01 to 2020-12-31" in loaded["notes"]
+    stored = _prices(tmp_path)
+    assert stored.date.dt.year.between(2019, 2020).all()
+    assert instance.get_materialized_partitions(MARKET_PRICES) == {"2019", "2020"}
+    [run] = instance.get_run_records()  # a backfill of two years ran as one run, one step
+    steps = {e.step_key for e in instance.all_logs(run.dagster_run.run_id) if e.step_key}
+    assert steps == {"raw_market", "raw_fred"}
+
+
+def test_backfill_range_must_be_ordered_and_inside_the_partitions(capsys):
+    from orchestration.cli import main
+
+    assert main(["run", "--start", "2024-12-31", "--end", "2024-01-01"]) == 2
+    assert "end 2024-01-01 is before 2024-12-31" in capsys.readouterr().err
+    assert main(["run", "--start", "1900-01-01", "--end", "1910-12-31"]) == 2
+    assert "the years run from 1927" in capsys.readouterr().err
 
 
 def _start_run(env):

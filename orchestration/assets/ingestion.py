@@ -25,6 +25,7 @@ from orchestration.lib.warehouse import (
     upsert,
     writer_lock,
 )
+from orchestration.partitions import HISTORY, requested_window
 from orchestration.resources import LockstepResource
 from orchestration.settings import SettingsError
 
@@ -59,22 +60,6 @@ def _listing(problems: dict[str, str]) -> str:
     return "\n".join(f"- {name}: {why}" for name, why in sorted(problems.items()))
 
 
-class IngestConfig(dg.Config):
-    """Run config of the ingestion assets. Both empty: the daily incremental refresh. Set
-    start (and optionally end), ISO dates, to backfill or re-load that range: live sources
-    fetch exactly it, file sources load only its rows; either way an idempotent upsert."""
-
-    start: str | None = None
-    end: str | None = None
-
-    def window(self) -> tuple[date | None, date | None]:
-        start = date.fromisoformat(self.start) if self.start else None
-        end = date.fromisoformat(self.end) if self.end else None
-        if start and end and end < start:
-            raise dg.Failure(f"backfill end {end} is before its start {start}")
-        return start, end
-
-
 def ingest(
     context: dg.AssetExecutionContext,
     lockstep: LockstepResource,
@@ -82,8 +67,6 @@ def ingest(
     source,
     fetch: Callable[[dict], "FetchResult"],
     problems_of: Callable[["pd.DataFrame"], dict[str, str]],
-    reference_table: str,
-    reference: "pd.DataFrame",
     label: str,
     window: tuple[date | None, date | None] = (None, None),
 ) -> dict:
@@ -116,8 +99,13 @@ def ingest(
             keep &= dates >= start
         if end:
             keep &= dates <= end
+        outside = int((~keep).sum())
         result.frame = result.frame[keep]
-        context.log.info(f"{spec.name}: backfill window {start or '...'} to {end or '...'}")
+        context.log.info(f"{spec.name}: loading {start or '...'} to {end or '...'}")
+        if outside:
+            result.notes[f"({outside:,} rows)"] = (
+                f"outside the requested years {start or '...'} to {end or '...'}; not loaded "
+                f"by this run")
     problems = problems_of(result.frame) if not result.frame.empty else {}
     failures = {**result.failures, **problems}
     good = result.frame[~result.frame[spec.group].isin(problems.keys())]
@@ -126,7 +114,6 @@ def ingest(
     with writer_lock(settings.warehouse, log=context.log.info):
         with connect(settings.warehouse, log=context.log.warning) as con:
             ensure_raw_schema(con)
-            replace_table(con, reference_table, reference)
             stats = upsert(con, spec, good, result.source, ingested_at)
             total_rows = con.execute(f"SELECT count(*) FROM {spec.name}").fetchone()[0]
 
@@ -244,101 +231,114 @@ def failure_summary(table: str, label: str, stored: int, failures: dict[str, str
     return "\n".join(lines)
 
 
+def _reference(context, lockstep: LockstepResource, table: str, frame: "pd.DataFrame"):
+    settings = lockstep.settings()
+    with writer_lock(settings.warehouse, log=context.log.info):
+        with connect(settings.warehouse, log=context.log.warning) as con:
+            ensure_raw_schema(con)
+            replace_table(con, table, frame)
+    return dg.MaterializeResult(metadata={"dagster/row_count": len(frame)})
+
+
+@dg.asset(
+    key=INSTRUMENTS, group_name="raw", kinds={"python", "duckdb"},
+    description="The market instruments of orchestration/catalog.yaml (raw.instruments), "
+                "rewritten whole from the catalog on every run.",
+)
+def instruments(context: dg.AssetExecutionContext, lockstep: LockstepResource):
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        [
+            {"symbol": i.symbol, "name": i.name, "asset_class": i.asset_class,
+             "calendar": i.calendar, "history_note": i.history_note, "display_order": n}
+            for n, i in enumerate(load_catalog().market, start=1)
+        ]
+    )
+    return _reference(context, lockstep, "raw.instruments", frame)
+
+
+@dg.asset(
+    key=FRED_SERIES, group_name="raw", kinds={"python", "duckdb"},
+    description="The FRED series of orchestration/catalog.yaml (raw.fred_series), rewritten "
+                "whole from the catalog on every run.",
+)
+def fred_series(context: dg.AssetExecutionContext, lockstep: LockstepResource):
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        [
+            {"series_id": s.id, "name": s.name, "units": s.units, "frequency": s.frequency}
+            for s in load_catalog().fred
+        ]
+    )
+    return _reference(context, lockstep, "raw.fred_series", frame)
+
+
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            MARKET_PRICES,
-            group_name="raw",
-            kinds={"python", "duckdb"},
-            description=(
-                "Daily OHLCV per catalog symbol (key symbol+date) in raw.market_prices, from "
-                "the source LOCKSTEP_SOURCE names; upserted idempotently in one transaction."
-            ),
+    specs=[dg.AssetSpec(
+        MARKET_PRICES, group_name="raw", kinds={"python", "duckdb"}, partitions_def=HISTORY,
+        description=(
+            "Daily OHLCV per catalog symbol (key symbol+date) in raw.market_prices, from the "
+            "source LOCKSTEP_SOURCE names; upserted idempotently in one transaction. One "
+            "partition per year: the current year's run is the incremental daily refresh, any "
+            "other selection loads exactly its years."
         ),
-        dg.AssetSpec(
-            INSTRUMENTS,
-            group_name="raw",
-            kinds={"python", "duckdb"},
-            description="The market instruments of orchestration/catalog.yaml (raw.instruments).",
-        ),
-    ],
+    )],
     check_specs=[dg.AssetCheckSpec(
         "market_prices_all_loaded", asset=MARKET_PRICES,
         description="Every catalog symbol the source had data for was stored (a symbol "
                     "whose data cannot be read or fetched is held back alone, named here).")],
+    partitions_def=HISTORY,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     name="raw_market",
 )
-def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource,
-               config: IngestConfig):
-    import pandas as pd
-
+def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource):
     from orchestration.lib.validation import market_problems
     from orchestration.sources import market_source
     from orchestration.sources.yahoo import routing_session
 
     catalog = load_catalog()
     settings = lockstep.settings()
-    start, end = config.window()
+    start, end = requested_window(context)
     session = routing_session(lockstep.yahoo_endpoint) if lockstep.yahoo_endpoint else None
     source = market_source(settings, session=session, timeout=lockstep.request_timeout_s,
                            retry=lockstep.backoff(), log=context.log.warning)
-    reference = pd.DataFrame(
-        [
-            {"symbol": i.symbol, "name": i.name, "asset_class": i.asset_class,
-             "calendar": i.calendar, "history_note": i.history_note, "display_order": n}
-            for n, i in enumerate(catalog.market, start=1)
-        ]
-    )
     metadata, failures = ingest(
         context, lockstep, MARKET, source,
         fetch=lambda last: source.fetch_market(catalog.market, last_dates=last, start=start,
                                                end=end),
-        problems_of=market_problems,
-        reference_table="raw.instruments", reference=reference, label="symbol",
-        window=(start, end),
+        problems_of=market_problems, label="symbol", window=(start, end),
     )
     yield dg.MaterializeResult(asset_key=MARKET_PRICES, metadata=metadata)
     yield loaded_check(MARKET_PRICES, "market_prices_all_loaded", "symbol", failures,
                        MARKET.name, len(metadata["date_ranges"].value))
-    yield dg.MaterializeResult(
-        asset_key=INSTRUMENTS, metadata={"dagster/row_count": len(reference)}
-    )
 
 
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            FRED_OBSERVATIONS,
-            group_name="raw",
-            kinds={"python", "duckdb"},
-            description=(
-                "FRED observations per catalog series (key series_id+date) in "
-                "raw.fred_observations, in the units FRED publishes; upserted idempotently."
-            ),
+    specs=[dg.AssetSpec(
+        FRED_OBSERVATIONS, group_name="raw", kinds={"python", "duckdb"}, partitions_def=HISTORY,
+        description=(
+            "FRED observations per catalog series (key series_id+date) in "
+            "raw.fred_observations, in the units FRED publishes; upserted idempotently. One "
+            "partition per year, as raw/market_prices."
         ),
-        dg.AssetSpec(
-            FRED_SERIES,
-            group_name="raw",
-            kinds={"python", "duckdb"},
-            description="The FRED series of orchestration/catalog.yaml (raw.fred_series).",
-        ),
-    ],
+    )],
     check_specs=[dg.AssetCheckSpec(
         "fred_observations_all_loaded", asset=FRED_OBSERVATIONS,
         description="Every catalog series the source had data for was stored (a series "
                     "that cannot be read or fetched is held back alone, named here).")],
+    partitions_def=HISTORY,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     name="raw_fred",
 )
-def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource,
-             config: IngestConfig):
-    import pandas as pd
-
+def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource):
     from orchestration.lib.validation import fred_problems
     from orchestration.sources import fred_source
 
     catalog = load_catalog()
     settings = lockstep.settings()
-    start, end = config.window()
+    start, end = requested_window(context)
     try:
         source = fred_source(settings, root_url=lockstep.fred_endpoint,
                              timeout=lockstep.request_timeout_s, retry=lockstep.backoff(),
@@ -346,26 +346,15 @@ def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource,
                              requests_per_s=lockstep.fred_requests_per_s)
     except SettingsError as exc:  # live FRED without FRED_API_KEY: say so, at once
         raise dg.Failure(description=f"raw.fred_observations: {exc}") from None
-    reference = pd.DataFrame(
-        [
-            {"series_id": s.id, "name": s.name, "units": s.units, "frequency": s.frequency}
-            for s in catalog.fred
-        ]
-    )
     metadata, failures = ingest(
         context, lockstep, FRED, source,
         fetch=lambda last: source.fetch_fred(catalog.fred, last_dates=last, start=start,
                                              end=end),
-        problems_of=fred_problems,
-        reference_table="raw.fred_series", reference=reference, label="series",
-        window=(start, end),
+        problems_of=fred_problems, label="series", window=(start, end),
     )
     yield dg.MaterializeResult(asset_key=FRED_OBSERVATIONS, metadata=metadata)
     yield loaded_check(FRED_OBSERVATIONS, "fred_observations_all_loaded", "series", failures,
                        FRED.name, len(metadata["date_ranges"].value))
-    yield dg.MaterializeResult(
-        asset_key=FRED_SERIES, metadata={"dagster/row_count": len(reference)}
-    )
 
 
 @dg.asset(
