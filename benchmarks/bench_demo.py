@@ -31,7 +31,7 @@ MATERIALIZE = """
 import time, dagster as dg
 from orchestration.definitions import defs
 from orchestration.partitions import range_tags, years
-from orchestration.sources.demo import START
+from orchestration.sources.demo.client import START
 job = defs.resolve_job_def('daily_refresh')
 t = time.monotonic()
 # what `make demo` runs on a fresh instance: the first load, every year the demo covers

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from orchestration.lib.warehouse import connect, ensure_raw_schema  # noqa: E402
 from orchestration.settings import dbt_executable  # noqa: E402
-from orchestration.sources.calendars import exchange_sessions  # noqa: E402
+from orchestration.sources.calendars.client import exchange_sessions  # noqa: E402
 
 DBT = dbt_executable()
 

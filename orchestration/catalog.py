@@ -50,6 +50,14 @@ class FredSeries:
 class Catalog:
     market: tuple[Instrument, ...]
     fred: tuple[FredSeries, ...]
+    # the entries of any other source (a top-level list named after its folder under
+    # orchestration/sources), as written; that source reads and validates them
+    sections: dict[str, tuple[dict, ...]] = field(default_factory=dict, compare=False,
+                                                  hash=False)
+
+    def section(self, source: str) -> tuple[dict, ...]:
+        """The catalog entries of the source folder `source` (empty if it has none)."""
+        return self.sections.get(source, ())
 
     @property
     def symbols(self) -> list[str]:
@@ -127,9 +135,21 @@ def parse_catalog(raw: dict) -> Catalog:
     clash = sorted({s for s in stems if stems.count(s) > 1})
     if clash:
         raise CatalogError(f"symbols map to the same file name: {', '.join(clash)}")
-    if not market and not fred:
+    sections: dict[str, tuple[dict, ...]] = {}
+    for name, entries in raw.items():
+        if name in ("market", "fred"):
+            continue
+        from orchestration.sources import source_names
+
+        if name not in source_names():
+            raise CatalogError(f"catalog section '{name}' names no source: there is no folder "
+                               f"orchestration/sources/{name}")
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise CatalogError(f"catalog section '{name}' must be a list of mappings")
+        sections[name] = tuple(dict(e) for e in entries)
+    if not market and not fred and not sections:
         raise CatalogError("catalog lists no market instruments and no FRED series")
-    return Catalog(market=tuple(market), fred=tuple(fred))
+    return Catalog(market=tuple(market), fred=tuple(fred), sections=sections)
 
 
 def load_catalog(path: Path | str = CATALOG_PATH) -> Catalog:

@@ -59,7 +59,7 @@ def _print_brief(settings, day: date | None) -> int:
 
 
 def _demo_data(settings) -> None:
-    from orchestration.sources.demo import generate_demo_data
+    from orchestration.sources.demo.client import generate_demo_data
 
     summary = generate_demo_data(settings.demo_dir, load_catalog())
     print(
@@ -98,18 +98,16 @@ def _partitions(instance: Callable, settings, start: str | None,
     load into this Dagster instance (no year of raw/market_prices or raw/fred_observations
     recorded yet): every year the source can have, so the UI's partition health is right
     from the start. Otherwise the daily refresh: the current year, incremental."""
-    from orchestration.assets.ingestion import FRED_OBSERVATIONS, MARKET_PRICES
-    from orchestration.partitions import FIRST_YEAR, newest_key, range_tags, years
+    from orchestration.partitions import FIRST_YEAR, newest_key, partitioned_keys, range_tags, years
 
     if start or end:
         first, last = years(date.fromisoformat(start) if start else FIRST_YEAR,
                             date.fromisoformat(end) if end else None)
         tags = {**range_tags(first, last), "lockstep/backfill": f"{start or ''}..{end or ''}"}
         return tags, f"backfill of the years {first} to {last} (whole years)"
-    if not all(instance().get_materialized_partitions(key)
-               for key in (MARKET_PRICES, FRED_OBSERVATIONS)):
+    if not all(instance().get_materialized_partitions(key) for key in partitioned_keys()):
         if settings.is_synthetic:
-            from orchestration.sources.demo import START
+            from orchestration.sources.demo.client import START
 
             first_year = START.year  # the demo generates nothing earlier
         else:
@@ -152,7 +150,7 @@ def _run(settings, start: str | None = None, end: str | None = None) -> int:
         return 1
     code = _print_snapshot(settings)
     if code == 0 and settings.is_synthetic:
-        from orchestration.sources.demo import STORY_DATE
+        from orchestration.sources.demo.client import STORY_DATE
 
         print(f"\nThe demo brief for {STORY_DATE}, the day the synthetic story is about "
               f"(`make brief DATE=...` for any other day):\n", flush=True)

@@ -88,7 +88,7 @@ def catalog():
 
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory, catalog) -> Path:
-    from orchestration.sources.demo import generate_demo_data
+    from orchestration.sources.demo.client import generate_demo_data
 
     target = tmp_path_factory.mktemp("demo_data")
     generate_demo_data(target, catalog)

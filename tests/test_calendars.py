@@ -5,7 +5,7 @@ from datetime import date
 import exchange_calendars as xcals
 import pytest
 
-from orchestration.sources import calendars
+from orchestration.sources.calendars import client as calendars
 
 
 def _xnys(frame):

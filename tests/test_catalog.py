@@ -79,3 +79,19 @@ def test_fred_units_have_one_home_in_the_dbt_vars(monkeypatch):
                                       "sane_min": 0.0, "sane_max": 2e10}})
     assert parse_catalog({"fred": [{**series, "units": "thousands_usd"}]}).fred[0].units == \
         "thousands_usd"
+
+
+def test_a_new_source_has_its_own_catalog_section(tmp_path, monkeypatch):
+    """A source folder's entries are a top-level list named after the folder, kept as
+    written for that source to read; a section without a folder is refused, named."""
+    from orchestration import sources
+
+    monkeypatch.setattr(sources, "source_names", lambda: ["yahoo", "fred", "ecb"])
+    cat = parse_catalog({"market": [_entry()], "ecb": [{"id": "EXR.D.USD.EUR.SP00.A"}]})
+    assert cat.section("ecb") == ({"id": "EXR.D.USD.EUR.SP00.A"},)
+    assert cat.section("fred") == () and cat.symbols == ["X"]
+    with pytest.raises(CatalogError, match="catalog section 'boe' names no source: there is "
+                                           "no folder orchestration/sources/boe"):
+        parse_catalog({"market": [_entry()], "boe": [{"id": "IUDBEDR"}]})
+    with pytest.raises(CatalogError, match="catalog section 'ecb' must be a list of mappings"):
+        parse_catalog({"ecb": {"id": "x"}})

@@ -122,6 +122,29 @@ def test_marts_rebuild_when_upstream_changes(dbt_manifest):
             assert key.path[0] not in ("published", "ops") or name in followers
 
 
+def test_a_backfilled_year_rebuilds_the_models_downstream(dbt_manifest):
+    """Evaluate the automation as the sensor would: the raw history is loaded from 2018 only
+    (as the demo's; 1927-2017 stay missing), the models are built; then one year is
+    backfilled, and staging is requested, though most years of its parent are missing."""
+    from orchestration.partitions import newest_key
+
+    defs = _defs()
+    raw = dg.AssetKey(["raw", "market_prices"])
+    staging = dg.AssetSelection.assets(dg.AssetKey(["staging", "stg_market_prices"]))
+    instance = dg.DagsterInstance.ephemeral()
+    for year in range(2018, int(newest_key()) + 1):
+        instance.report_runless_asset_event(dg.AssetMaterialization(raw, partition=str(year)))
+    instance.report_runless_asset_event(
+        dg.AssetMaterialization(dg.AssetKey(["staging", "stg_market_prices"])))
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance,
+                                              asset_selection=staging)
+    assert first.total_requested == 0  # built after the last load: nothing to do
+    instance.report_runless_asset_event(dg.AssetMaterialization(raw, partition="2020"))
+    second = dg.evaluate_automation_conditions(defs=defs, instance=instance,
+                                               asset_selection=staging, cursor=first.cursor)
+    assert second.total_requested == 1
+
+
 def test_published_copy_follows_an_automated_rebuild(dbt_manifest):
     """Evaluate the automation as the daemon's sensor would: after the marts are rebuilt
     outside the daily job, the publish step (then the alerts) is requested."""
@@ -365,3 +388,65 @@ def test_marts_whose_events_wait_for_the_build_have_no_dbt_children(dbt_manifest
     for key in FEATURED:
         assert key in lockstep_dbt_assets.keys
         assert not graph.get(key).child_keys & set(lockstep_dbt_assets.keys), key
+
+
+def test_a_source_is_found_by_its_folder(tmp_path, monkeypatch):
+    """definitions.py lists no source: each folder under orchestration/sources brings its
+    assets, checks, raw tables and resources, and a new folder is picked up as it is."""
+    import sys
+
+    from orchestration import sources
+
+    defs = sources.source_definitions()
+    by_folder = {key.to_user_string(): a.op.compute_fn.decorated_fn.__module__
+                 for a in defs.assets for key in a.keys}
+    assert by_folder == {
+        "raw/market_prices": "orchestration.sources.yahoo.assets",
+        "raw/instruments": "orchestration.sources.yahoo.assets",
+        "raw/fred_observations": "orchestration.sources.fred.assets",
+        "raw/fred_series": "orchestration.sources.fred.assets",
+        "raw/trading_sessions": "orchestration.sources.calendars.assets"}
+    assert {c.node_def.name for c in defs.asset_checks} == {"market_prices_checks",
+                                                             "fred_observations_checks"}
+    # a new source: a folder with tables.py and assets.py (and a resource of its own)
+    folder = tmp_path / "ecb"
+    folder.mkdir()
+    (folder / "__init__.py").write_text('"""ECB exchange rates."""\n')
+    (folder / "tables.py").write_text(
+        'DDL = ["CREATE TABLE IF NOT EXISTS raw.ecb_rates (series_id VARCHAR, date DATE, '
+        'value DOUBLE, PRIMARY KEY (series_id, date))"]\n')
+    (folder / "assets.py").write_text(
+        "import dagster as dg\n\n"
+        "class EcbResource(dg.ConfigurableResource):\n    endpoint: str = 'x'\n\n"
+        "resources = {'ecb': EcbResource()}\n\n"
+        "@dg.asset(key=['raw', 'ecb_rates'], group_name='raw')\n"
+        "def ecb_rates(ecb: EcbResource) -> None:\n    return None\n")
+    monkeypatch.setattr(sources, "__path__", [*sources.__path__, str(tmp_path)])
+    try:
+        found = sources.source_definitions()
+        assert "ecb" in sources.source_names()
+        assert dg.AssetKey(["raw", "ecb_rates"]) in {k for a in found.assets for k in a.keys}
+        assert "ecb" in found.resources
+        assert any("raw.ecb_rates" in ddl for ddl in sources.raw_ddl())
+    finally:
+        for name in [m for m in sys.modules if m.startswith("orchestration.sources.ecb")]:
+            del sys.modules[name]
+
+
+def test_staging_lives_beside_its_source(dbt_manifest):
+    """dbt mirrors the layout: each dbt source and its staging models sit in
+    models/staging/<source folder>/."""
+    import json
+
+    from orchestration.sources import source_names
+
+    manifest = json.loads(dbt_manifest.read_text())
+    staging = [n for n in manifest["nodes"].values()
+               if n["resource_type"] == "model" and n["fqn"][1] == "staging"]
+    assert len(staging) == 5
+    for node in staging:
+        assert node["original_file_path"].split("/")[2] in source_names(), node["name"]
+    for source in manifest["sources"].values():
+        assert source["source_name"] in source_names()
+        assert source["original_file_path"].startswith(
+            f"models/staging/{source['source_name']}/_{source['source_name']}__sources.yml")

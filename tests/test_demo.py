@@ -8,8 +8,8 @@ import json
 import pandas as pd
 import pytest
 
-from orchestration.sources.demo import STORY_DATE, generate_demo_data
-from orchestration.sources.files import MARKER_FILE
+from orchestration.sources.demo.client import STORY_DATE, generate_demo_data
+from orchestration.sources.files.client import MARKER_FILE
 
 
 def _load(demo_dir, stem):

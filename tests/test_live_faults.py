@@ -9,9 +9,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.assets.ingestion import raw_fred, raw_market
 from orchestration.partitions import newest_key
 from orchestration.resources import LockstepResource
+from orchestration.sources.fred.assets import raw_fred
+from orchestration.sources.yahoo.assets import raw_market
 from tests.fakes.fred import FakeFred
 from tests.fakes.yahoo import FakeYahoo
 

@@ -16,9 +16,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.assets.ingestion import FRED_OBSERVATIONS, MARKET_PRICES, raw_fred, raw_market
 from orchestration.partitions import newest_key, range_tags
 from orchestration.resources import LockstepResource
+from orchestration.sources.fred.assets import FRED_OBSERVATIONS, raw_fred
+from orchestration.sources.yahoo.assets import MARKET_PRICES, raw_market
 from tests.conftest import PROJECT_ROOT, lockstep_env, materialize_all
 
 pytestmark = pytest.mark.slow

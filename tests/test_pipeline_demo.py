@@ -12,8 +12,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.checks import CHECKS
 from orchestration.settings import dbt_executable
+from orchestration.sources.fred.checks import RULES as FRED_RULES
+from orchestration.sources.yahoo.checks import RULES as MARKET_RULES
 from tests.conftest import PROJECT_ROOT, materialize_all
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
@@ -65,7 +66,7 @@ def test_run_succeeds_with_every_dbt_check_passing(demo_run):
                    and (n.get("attached_node") or "").startswith(("model.", "seed."))]
     assert len(model_tests) > 50
     all_loaded = 2  # the ingestion steps' own checks (market_prices_all_loaded, fred_...)
-    assert len(evaluations) == len(CHECKS) + all_loaded + len(model_tests)
+    assert len(evaluations) == len(MARKET_RULES) + len(FRED_RULES) + all_loaded + len(model_tests)
     errors = [e.check_name for e in evaluations
               if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
     assert errors == []

@@ -7,7 +7,7 @@ import pytest
 
 from orchestration.catalog import parse_catalog
 from orchestration.sources.base import SourceError
-from orchestration.sources.files import MARKER_FILE, FilesSource
+from orchestration.sources.files.client import MARKER_FILE, FilesSource
 
 CATALOG = parse_catalog({
     "market": [

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from orchestration.settings import SettingsError
-from orchestration.sources.fred import FredSource, api_key_from_env, normalise_series
+from orchestration.sources.fred.client import FredSource, api_key_from_env, normalise_series
 from tests.fakes.fred import FakeFred
 
 KEY = "test-key-0123456789abcdef"
@@ -130,7 +130,7 @@ def test_retry_after_is_waited_and_timeouts_apply(real_data, catalog):
 def test_retry_after_as_an_http_date():
     from datetime import UTC, datetime
 
-    from orchestration.sources.fred import retry_after_seconds
+    from orchestration.sources.fred.client import retry_after_seconds
 
     now = datetime(2026, 11, 22, 12, 0, 0, tzinfo=UTC)
     assert retry_after_seconds("120", now) == 120.0

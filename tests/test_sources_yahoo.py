@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from orchestration.lib.retry import Backoff
-from orchestration.sources.yahoo import (
+from orchestration.sources.yahoo.client import (
     OVERLAP_DAYS,
     YahooSource,
     incremental_start,

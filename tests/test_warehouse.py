@@ -8,10 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from orchestration.lib.validation import fred_problems, market_problems
 from orchestration.lib.warehouse import (
-    FRED,
-    MARKET,
     MixedSourceError,
     WarehouseLockTimeout,
     connect,
@@ -19,6 +16,10 @@ from orchestration.lib.warehouse import (
     upsert,
     writer_lock,
 )
+from orchestration.sources.fred.tables import FRED
+from orchestration.sources.fred.validation import fred_problems
+from orchestration.sources.yahoo.tables import MARKET
+from orchestration.sources.yahoo.validation import market_problems
 
 T0 = datetime(2026, 1, 1, 12, 0)
 T1 = datetime(2026, 1, 2, 12, 0)

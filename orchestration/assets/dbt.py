@@ -35,6 +35,18 @@ FEATURED = {dg.AssetKey(["marts", name]) for name in
             ("mart_market_snapshot", "mart_daily_brief")}
 
 
+def eager_after_raw() -> dg.AutomationCondition:
+    """Dagster's eager condition, except that years missing from the raw history do not
+    hold a rebuild back. Eager waits while any upstream asset is missing, and for a
+    partitioned asset that means any partition: the years before a source's history begins
+    (the demo's 1927-2017) are never loaded, so stock eager would never rebuild after a
+    backfill. Missing dbt parents still hold it back."""
+    condition = dg.AutomationCondition
+    return condition.eager().replace(
+        condition.any_deps_missing(),
+        condition.any_deps_missing().ignore(dg.AssetSelection.groups("raw")))
+
+
 class LockstepTranslator(DagsterDbtTranslator):
     """Groups follow the dbt folder (staging, intermediate, marts; seeds: reference); sources
     keep their default keys, which are the raw assets' keys (raw/market_prices, ...)."""
@@ -48,7 +60,7 @@ class LockstepTranslator(DagsterDbtTranslator):
         nothing upstream: the daily job's dbt build loads them."""
         if dbt_resource_props.get("resource_type") == "seed":
             return None
-        return dg.AutomationCondition.eager()
+        return eager_after_raw()
 
     def get_asset_check_spec(self, asset_spec, manifest, unique_id, project):
         """dagster-dbt takes a check's description from the test's `meta`; lockstep writes

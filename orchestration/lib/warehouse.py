@@ -31,64 +31,6 @@ def lock_timeout() -> float:
     raw = (os.environ.get("LOCKSTEP_LOCK_TIMEOUT") or "").strip()
     return float(raw) if raw else DEFAULT_LOCK_TIMEOUT_S
 
-RAW_DDL = [
-    "CREATE SCHEMA IF NOT EXISTS raw",
-    """
-    CREATE TABLE IF NOT EXISTS raw.market_prices (
-        symbol      VARCHAR   NOT NULL,
-        date        DATE      NOT NULL,
-        open        DOUBLE    CHECK (open > 0),
-        high        DOUBLE    CHECK (high > 0),
-        low         DOUBLE    CHECK (low > 0),
-        close       DOUBLE    NOT NULL CHECK (close > 0),
-        adj_close   DOUBLE    CHECK (adj_close > 0),
-        volume      BIGINT    CHECK (volume >= 0),
-        source      VARCHAR   NOT NULL,
-        ingested_at TIMESTAMP NOT NULL,
-        PRIMARY KEY (symbol, date)
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS raw.fred_observations (
-        series_id   VARCHAR   NOT NULL,
-        date        DATE      NOT NULL,
-        value       DOUBLE    NOT NULL,
-        source      VARCHAR   NOT NULL,
-        ingested_at TIMESTAMP NOT NULL,
-        PRIMARY KEY (series_id, date)
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS raw.instruments (
-        symbol       VARCHAR PRIMARY KEY,
-        name         VARCHAR NOT NULL,
-        asset_class  VARCHAR NOT NULL,
-        calendar      VARCHAR NOT NULL,
-        history_note  VARCHAR,
-        display_order INTEGER
-    )
-    """,
-    # warehouses created before the catalog had history notes and an order
-    "ALTER TABLE raw.instruments ADD COLUMN IF NOT EXISTS history_note VARCHAR",
-    "ALTER TABLE raw.instruments ADD COLUMN IF NOT EXISTS display_order INTEGER",
-    """
-    CREATE TABLE IF NOT EXISTS raw.trading_sessions (
-        calendar     VARCHAR NOT NULL,
-        session_date DATE    NOT NULL,
-        PRIMARY KEY (calendar, session_date)
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS raw.fred_series (
-        series_id VARCHAR PRIMARY KEY,
-        name      VARCHAR NOT NULL,
-        units     VARCHAR NOT NULL,
-        frequency VARCHAR NOT NULL
-    )
-    """,
-]
-
-
 DB_FILE = "lockstep.duckdb"  # the published copy's file name (orchestration/lib/publish.py)
 
 
@@ -101,14 +43,6 @@ class TableSpec:
     @property
     def group(self) -> str:
         return self.key[0]
-
-
-MARKET = TableSpec(
-    "raw.market_prices",
-    ("symbol", "date"),
-    ("open", "high", "low", "close", "adj_close", "volume"),
-)
-FRED = TableSpec("raw.fred_observations", ("series_id", "date"), ("value",))
 
 
 class WarehouseLockTimeout(RuntimeError):
@@ -242,7 +176,11 @@ def _stderr(message: str) -> None:
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    for ddl in RAW_DDL:
+    """The raw schema and every source's raw tables (each source declares its own, in
+    orchestration/sources/<source>/tables.py), so dbt finds every table it reads."""
+    from orchestration.sources import raw_ddl
+
+    for ddl in ["CREATE SCHEMA IF NOT EXISTS raw", *raw_ddl()]:
         con.execute(ddl)
 
 

@@ -6,4 +6,4 @@ select
     cast(calendar as varchar)    as trading_calendar,
     cast(history_note as varchar) as history_note,
     cast(display_order as integer) as display_order
-from {{ source('raw', 'instruments') }}
+from {{ source('yahoo', 'instruments') }}

@@ -17,4 +17,4 @@ select
         when '{{ unit }}' then 1.0 / {{ spec.divide_by }}
         {%- endfor %}
     end                        as to_units_factor
-from {{ source('raw', 'fred_series') }}
+from {{ source('fred', 'fred_series') }}

@@ -22,7 +22,7 @@ import pandas as pd
 
 from orchestration.catalog import Catalog, FredSeries, Instrument
 from orchestration.lib.dbt_vars import fred_units
-from orchestration.sources.files import MARKER_FILE, fred_path, market_path
+from orchestration.sources.files.client import MARKER_FILE, fred_path, market_path
 
 SEED = 20251211
 START = date(2018, 1, 2)

@@ -1,10 +1,10 @@
-"""Ingestion assets: source -> validate -> idempotent upsert into DuckDB's raw schema.
+"""The machinery every ingesting source shares: fetch -> validate -> idempotent upsert into
+DuckDB's raw schema, the `*_all_loaded` check, and the reference tables from the catalog.
 
-Thin on purpose: the source clients live in orchestration/sources, validation in
-orchestration/lib/validation.py, the loader in orchestration/lib/warehouse.py.
-
-pandas, DuckDB, the source clients and the calendar library are imported inside the asset
-functions, not here: the code location loads without them (see README, "Performance").
+A source's assets (orchestration/sources/<source>/assets.py) call `ingest` with their client,
+their table and their validation; they stay thin. pandas, DuckDB and the clients are
+imported inside the functions, not here: the code location loads without them (README,
+"Performance").
 """
 
 from collections.abc import Callable
@@ -13,10 +13,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from orchestration.catalog import load_catalog
 from orchestration.lib.warehouse import (
-    FRED,
-    MARKET,
     TableSpec,
     connect,
     ensure_raw_schema,
@@ -25,23 +22,14 @@ from orchestration.lib.warehouse import (
     upsert,
     writer_lock,
 )
-from orchestration.partitions import HISTORY, requested_window
 from orchestration.resources import LockstepResource
-from orchestration.settings import SettingsError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from orchestration.sources import FetchResult
+    from orchestration.sources.base import FetchResult
 
 SYNTHETIC_BANNER = "SYNTHETIC demo data -- generated, not market data"
-
-MARKET_PRICES = dg.AssetKey(["raw", "market_prices"])
-INSTRUMENTS = dg.AssetKey(["raw", "instruments"])
-FRED_OBSERVATIONS = dg.AssetKey(["raw", "fred_observations"])
-FRED_SERIES = dg.AssetKey(["raw", "fred_series"])
-TRADING_SESSIONS = dg.AssetKey(["raw", "trading_sessions"])
-
 
 def _per_name_table(stats: "pd.DataFrame", label: str) -> str:
     lines = [
@@ -231,161 +219,12 @@ def failure_summary(table: str, label: str, stored: int, failures: dict[str, str
     return "\n".join(lines)
 
 
-def _reference(context, lockstep: LockstepResource, table: str, frame: "pd.DataFrame"):
+def write_reference(context, lockstep: LockstepResource, table: str,
+                    frame: "pd.DataFrame") -> dg.MaterializeResult:
+    """Rewrite a reference table (the catalog's instruments or series) whole."""
     settings = lockstep.settings()
     with writer_lock(settings.warehouse, log=context.log.info):
         with connect(settings.warehouse, log=context.log.warning) as con:
             ensure_raw_schema(con)
             replace_table(con, table, frame)
     return dg.MaterializeResult(metadata={"dagster/row_count": len(frame)})
-
-
-@dg.asset(
-    key=INSTRUMENTS, group_name="raw", kinds={"python", "duckdb"},
-    description="The market instruments of orchestration/catalog.yaml (raw.instruments), "
-                "rewritten whole from the catalog on every run.",
-)
-def instruments(context: dg.AssetExecutionContext, lockstep: LockstepResource):
-    import pandas as pd
-
-    frame = pd.DataFrame(
-        [
-            {"symbol": i.symbol, "name": i.name, "asset_class": i.asset_class,
-             "calendar": i.calendar, "history_note": i.history_note, "display_order": n}
-            for n, i in enumerate(load_catalog().market, start=1)
-        ]
-    )
-    return _reference(context, lockstep, "raw.instruments", frame)
-
-
-@dg.asset(
-    key=FRED_SERIES, group_name="raw", kinds={"python", "duckdb"},
-    description="The FRED series of orchestration/catalog.yaml (raw.fred_series), rewritten "
-                "whole from the catalog on every run.",
-)
-def fred_series(context: dg.AssetExecutionContext, lockstep: LockstepResource):
-    import pandas as pd
-
-    frame = pd.DataFrame(
-        [
-            {"series_id": s.id, "name": s.name, "units": s.units, "frequency": s.frequency}
-            for s in load_catalog().fred
-        ]
-    )
-    return _reference(context, lockstep, "raw.fred_series", frame)
-
-
-@dg.multi_asset(
-    specs=[dg.AssetSpec(
-        MARKET_PRICES, group_name="raw", kinds={"python", "duckdb"}, partitions_def=HISTORY,
-        description=(
-            "Daily OHLCV per catalog symbol (key symbol+date) in raw.market_prices, from the "
-            "source LOCKSTEP_SOURCE names; upserted idempotently in one transaction. One "
-            "partition per year: the current year's run is the incremental daily refresh, any "
-            "other selection loads exactly its years."
-        ),
-    )],
-    check_specs=[dg.AssetCheckSpec(
-        "market_prices_all_loaded", asset=MARKET_PRICES,
-        description="Every catalog symbol the source had data for was stored (a symbol "
-                    "whose data cannot be read or fetched is held back alone, named here).")],
-    partitions_def=HISTORY,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    name="raw_market",
-)
-def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource):
-    from orchestration.lib.validation import market_problems
-    from orchestration.sources import market_source
-    from orchestration.sources.yahoo import routing_session
-
-    catalog = load_catalog()
-    settings = lockstep.settings()
-    start, end = requested_window(context)
-    session = routing_session(lockstep.yahoo_endpoint) if lockstep.yahoo_endpoint else None
-    source = market_source(settings, session=session, timeout=lockstep.request_timeout_s,
-                           retry=lockstep.backoff(), log=context.log.warning)
-    metadata, failures = ingest(
-        context, lockstep, MARKET, source,
-        fetch=lambda last: source.fetch_market(catalog.market, last_dates=last, start=start,
-                                               end=end),
-        problems_of=market_problems, label="symbol", window=(start, end),
-    )
-    yield dg.MaterializeResult(asset_key=MARKET_PRICES, metadata=metadata)
-    yield loaded_check(MARKET_PRICES, "market_prices_all_loaded", "symbol", failures,
-                       MARKET.name, len(metadata["date_ranges"].value))
-
-
-@dg.multi_asset(
-    specs=[dg.AssetSpec(
-        FRED_OBSERVATIONS, group_name="raw", kinds={"python", "duckdb"}, partitions_def=HISTORY,
-        description=(
-            "FRED observations per catalog series (key series_id+date) in "
-            "raw.fred_observations, in the units FRED publishes; upserted idempotently. One "
-            "partition per year, as raw/market_prices."
-        ),
-    )],
-    check_specs=[dg.AssetCheckSpec(
-        "fred_observations_all_loaded", asset=FRED_OBSERVATIONS,
-        description="Every catalog series the source had data for was stored (a series "
-                    "that cannot be read or fetched is held back alone, named here).")],
-    partitions_def=HISTORY,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    name="raw_fred",
-)
-def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource):
-    from orchestration.lib.validation import fred_problems
-    from orchestration.sources import fred_source
-
-    catalog = load_catalog()
-    settings = lockstep.settings()
-    start, end = requested_window(context)
-    try:
-        source = fred_source(settings, root_url=lockstep.fred_endpoint,
-                             timeout=lockstep.request_timeout_s, retry=lockstep.backoff(),
-                             log=context.log.warning,
-                             requests_per_s=lockstep.fred_requests_per_s)
-    except SettingsError as exc:  # live FRED without FRED_API_KEY: say so, at once
-        raise dg.Failure(description=f"raw.fred_observations: {exc}") from None
-    metadata, failures = ingest(
-        context, lockstep, FRED, source,
-        fetch=lambda last: source.fetch_fred(catalog.fred, last_dates=last, start=start,
-                                             end=end),
-        problems_of=fred_problems, label="series", window=(start, end),
-    )
-    yield dg.MaterializeResult(asset_key=FRED_OBSERVATIONS, metadata=metadata)
-    yield loaded_check(FRED_OBSERVATIONS, "fred_observations_all_loaded", "series", failures,
-                       FRED.name, len(metadata["date_ranges"].value))
-
-
-@dg.asset(
-    key=TRADING_SESSIONS,
-    group_name="raw",
-    kinds={"python", "duckdb"},
-    description=(
-        "Trading sessions of every exchange calendar in the catalog (XNYS: NYSE), from the "
-        "exchange_calendars library, 1885 to the end of next year (raw.trading_sessions). "
-        "'24/7' instruments trade every calendar day and need no table."
-    ),
-)
-def trading_sessions(context: dg.AssetExecutionContext, lockstep: LockstepResource):
-    from orchestration.sources.calendars import exchange_sessions
-
-    catalog = load_catalog()
-    settings = lockstep.settings()
-    sessions = exchange_sessions([i.calendar for i in catalog.market],
-                                 cache_dir=settings.state_dir / "calendars")
-    with writer_lock(settings.warehouse, log=context.log.info):
-        with connect(settings.warehouse, log=context.log.warning) as con:
-            ensure_raw_schema(con)
-            replace_table(con, "raw.trading_sessions", sessions)
-    per_calendar = sessions.groupby("calendar")["session_date"].agg(["min", "max", "count"])
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(sessions),
-            "calendars": dg.MetadataValue.md(
-                "| calendar | first session | last session | sessions |\n|---|---|---|---:|\n"
-                + "\n".join(f"| {c} | {r['min']} | {r['max']} | {r['count']} |"
-                             for c, r in per_calendar.iterrows())
-            ),
-        }
-    )

@@ -1,6 +1,6 @@
 -- FRED observations converted once, here: money to billions of USD, rates stay in percent.
 with observations as (
-    select * from {{ source('raw', 'fred_observations') }}
+    select * from {{ source('fred', 'fred_observations') }}
     qualify row_number() over (partition by series_id, date order by ingested_at desc) = 1
 ),
 

@@ -2,4 +2,4 @@
 select
     cast(calendar as varchar)  as calendar,
     cast(session_date as date) as session_date
-from {{ source('raw', 'trading_sessions') }}
+from {{ source('calendars', 'trading_sessions') }}

@@ -1,7 +1,7 @@
 -- Typed, deduplicated daily prices. One row per (symbol, date); if the raw layer ever held
 -- two, the most recently ingested wins.
 with source as (
-    select * from {{ source('raw', 'market_prices') }}
+    select * from {{ source('yahoo', 'market_prices') }}
 )
 
 select

@@ -12,7 +12,7 @@ raises fredapi's usual ValueError with FRED's message.
 Each series is requested with retries (exponential backoff and jitter, bounded in attempts
 and time) on network errors, timeouts, truncated answers, 429 and 5xx. A rate-limit episode
 that outlasts that budget marks the step retryable; Dagster then retries the whole step
-minutes later (orchestration/assets/ingestion.py).
+minutes later (orchestration/lib/ingest.py).
 
 The API key comes from FRED_API_KEY only. It is never logged, never put in run config or
 tables, and is scrubbed from any error text before that text goes anywhere.

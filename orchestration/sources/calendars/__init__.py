@@ -1,0 +1,1 @@
+"""Exchange trading calendars (exchange_calendars): raw.trading_sessions."""

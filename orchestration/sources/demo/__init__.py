@@ -1,0 +1,1 @@
+"""Synthetic demo data, generated into a files directory (LOCKSTEP_SOURCE=demo)."""

@@ -1,0 +1,1 @@
+"""Federal Reserve series from FRED (fredapi): raw.fred_observations, raw.fred_series."""

@@ -1,0 +1,1 @@
+"""Market prices from Yahoo Finance (yfinance): raw.market_prices, raw.instruments."""
