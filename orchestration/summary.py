@@ -49,6 +49,7 @@ def failed_error_checks(events: Iterable) -> int:
 def summarize(events: Iterable, elapsed: float, run_id: str, success: bool,
               log_file: str | None) -> str:
     loaded, warnings, blocked, failed_checks, failures, alerts = [], [], [], [], [], None
+    years: dict[str, list[str]] = {}  # partitions (years) of each raw table the run loaded
     for event in events:
         if event.is_step_failure:
             message = _innermost(event.step_failure_data.error)
@@ -61,7 +62,10 @@ def summarize(events: Iterable, elapsed: float, run_id: str, success: bool,
             materialization = event.step_materialization_data.materialization
             key = materialization.asset_key.to_user_string()
             metadata = materialization.metadata
-            if key in ("raw/market_prices", "raw/fred_observations"):
+            if key in years and materialization.partition:
+                years[key].append(materialization.partition)  # same step, same figures
+            elif key in ("raw/market_prices", "raw/fred_observations"):
+                years[key] = [materialization.partition] if materialization.partition else []
                 what = "market prices" if key == "raw/market_prices" else "FRED observations"
                 source = str(_meta(metadata, "source", "?")).split(" ")[0]
                 label = "symbols" if key == "raw/market_prices" else "series"
@@ -103,8 +107,12 @@ def summarize(events: Iterable, elapsed: float, run_id: str, success: bool,
                 failed_checks.append(entry)
 
     out = [f"lockstep: run {run_id} {'succeeded' if success else 'FAILED'} in {elapsed:.1f} s"]
+    spans = {min(v) + (f" to {max(v)}" if len(v) > 1 else "") for v in years.values() if v}
     if loaded:
-        out += ["Loaded:"] + [f"  {line}" for line in loaded]
+        span = spans.pop() if len(spans) == 1 else None
+        year = (f" (the years {span})" if span and " to " in span
+                else f" (the year {span})" if span else "")
+        out += [f"Loaded{year}:"] + [f"  {line}" for line in loaded]
     if blocked:
         out.append("Blocking checks that failed (the marts were not rebuilt):")
         out += [f"  {line}" for entry in blocked for line in entry]

@@ -36,6 +36,9 @@ def test_run_prints_synthetic_snapshot_and_records_the_run(tmp_path, dbt_manifes
     summary = out.stdout[out.stdout.index("lockstep: run "):]
     assert "market prices: 19,009 rows inserted, 0 updated (9 symbols, source demo, " \
            "SYNTHETIC)" in summary
+    # one line per table, for all the years the run loaded (one materialization per year)
+    assert f"Loaded (the years 2018 to {newest}):" in summary
+    assert summary.count("market prices:") == 1
     assert "market_prices_fresh (raw/market_prices): 9 symbols behind their calendar" in summary
     assert "Alerts: " in summary and "Next: `make brief`" in summary
     assert len(out.stdout.splitlines()) < 200
