@@ -225,9 +225,21 @@ def register(con: duckdb.DuckDBPyConnection, events: Iterable[Event], newest: da
                      "pending" if is_due else "history", now, run_id))
         known.add(event.key)
     if rows:
-        con.executemany(
-            "INSERT INTO ops.alert_log (event_key, kind, event_date, subject, text, payload, "
-            "status, first_seen_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        # one INSERT of all the rows: a new warehouse's history is a few thousand events,
+        # and executemany's row-by-row inserts took seconds for them
+        import pandas as pd
+
+        frame = pd.DataFrame(rows, columns=[
+            "event_key", "kind", "event_date", "subject", "text", "payload", "status",
+            "first_seen_at", "run_id"]).astype({"run_id": "object"})
+        con.register("lockstep_new_alerts", frame)
+        try:
+            con.execute(
+                "INSERT INTO ops.alert_log (event_key, kind, event_date, subject, text, payload, "
+                "status, first_seen_at, run_id) SELECT event_key, kind, event_date, subject, "
+                "text, payload, status, first_seen_at, run_id FROM lockstep_new_alerts")
+        finally:
+            con.unregister("lockstep_new_alerts")
     return due
 
 
