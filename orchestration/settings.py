@@ -12,6 +12,8 @@ FRED_API_KEY        live FRED only; read when the FRED client is built, never lo
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,3 +104,19 @@ def dbt_executable(env: dict[str, str] | None = None) -> Path:
         hint = "fix LOCKSTEP_DBT" if raw else "run `make setup`, which builds .venv-dbt"
         raise SettingsError(f"no dbt executable at {dbt}: {hint}")
     return dbt
+
+
+@contextmanager
+def environ(**values: str) -> Iterator[None]:
+    """Set environment variables for the block and put the old values back afterwards (dbt
+    reads LOCKSTEP_WAREHOUSE from its process environment; tests set the settings)."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -119,22 +118,13 @@ ENVIRONMENT = {"source": "LOCKSTEP_SOURCE", "data_dir": "LOCKSTEP_DATA_DIR",
                "warehouse": "LOCKSTEP_WAREHOUSE", "state_dir": "LOCKSTEP_STATE_DIR"}
 
 
-@contextmanager
 def lockstep_env(**settings: str):
     """Where a run reads and writes is the environment's (orchestration/settings.py): set
     LOCKSTEP_SOURCE, _DATA_DIR, _WAREHOUSE and _STATE_DIR from source=, data_dir=,
     warehouse=, state_dir= for the block, and put them back afterwards."""
-    names = {ENVIRONMENT[k]: v for k, v in settings.items()}
-    old = {k: os.environ.get(k) for k in names}
-    os.environ.update(names)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    from orchestration.settings import environ
+
+    return environ(**{ENVIRONMENT[k]: v for k, v in settings.items()})
 
 
 def materialize_all(tmp_path: Path, **fields):

@@ -11,7 +11,6 @@ import os
 import shutil
 import threading
 from collections.abc import Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from dagster_dbt import (
 from orchestration.lib.warehouse import wait_until_writable, writer_lock
 from orchestration.project import dbt_manifest, lockstep_dbt_project
 from orchestration.resources import LockstepResource
+from orchestration.settings import environ
 
 DEFAULT_PAIR = "^RUT/BTC-USD"  # the pair charted on fct_divergence_daily
 # marts whose materialization carries a picture of the day (see lockstep_dbt_assets); no
@@ -80,20 +80,6 @@ class LockstepTranslator(DagsterDbtTranslator):
         if kind == "seed":  # reference data: the group is its schema ("reference")
             return (dbt_resource_props.get("config") or {}).get("schema") or "reference"
         return super().get_group_name(dbt_resource_props)
-
-
-@contextmanager
-def _environ(**values: str):
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _import_chart_libraries() -> None:
@@ -186,7 +172,7 @@ def lockstep_dbt_assets(
     built: list[dg.AssetKey] = []
     held: list = []
     # dbt reads the warehouse path from LOCKSTEP_WAREHOUSE (dbt_project/profiles.yml)
-    with _environ(
+    with environ(
         LOCKSTEP_WAREHOUSE=str(settings.warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false"
     ):
         with writer_lock(settings.warehouse, log=context.log.info):

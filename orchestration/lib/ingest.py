@@ -219,12 +219,18 @@ def failure_summary(table: str, label: str, stored: int, failures: dict[str, str
     return "\n".join(lines)
 
 
-def write_reference(context, lockstep: LockstepResource, table: str,
-                    frame: "pd.DataFrame") -> dg.MaterializeResult:
-    """Rewrite a reference table (the catalog's instruments or series) whole."""
+def replace_raw_table(context, lockstep: LockstepResource, table: str,
+                      frame: "pd.DataFrame") -> None:
+    """Rewrite a raw table whole (under the writer lock, in one transaction)."""
     settings = lockstep.settings()
     with writer_lock(settings.warehouse, log=context.log.info):
         with connect(settings.warehouse, log=context.log.warning) as con:
             ensure_raw_schema(con)
             replace_table(con, table, frame)
+
+
+def write_reference(context, lockstep: LockstepResource, table: str,
+                    frame: "pd.DataFrame") -> dg.MaterializeResult:
+    """Rewrite a reference table (the catalog's instruments or series) whole."""
+    replace_raw_table(context, lockstep, table, frame)
     return dg.MaterializeResult(metadata={"dagster/row_count": len(frame)})

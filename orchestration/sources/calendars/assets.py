@@ -3,7 +3,7 @@
 import dagster as dg
 
 from orchestration.catalog import load_catalog
-from orchestration.lib.warehouse import connect, ensure_raw_schema, replace_table, writer_lock
+from orchestration.lib.ingest import replace_raw_table
 from orchestration.resources import LockstepResource
 
 TRADING_SESSIONS = dg.AssetKey(["raw", "trading_sessions"])
@@ -23,13 +23,9 @@ def trading_sessions(context: dg.AssetExecutionContext, lockstep: LockstepResour
     from orchestration.sources.calendars.client import exchange_sessions
 
     catalog = load_catalog()
-    settings = lockstep.settings()
     sessions = exchange_sessions([i.calendar for i in catalog.market],
-                                 cache_dir=settings.state_dir / "calendars")
-    with writer_lock(settings.warehouse, log=context.log.info):
-        with connect(settings.warehouse, log=context.log.warning) as con:
-            ensure_raw_schema(con)
-            replace_table(con, "raw.trading_sessions", sessions)
+                                 cache_dir=lockstep.settings().state_dir / "calendars")
+    replace_raw_table(context, lockstep, "raw.trading_sessions", sessions)
     per_calendar = sessions.groupby("calendar")["session_date"].agg(["min", "max", "count"])
     return dg.MaterializeResult(
         metadata={
