@@ -1,7 +1,10 @@
-"""Load and validate the catalog (orchestration/catalog.yaml): what lockstep ingests."""
+"""Load and validate the catalog: what lockstep ingests. orchestration/catalog.yaml, or the
+file LOCKSTEP_CATALOG names (same format), read when a run or a command needs it."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +13,7 @@ import yaml
 from orchestration.lib.dbt_vars import fred_units
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
+CATALOG_ENV = "LOCKSTEP_CATALOG"
 
 CALENDARS = ("24/7", "XNYS")
 ASSET_CLASSES = ("crypto", "equity_index", "etf", "commodity_future")
@@ -152,12 +156,25 @@ def parse_catalog(raw: dict) -> Catalog:
     return Catalog(market=tuple(market), fred=tuple(fred), sections=sections)
 
 
-def load_catalog(path: Path | str = CATALOG_PATH) -> Catalog:
-    path = Path(path)
+def catalog_path(env: Mapping[str, str] | None = None) -> Path:
+    """LOCKSTEP_CATALOG when set (your own universe without editing the repo), else
+    orchestration/catalog.yaml."""
+    env = os.environ if env is None else env
+    raw = (env.get(CATALOG_ENV) or "").strip()
+    return Path(raw).expanduser().resolve() if raw else CATALOG_PATH
+
+
+def load_catalog(path: Path | str | None = None) -> Catalog:
+    from_env = path is None and bool((os.environ.get(CATALOG_ENV) or "").strip())
+    path = catalog_path() if path is None else Path(path)
+    named = f"{CATALOG_ENV}={path}" if from_env else str(path)
     try:
         raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError as exc:
-        raise CatalogError(f"catalog file not found: {path}") from exc
+    except (FileNotFoundError, IsADirectoryError) as exc:
+        raise CatalogError(f"catalog file not found: {named}") from exc
     except yaml.YAMLError as exc:
-        raise CatalogError(f"catalog file {path} is not valid YAML: {exc}") from exc
-    return parse_catalog(raw)
+        raise CatalogError(f"catalog file {named} is not valid YAML: {exc}") from exc
+    try:
+        return parse_catalog(raw)
+    except CatalogError as exc:
+        raise CatalogError(f"{named}: {exc}") from None

@@ -2,6 +2,7 @@
 
 LOCKSTEP_SOURCE     demo | files | live            (default: demo, synthetic and labelled so)
 LOCKSTEP_DATA_DIR   directory read by the files source
+LOCKSTEP_CATALOG    the catalog file (default: orchestration/catalog.yaml; read in catalog.py)
 LOCKSTEP_WAREHOUSE  DuckDB path                     (default: warehouse/lockstep.duckdb)
 LOCKSTEP_STATE_DIR  local state: Dagster home, demo data, yfinance cache (default: .lockstep/)
 LOCKSTEP_PUBLISH_DIR where the published marts go (default: <warehouse dir>/published)

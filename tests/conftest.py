@@ -56,6 +56,8 @@ def install_network_guard() -> None:
 
 
 install_network_guard()
+# the tests' universe is the repo's catalog, whatever the user's shell points at
+os.environ.pop("LOCKSTEP_CATALOG", None)
 
 
 @pytest.fixture(autouse=True)
@@ -65,6 +67,7 @@ def _isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("LOCKSTEP_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("LOCKSTEP_SOURCE", "demo")
     monkeypatch.delenv("LOCKSTEP_DATA_DIR", raising=False)
+    monkeypatch.delenv("LOCKSTEP_CATALOG", raising=False)
     monkeypatch.delenv("FRED_API_KEY", raising=False)
     monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     monkeypatch.setenv("DAGSTER_TELEMETRY_ENABLED", "false")
@@ -115,7 +118,8 @@ def dbt_manifest() -> Path:
 
 
 ENVIRONMENT = {"source": "LOCKSTEP_SOURCE", "data_dir": "LOCKSTEP_DATA_DIR",
-               "warehouse": "LOCKSTEP_WAREHOUSE", "state_dir": "LOCKSTEP_STATE_DIR"}
+               "warehouse": "LOCKSTEP_WAREHOUSE", "state_dir": "LOCKSTEP_STATE_DIR",
+               "catalog": "LOCKSTEP_CATALOG"}
 
 
 def lockstep_env(**settings: str):

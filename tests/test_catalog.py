@@ -95,3 +95,56 @@ def test_a_new_source_has_its_own_catalog_section(tmp_path, monkeypatch):
         parse_catalog({"market": [_entry()], "boe": [{"id": "IUDBEDR"}]})
     with pytest.raises(CatalogError, match="catalog section 'ecb' must be a list of mappings"):
         parse_catalog({"ecb": {"id": "x"}})
+
+
+def test_lockstep_catalog_sets_the_universe_of_a_run(tmp_path, demo_dir):
+    """LOCKSTEP_CATALOG points at another catalog file: the files source reads the symbols
+    and series it lists (the directory holds the whole demo universe), and the reference
+    tables list them; the repo's catalog is untouched."""
+    import dagster as dg
+    import duckdb
+    import pandas as pd
+    import yaml
+
+    from orchestration.catalog import CATALOG_PATH
+    from orchestration.partitions import newest_key
+    from orchestration.resources import LockstepResource
+    from orchestration.sources.fred.assets import fred_series, raw_fred
+    from orchestration.sources.yahoo.assets import instruments, raw_market
+    from tests.conftest import lockstep_env
+
+    full = yaml.safe_load(CATALOG_PATH.read_text())
+    mine = {"market": [e for e in full["market"] if e["symbol"] in ("BTC-USD", "GC=F")],
+            "fred": [e for e in full["fred"] if e["id"] == "WALCL"]}
+    path = tmp_path / "my_catalog.yaml"
+    path.write_text(yaml.safe_dump(mine))
+    warehouse = tmp_path / "w.duckdb"
+    with lockstep_env(source="files", data_dir=str(demo_dir), warehouse=str(warehouse),
+                      catalog=str(path)):
+        result = dg.materialize([instruments, fred_series, raw_market, raw_fred],
+                                resources={"lockstep": LockstepResource()},
+                                instance=dg.DagsterInstance.ephemeral(),
+                                partition_key=newest_key())
+    assert result.success
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        counts = dict(con.execute("SELECT symbol, count(*) FROM raw.market_prices "
+                                  "GROUP BY 1").fetchall())
+        series = con.execute("SELECT DISTINCT series_id FROM raw.fred_observations").fetchall()
+        listed = con.execute("SELECT symbol FROM raw.instruments ORDER BY 1").fetchall()
+    on_disk = {s: len(pd.read_csv(demo_dir / "market" / f"{stem}.csv"))
+               for s, stem in (("BTC-USD", "BTC-USD"), ("GC=F", "GC_F"))}
+    assert counts == on_disk
+    assert series == [("WALCL",)]
+    assert listed == [("BTC-USD",), ("GC=F",)]
+
+
+def test_a_missing_lockstep_catalog_names_the_variable(tmp_path, monkeypatch):
+    from orchestration.catalog import load_catalog
+
+    monkeypatch.setenv("LOCKSTEP_CATALOG", str(tmp_path / "nope.yaml"))
+    with pytest.raises(CatalogError, match=r"catalog file not found: LOCKSTEP_CATALOG=.*nope"):
+        load_catalog()
+    (tmp_path / "bad.yaml").write_text("market:\n  - symbol: X\n")
+    monkeypatch.setenv("LOCKSTEP_CATALOG", str(tmp_path / "bad.yaml"))
+    with pytest.raises(CatalogError, match=r"LOCKSTEP_CATALOG=.*bad.yaml: market\[0\] \(X\)"):
+        load_catalog()

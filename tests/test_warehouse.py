@@ -72,6 +72,74 @@ def test_revised_row_is_updated_and_counted(con):
     assert got == [(2559.61, T0), (2590.62, T1), (2595.0, T1)]
 
 
+def _as_of(con, table, moment):
+    return con.execute(f"SELECT * EXCLUDE (received_at) FROM {table}_as_of(?) "
+                       f"ORDER BY ALL", [moment]).fetchall()
+
+
+def test_revisions_are_kept_and_every_past_state_reads_back(con):
+    """A bar revised twice: the current table holds the third version, the revisions table
+    the two it replaced, and the as-of macro returns each state at its moment."""
+    t2 = datetime(2026, 1, 3, 12, 0)
+    v1, v2, v3 = BASE, BASE.copy(), BASE.copy()
+    v2.loc[1, ["close", "adj_close"]] = 2590.62
+    v3.loc[1, ["close", "adj_close"]] = 2591.0
+    v3.loc[1, "volume"] = 121
+    for frame, at in ((v1, T0), (v2, T1), (v3, t2)):
+        upsert(con, MARKET, frame, "files", at)
+    upsert(con, MARKET, v3, "files", datetime(2026, 1, 4))  # identical re-read: nothing kept
+
+    def state(frame):
+        return sorted(tuple(r) + ("files",) for r in frame.itertuples(index=False))
+
+    assert _as_of(con, "raw.market_prices", datetime(2025, 12, 31)) == []  # before any load
+    assert _as_of(con, "raw.market_prices", T0) == state(v1)
+    assert _as_of(con, "raw.market_prices", datetime(2026, 1, 2, 11, 59)) == state(v1)
+    assert _as_of(con, "raw.market_prices", T1) == state(v2)
+    assert _as_of(con, "raw.market_prices", t2) == state(v3)
+    assert _as_of(con, "raw.market_prices", datetime(2030, 1, 1)) == state(v3)
+    kept = con.execute("SELECT date, close, volume, received_at, replaced_at "
+                       "FROM raw.market_prices_revisions ORDER BY received_at").fetchall()
+    assert kept == [(date(2025, 12, 11), 2590.61, 120, T0, T1),
+                    (date(2025, 12, 11), 2590.62, 120, T1, t2)]
+    # staging's input, the current table, holds only the latest version of each bar
+    assert con.execute("SELECT count(*), max(ingested_at) FROM raw.market_prices").fetchone() \
+        == (3, t2)
+
+
+def test_fred_revisions_are_kept(con):
+    frame = pd.DataFrame({"series_id": ["WALCL"], "date": [date(2025, 12, 3)],
+                          "value": [6552000.0]})
+    upsert(con, FRED, frame, "files", T0)
+    upsert(con, FRED, frame.assign(value=6552100.0), "files", T1)
+    assert _as_of(con, "raw.fred_observations", T0) == [("WALCL", date(2025, 12, 3),
+                                                         6552000.0, "files")]
+    assert _as_of(con, "raw.fred_observations", T1) == [("WALCL", date(2025, 12, 3),
+                                                         6552100.0, "files")]
+
+
+def test_the_documented_revision_queries_run(con):
+    """warehouse/README.md, "Revisions": its SQL, as written, against kept revisions."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).parent.parent / "warehouse" / "README.md").read_text()
+    section = text.split("### Revisions", 1)[1]
+    queries = [q for block in re.findall(r"```sql\n(.*?)```", section, re.S)
+               for q in block.split(";") if q.strip()]
+    btc = _prices([("BTC-USD", date(2026, 1, d), 90000.0 + d, 91000.0 + d, 89000.0, 90500.0 + d,
+                    90500.0 + d, 7) for d in range(1, 8)])
+    upsert(con, MARKET, btc, "live", datetime(2026, 1, 8))
+    upsert(con, MARKET, btc.assign(close=btc.close + 1), "live", datetime(2026, 1, 12))
+    walcl = pd.DataFrame({"series_id": ["WALCL"], "date": [date(2025, 12, 3)], "value": [1.0]})
+    for n, at in enumerate((T0, T1, datetime(2026, 1, 5))):
+        upsert(con, FRED, walcl.assign(value=6552000.0 + n), "live", at)
+    held, versions = (con.execute(q).fetchall() for q in queries)
+    assert [r[1] for r in held] == list(btc.close)  # as held on 10 January: before the fix
+    assert [(r[0], r[1]) for r in versions] == [(6552000.0, T0), (6552001.0, T1),
+                                                (6552002.0, datetime(2026, 1, 5))]
+
+
 def test_failure_mid_load_leaves_the_table_as_it_was(con):
     upsert(con, MARKET, BASE, "files", T0)
     before = _all(con)
@@ -84,6 +152,8 @@ def test_failure_mid_load_leaves_the_table_as_it_was(con):
     with pytest.raises(duckdb.ConstraintException):
         upsert(con, MARKET, bad, "files", T1)
     assert _all(con) == before
+    # the versions the failed load would have replaced were not kept either
+    assert con.execute("SELECT count(*) FROM raw.market_prices_revisions").fetchone()[0] == 0
 
 
 def test_demo_rows_never_mix_with_real_rows(con):

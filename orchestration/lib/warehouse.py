@@ -44,6 +44,44 @@ class TableSpec:
     def group(self) -> str:
         return self.key[0]
 
+    @property
+    def revisions(self) -> str:
+        """Every version of a row that a later load replaced (raw.<table>_revisions)."""
+        return f"{self.name}_revisions"
+
+    @property
+    def as_of(self) -> str:
+        """The table macro that returns what the table held at a past moment."""
+        return f"{self.name}_as_of"
+
+
+def revision_ddl(spec: TableSpec) -> list[str]:
+    """Kept revisions of a raw table: `<table>_revisions` holds every version of a row that
+    a load replaced (its values, source, when it arrived and when it was replaced), and the
+    table macro `<table>_as_of(moment)` returns the rows as the warehouse held them then.
+    The current table stays one row per key, the latest version (what staging reads); a
+    re-read that changes nothing writes nothing to either."""
+    cols = ", ".join([*spec.key, *spec.values, "source"])
+    return [
+        # the same column types as the table, without its constraints: a replaced version
+        # was valid when stored and is never re-checked
+        f"""
+        CREATE TABLE IF NOT EXISTS {spec.revisions} AS
+        SELECT {cols}, ingested_at AS received_at, ingested_at AS replaced_at
+        FROM {spec.name} LIMIT 0
+        """,
+        f"""
+        CREATE OR REPLACE MACRO {spec.as_of}(moment) AS TABLE
+        SELECT {cols}, ingested_at AS received_at
+        FROM {spec.name} WHERE ingested_at <= CAST(moment AS TIMESTAMP)
+        UNION ALL
+        SELECT {cols}, received_at
+        FROM {spec.revisions}
+        WHERE received_at <= CAST(moment AS TIMESTAMP)
+          AND replaced_at > CAST(moment AS TIMESTAMP)
+        """,
+    ]
+
 
 class WarehouseLockTimeout(RuntimeError):
     pass
@@ -215,9 +253,10 @@ def upsert(
     """Insert new keys and update changed rows of `spec.name`, in one transaction.
 
     Unchanged rows are not touched (their ingested_at stays), so re-running the same load
-    changes nothing. Returns per-group counts: received, inserted, updated, unchanged,
-    first_date, last_date. On any error the transaction is rolled back: the table is as it
-    was before the call.
+    changes nothing. The version a changed row replaces is kept in `spec.revisions` (with
+    when it arrived and when it was replaced), so `spec.as_of` can read any past state.
+    Returns per-group counts: received, inserted, updated, unchanged, first_date, last_date.
+    On any error the transaction is rolled back: the table is as it was before the call.
     """
     key_a, key_b = spec.key
     columns = [key_a, key_b, *spec.values]
@@ -252,6 +291,17 @@ def upsert(
             GROUP BY 1 ORDER BY 1
             """
         ).df()
+        kept = ", ".join([*spec.key, *spec.values, "source"])
+        con.execute(
+            f"""
+            INSERT INTO {spec.revisions} ({kept}, received_at, replaced_at)
+            SELECT {", ".join(f"t.{c}" for c in [*spec.key, *spec.values, "source"])},
+                   t.ingested_at, i.ingested_at
+            FROM {spec.name} t
+            JOIN lockstep_incoming i ON t.{key_a} = i.{key_a} AND t.{key_b} = i.{key_b}
+            WHERE {changed}
+            """
+        )
         set_sql = ", ".join(f"{c} = i.{c}" for c in [*spec.values, "source", "ingested_at"])
         con.execute(
             f"""

@@ -1,6 +1,6 @@
 """The raw tables FRED data lands in: raw.fred_observations and raw.fred_series."""
 
-from orchestration.lib.warehouse import TableSpec
+from orchestration.lib.warehouse import TableSpec, revision_ddl
 
 FRED = TableSpec("raw.fred_observations", ("series_id", "date"), ("value",))
 
@@ -23,4 +23,6 @@ DDL = [
         frequency VARCHAR NOT NULL
     )
     """,
+    # kept revisions and the as-of table macro (README, "Revisions")
+    *revision_ddl(FRED),
 ]

@@ -1,6 +1,6 @@
 """The raw tables market prices land in: raw.market_prices and raw.instruments."""
 
-from orchestration.lib.warehouse import TableSpec
+from orchestration.lib.warehouse import TableSpec, revision_ddl
 
 MARKET = TableSpec(
     "raw.market_prices",
@@ -37,4 +37,6 @@ DDL = [
     # warehouses created before the catalog had history notes and an order
     "ALTER TABLE raw.instruments ADD COLUMN IF NOT EXISTS history_note VARCHAR",
     "ALTER TABLE raw.instruments ADD COLUMN IF NOT EXISTS display_order INTEGER",
+    # kept revisions and the as-of table macro (README, "Revisions")
+    *revision_ddl(MARKET),
 ]
