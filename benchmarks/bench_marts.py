@@ -65,7 +65,8 @@ def build_warehouse(path: Path, prices: pd.DataFrame) -> None:
         instruments = pd.DataFrame({"symbol": symbols, "name": symbols,
                                     "asset_class": "equity_index", "calendar": "XNYS"})
         con.register("i", instruments)
-        con.execute("INSERT INTO raw.instruments SELECT * FROM i")
+        con.execute("INSERT INTO raw.instruments (symbol, name, asset_class, calendar) "
+                    "SELECT * FROM i")
         sessions = exchange_sessions(["XNYS"], today=date(2025, 12, 31))
         con.register("s", sessions)
         con.execute("INSERT INTO raw.trading_sessions SELECT * FROM s")
@@ -140,8 +141,10 @@ def main() -> None:
             warehouse = Path(tmp) / "lockstep.duckdb"
             build_warehouse(warehouse, prices)
             dbt(["parse", "--quiet"], warehouse, pairs)
+            dbt(["seed", "--quiet"], warehouse, pairs)  # the dated-events reference table
             all_marts, all_sql, rss = dbt(["run", "--quiet"], warehouse, pairs)
-            drawdowns, dd_sql, _ = dbt(["run", "--quiet", "--select",
+            # a whole build again (the incremental models would otherwise add nothing)
+            drawdowns, dd_sql, _ = dbt(["run", "--quiet", "--full-refresh", "--select",
                                         "+fct_drawdowns_daily +fct_drawdown_episodes"],
                                        warehouse, pairs)
             with duckdb.connect(str(warehouse), read_only=True) as con:

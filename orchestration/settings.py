@@ -6,6 +6,8 @@ LOCKSTEP_CATALOG    the catalog file (default: orchestration/catalog.yaml; read 
 LOCKSTEP_WAREHOUSE  DuckDB path                     (default: warehouse/lockstep.duckdb)
 LOCKSTEP_STATE_DIR  local state: Dagster home, demo data, yfinance cache (default: .lockstep/)
 LOCKSTEP_PUBLISH_DIR where the published marts go (default: <warehouse dir>/published)
+LOCKSTEP_FULL_REFRESH  1: this run rebuilds dbt's incremental models whole (default: only
+                    what changed; README, "Incremental marts")
 LOCKSTEP_DBT        the dbt executable (default: .venv-dbt/bin/dbt, the environment make builds)
 FRED_API_KEY        live FRED only; read when the FRED client is built, never logged or stored
 """
@@ -38,6 +40,7 @@ class Settings:
     state_dir: Path
     data_dir: Path | None
     publish_dir: Path
+    full_refresh: bool = False
 
     @property
     def demo_dir(self) -> Path:
@@ -73,12 +76,16 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     if source == "files" and data_dir is None:
         raise SettingsError("LOCKSTEP_SOURCE=files needs LOCKSTEP_DATA_DIR (a directory "
                             "with market/<FILE>.csv and fred/<SERIES>.csv)")
+    full_refresh_raw = (env.get("LOCKSTEP_FULL_REFRESH") or "").strip().lower()
+    if full_refresh_raw not in ("", "0", "1", "false", "true", "no", "yes"):
+        raise SettingsError(f"LOCKSTEP_FULL_REFRESH={full_refresh_raw!r} is not 1 or 0")
     return Settings(
         source=source,
         warehouse=warehouse_path(env),
         state_dir=_path(env.get("LOCKSTEP_STATE_DIR") or ".lockstep"),
         data_dir=data_dir,
         publish_dir=publish_dir(env),
+        full_refresh=full_refresh_raw in ("1", "true", "yes"),
     )
 
 

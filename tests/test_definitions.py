@@ -35,7 +35,8 @@ EXPECTED_LINEAGE = {
                                        "staging/stg_trading_sessions"},
     "intermediate/int_market_daily": {"staging/stg_market_prices", "staging/stg_instruments",
                                       "intermediate/int_calendar_days"},
-    "intermediate/int_running_peaks": {"intermediate/int_market_daily"},
+    # stg_instruments: an incremental build deletes the symbols taken out of the catalog
+    "intermediate/int_running_peaks": {"intermediate/int_market_daily", "staging/stg_instruments"},
     "marts/fct_drawdowns_daily": {"intermediate/int_running_peaks"},
     "marts/fct_drawdown_episodes": {"intermediate/int_running_peaks"},
     "marts/fct_divergence_daily": {"intermediate/int_running_peaks"},

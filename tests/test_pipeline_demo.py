@@ -337,3 +337,21 @@ def test_make_docs_serves_dbt_docs_with_types_and_comments_on_localhost(demo_run
     columns = {c["name"]: c for c in snapshot["columns"].values()}
     assert columns["latest_close"]["type"] == "DOUBLE"
     assert columns["latest_close"]["comment"] == "Close on latest_date."
+
+
+def _log_messages(result) -> list[str]:
+    return [e.message for e in result.all_events if e.message]
+
+
+def test_the_first_build_is_whole_and_the_second_incremental(demo_run):
+    """The first run of a warehouse builds dbt's incremental models whole and records the
+    logic it ran; the second (the same code, the same data) builds incrementally."""
+    first, second, warehouse, _ = demo_run
+    whole = "dbt: rebuilding the incremental models whole"
+    assert [m for m in _log_messages(first) if whole in m] == []  # new: built whole anyway
+    assert [m for m in _log_messages(second) if whole in m] == []
+    for run in (first, second):
+        args = json.loads((_run_target(run) / "run_results.json").read_text())["args"]
+        assert args.get("full_refresh") in (False, None)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM ops.dbt_build_state").fetchone()[0] == 1

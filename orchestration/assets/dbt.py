@@ -164,9 +164,17 @@ def lockstep_dbt_assets(
     and follow enriched, so the asset page shows them as the latest materialization's
     metadata; for every other mart, its row count and date range (and on
     fct_divergence_daily the chart) follow as an observation of it."""
+    from orchestration.lib.incremental import (
+        full_refresh_reason,
+        incremental_models,
+        logic_fingerprint,
+        record_fingerprint,
+    )
     from orchestration.lib.mart_metadata import enrich
 
     settings = lockstep.settings()
+    fingerprint = logic_fingerprint(lockstep_dbt_project.project_dir,
+                                    dbt_manifest()["metadata"]["dbt_version"])
     warm = threading.Thread(target=_import_chart_libraries, daemon=True)
     warm.start()
     built: list[dg.AssetKey] = []
@@ -179,6 +187,11 @@ def lockstep_dbt_assets(
             # dbt fails at once when another process (a SQL client) holds the file
             wait_until_writable(settings.warehouse, log=context.log.warning)
             build = ["build", "--exclude-resource-type", "unit_test", "exposure"]
+            why = full_refresh_reason(settings.warehouse, fingerprint, settings.full_refresh,
+                                      incremental_models(dbt_manifest()))
+            if why:
+                context.log.info(f"dbt: rebuilding the incremental models whole ({why})")
+                build.append("--full-refresh")
             invocation = dbt.cli(build, context=context, raise_on_error=False)
             try:
                 for event in invocation.stream():
@@ -194,6 +207,9 @@ def lockstep_dbt_assets(
                 _stop_if_running(invocation.process, context)
                 _keep_parse_state(invocation.target_path)
                 _prune_run_targets(invocation.target_path)
+            if invocation.is_successful() and incremental_models(dbt_manifest()) <= {
+                    k.path[-1] for k in built}:
+                record_fingerprint(settings.warehouse, fingerprint)
             warm.join()
             try:
                 extra = enrich(settings.warehouse, built,

@@ -1,5 +1,7 @@
--- Typed, deduplicated daily prices. One row per (symbol, date); if the raw layer ever held
--- two, the most recently ingested wins.
+-- Typed daily prices, one row per (symbol, date): raw.market_prices holds the latest version
+-- of each bar (its primary key is (symbol, date); the versions a revision replaced are in
+-- raw.market_prices_revisions), so nothing is left to deduplicate, and a filter on symbol or
+-- date reaches the table (incremental builds read it that way).
 with source as (
     select * from {{ source('yahoo', 'market_prices') }}
 )
@@ -17,4 +19,3 @@ select
     cast(ingested_at as timestamp) as ingested_at
 from source
 where close is not null
-qualify row_number() over (partition by symbol, date order by ingested_at desc) = 1

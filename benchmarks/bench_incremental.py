@@ -1,0 +1,111 @@
+"""What a daily refresh costs dbt once the history is stored: N synthetic symbols x Y years,
+a full build, then one new day for every symbol written the way ingestion writes it (an
+upsert into raw.market_prices), then the incremental build -- next to the numpy floor for
+the running peaks over the same rows.
+
+    uv run python benchmarks/bench_incremental.py [--symbols 10 100 500] [--years 30]
+
+A script, not a test. The data is SYNTHETIC (random walks, source = 'demo'), written
+straight into the raw tables of a scratch warehouse (benchmarks/bench_marts.py makes it).
+Per size it prints: the full build's wall time and SQL time (dbt's run_results.json), the
+incremental build's, the SQL time of int_running_peaks in each, and numpy's
+maximum.accumulate over the closes. Prints a Markdown table for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_marts import ROOT, build_warehouse, dbt, synthetic_prices  # noqa: E402
+
+sys.path.insert(0, str(ROOT))
+from orchestration.lib.warehouse import connect, upsert  # noqa: E402
+from orchestration.sources.yahoo.tables import MARKET  # noqa: E402
+
+NEW_DAY = date(2026, 1, 2)  # the first NYSE session after the synthetic history ends
+
+
+def model_sql(warehouse: Path, name: str) -> float:
+    results = json.loads((warehouse.parent / "target" / "run_results.json").read_text())
+    return sum(r["execution_time"] for r in results["results"]
+               if r["unique_id"].endswith(f".{name}"))
+
+
+def slowest(warehouse: Path, label: str, n: int = 8) -> None:
+    """The n slowest models of the last dbt run, on stderr (where a daily build's time goes)."""
+    results = json.loads((warehouse.parent / "target" / "run_results.json").read_text())
+    top = sorted(results["results"], key=lambda r: -r["execution_time"])[:n]
+    print(f"  {label}: " + ", ".join(f"{r['unique_id'].split('.')[-1]} {r['execution_time']:.2f} s"
+                                     for r in top), file=sys.stderr)
+
+
+def numpy_floor(prices: pd.DataFrame) -> float:
+    """Running peaks of every symbol's closes with numpy: the floor for int_running_peaks."""
+    started = time.monotonic()
+    for _, closes in prices.groupby("symbol", sort=False)["close"]:
+        np.maximum.accumulate(closes.to_numpy())
+    return time.monotonic() - started
+
+
+def append_one_day(warehouse: Path, prices: pd.DataFrame) -> int:
+    last = prices.sort_values("date").groupby("symbol").tail(1)
+    day = last.assign(date=NEW_DAY, open=last.close * 1.01, high=last.close * 1.02,
+                      low=last.close, close=last.close * 1.01, adj_close=last.close * 1.01)
+    with connect(warehouse) as con:
+        upsert(con, MARKET, day, "demo", datetime.now())
+    return len(day)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--symbols", type=int, nargs="+", default=[10, 100, 500])
+    parser.add_argument("--years", type=int, default=30)
+    args = parser.parse_args()
+    print("progress: one line per size as it finishes", file=sys.stderr)
+    lines = []
+    for n in args.symbols:
+        prices = synthetic_prices(n, args.years)
+        names = sorted(prices.symbol.unique())
+        pairs = [{"leader": names[i], "laggard": names[-1]} for i in range(min(4, n - 1))]
+        with tempfile.TemporaryDirectory(prefix="lockstep-bench-incremental-") as tmp:
+            warehouse = Path(tmp) / "lockstep.duckdb"
+            build_warehouse(warehouse, prices)
+            dbt(["parse", "--quiet"], warehouse, pairs)
+            dbt(["seed", "--quiet"], warehouse, pairs)  # the dated-events reference table
+            full, full_sql, rss = dbt(["run", "--quiet", "--full-refresh"], warehouse, pairs)
+            full_peaks = model_sql(warehouse, "int_running_peaks")
+            slowest(warehouse, f"{n} symbols, full build")
+            added = append_one_day(warehouse, prices)
+            daily, daily_sql, _ = dbt(["run", "--quiet"], warehouse, pairs)
+            daily_peaks = model_sql(warehouse, "int_running_peaks")
+            slowest(warehouse, f"{n} symbols, one new day")
+            with duckdb.connect(str(warehouse), read_only=True) as con:
+                stored = con.execute("SELECT count(*) FROM intermediate.int_running_peaks "
+                                     "WHERE date = ?", [NEW_DAY]).fetchone()[0]
+            assert stored == added == n, (stored, added, n)
+        floor = numpy_floor(prices)
+        line = (f"| {n} | {len(prices):,} | {full:.1f} s ({full_sql:.1f} s) "
+                f"| {daily:.1f} s ({daily_sql:.1f} s) | {daily_sql / full_sql:.0%} "
+                f"| {full_peaks:.2f} s | {daily_peaks:.2f} s | {floor:.2f} s | {rss:,.0f} MiB |")
+        print(line, file=sys.stderr)
+        lines.append(line)
+    print("| symbols | rows | full build, `dbt run` wall (SQL) | one new day, wall (SQL) "
+          "| daily SQL / full SQL | int_running_peaks SQL, full | int_running_peaks SQL, "
+          "one new day | numpy floor (running peaks) | dbt peak RSS |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
