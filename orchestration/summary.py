@@ -49,6 +49,7 @@ def failed_error_checks(events: Iterable) -> int:
 def summarize(events: Iterable, elapsed: float, run_id: str, success: bool,
               log_file: str | None) -> str:
     loaded, warnings, blocked, failed_checks, failures, alerts = [], [], [], [], [], None
+    builds: dict[str, str] = {}  # dbt's incremental models: how this run built them
     years: dict[str, list[str]] = {}  # partitions (years) of each raw table the run loaded
     for event in events:
         if event.is_step_failure:
@@ -79,6 +80,8 @@ def summarize(events: Iterable, elapsed: float, run_id: str, success: bool,
                     names = [line[2:].split(":")[0] for line in
                              str(_meta(metadata, "not_loaded")).splitlines() if line]
                     loaded.append(f"  not loaded: {', '.join(names)} (no data at the source)")
+            elif _meta(metadata, "build"):
+                builds[key.split("/")[-1]] = str(_meta(metadata, "build"))
             elif key == "ops/alerts":
                 alerts = (int(_meta(metadata, "announced", 0)), str(_meta(metadata, "delivery")),
                           str(_meta(metadata, "alerts", "")))
@@ -113,6 +116,9 @@ def summarize(events: Iterable, elapsed: float, run_id: str, success: bool,
         year = (f" (the years {span})" if span and " to " in span
                 else f" (the year {span})" if span else "")
         out += [f"Loaded{year}:"] + [f"  {line}" for line in loaded]
+    for mode in sorted(set(builds.values())):
+        names = ", ".join(sorted(k for k, v in builds.items() if v == mode))
+        out.append(f"dbt: {names} {mode}")
     if blocked:
         out.append("Blocking checks that failed (the marts were not rebuilt):")
         out += [f"  {line}" for entry in blocked for line in entry]

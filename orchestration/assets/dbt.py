@@ -165,7 +165,7 @@ def lockstep_dbt_assets(
     metadata; for every other mart, its row count and date range (and on
     fct_divergence_daily the chart) follow as an observation of it."""
     from orchestration.lib.incremental import (
-        full_refresh_reason,
+        build_mode,
         incremental_models,
         logic_fingerprint,
         record_fingerprint,
@@ -187,10 +187,12 @@ def lockstep_dbt_assets(
             # dbt fails at once when another process (a SQL client) holds the file
             wait_until_writable(settings.warehouse, log=context.log.warning)
             build = ["build", "--exclude-resource-type", "unit_test", "exposure"]
-            why = full_refresh_reason(settings.warehouse, fingerprint, settings.full_refresh,
-                                      incremental_models(dbt_manifest()))
-            if why:
-                context.log.info(f"dbt: rebuilding the incremental models whole ({why})")
+            incremental = incremental_models(dbt_manifest())
+            whole, mode = build_mode(settings.warehouse, fingerprint, settings.full_refresh,
+                                     incremental)
+            context.log.info(f"dbt: incremental models ({', '.join(sorted(incremental))}) "
+                             f"{mode}")
+            if whole:
                 build.append("--full-refresh")
             invocation = dbt.cli(build, context=context, raise_on_error=False)
             try:
@@ -199,6 +201,8 @@ def lockstep_dbt_assets(
                            if isinstance(event, dg.Output) else getattr(event, "asset_key", None))
                     if isinstance(event, dg.Output):
                         built.append(key)
+                        if key.path[-1] in incremental:
+                            event = event.with_metadata({**event.metadata, "build": mode})
                     if key in FEATURED:
                         held.append((key, event))
                     else:
@@ -207,8 +211,7 @@ def lockstep_dbt_assets(
                 _stop_if_running(invocation.process, context)
                 _keep_parse_state(invocation.target_path)
                 _prune_run_targets(invocation.target_path)
-            if invocation.is_successful() and incremental_models(dbt_manifest()) <= {
-                    k.path[-1] for k in built}:
+            if invocation.is_successful() and incremental <= {k.path[-1] for k in built}:
                 record_fingerprint(settings.warehouse, fingerprint)
             warm.join()
             try:

@@ -72,6 +72,24 @@ def full_refresh_reason(warehouse: Path, fingerprint: str, requested: bool,
     return None
 
 
+def build_mode(warehouse: Path, fingerprint: str, requested: bool,
+               models: set[str]) -> tuple[bool, str]:
+    """(pass --full-refresh?, how the incremental models are built, in words): the metadata
+    their materializations carry and the line `make run` prints."""
+    why = full_refresh_reason(warehouse, fingerprint, requested, models)
+    if why:
+        return True, f"rebuilt whole ({why})"
+    if not Path(warehouse).exists():
+        return False, "built whole (the first build of this warehouse)"
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        stored = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if not stored & set(models):
+        return False, "built whole (the first build of this warehouse)"
+    return False, "built incrementally (only the rows whose inputs changed)"
+
+
 def record_fingerprint(warehouse: Path, fingerprint: str) -> None:
     """After a successful build of every incremental model: the logic the rows are from."""
     import duckdb
