@@ -281,3 +281,46 @@ def test_the_settings_read_lockstep_full_refresh():
     assert load_settings({"LOCKSTEP_FULL_REFRESH": "0"}).full_refresh is False
     with pytest.raises(SettingsError, match="LOCKSTEP_FULL_REFRESH='maybe'"):
         load_settings({"LOCKSTEP_FULL_REFRESH": "maybe"})
+
+
+def test_real_history_cut_then_extended_with_a_deep_revision(sandbox, real_data, catalog):
+    """The real history (../shared/data/real) stored up to mid-2020 and built; then the rest
+    arrives together with revisions far back (a 2015 bar of BTC-USD and of ^RUT, a 1930s
+    bar of ^GSPC); the incremental build equals a whole rebuild, every row."""
+    from orchestration.sources.calendars.client import exchange_sessions
+    from orchestration.sources.files.client import FilesSource
+    from orchestration.sources.yahoo.validation import market_problems
+
+    instruments = tuple(i for i in catalog.market if i.symbol in ("BTC-USD", "^RUT", "^GSPC"))
+    fetched = FilesSource(real_data).fetch_market(instruments)
+    assert not fetched.failures and not market_problems(fetched.frame)
+    prices = fetched.frame.assign(date=pd.to_datetime(fetched.frame.date).dt.date)
+    for suffix in ("", ".wal"):
+        Path(str(sandbox.path) + suffix).unlink(missing_ok=True)
+    with connect(sandbox.path) as con:
+        ensure_raw_schema(con)
+        replace_table(con, "raw.trading_sessions",
+                      exchange_sessions(["XNYS"], cache_dir=sandbox.path.parent / "calendars"))
+        replace_table(con, "raw.instruments", pd.DataFrame(
+            [(i.symbol, i.name, i.asset_class, i.calendar) for i in instruments],
+            columns=["symbol", "name", "asset_class", "calendar"]))
+        upsert(con, MARKET, prices[prices.date <= date(2020, 6, 30)], "files",
+               datetime(2026, 1, 1))
+    sandbox.build()
+
+    revised = prices.copy()
+    for symbol, day, factor in (("BTC-USD", date(2015, 3, 2), 1.5), ("^RUT", date(2015, 3, 2),
+                                                                     0.9),
+                                ("^GSPC", date(1932, 6, 1), 1.2)):
+        at = (revised.symbol == symbol) & (revised.date == day)
+        assert at.sum() == 1, (symbol, day)
+        for column in ("open", "high", "low", "close", "adj_close"):
+            revised.loc[at, column] = revised.loc[at, column] * factor
+    with connect(sandbox.path) as con:
+        stats = upsert(con, MARKET, revised, "files", datetime(2026, 1, 2)).set_index("name")
+    assert int(stats.updated.sum()) == 3 and int(stats.inserted.sum()) > 2000
+    sandbox.build()
+    incremental = sandbox.tables()
+    assert len(incremental["intermediate.int_running_peaks"]) == len(prices)
+    sandbox.build("--full-refresh")
+    assert_same(incremental, sandbox.tables())
