@@ -1,7 +1,7 @@
 # lockstep -- the front door. Every target sets itself up, idempotently.
 #   make demo     synthetic demo data through the whole pipeline, then the snapshot
 #   make test     the test suite
-#   make run      the pipeline on LOCKSTEP_SOURCE (demo | files | live)
+#   make run      the pipeline on LOCKSTEP_SOURCE (demo | files | live; LOCKSTEP_FULL_REFRESH=1 rebuilds all)
 #   make refresh  the pipeline on live Yahoo + FRED data (needs FRED_API_KEY)
 #   make dev      the Dagster UI on http://127.0.0.1:3000
 #   make dashboard the dashboard on http://127.0.0.1:8501 (reads the published copy)
