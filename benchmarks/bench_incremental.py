@@ -15,9 +15,7 @@ maximum.accumulate over the closes. Prints a Markdown table for the README.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -27,7 +25,13 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_marts import ROOT, build_warehouse, dbt, synthetic_prices  # noqa: E402
+from bench_marts import (  # noqa: E402
+    ROOT,
+    dbt,
+    run_results,
+    scratch_warehouse,
+    synthetic_prices,
+)
 
 sys.path.insert(0, str(ROOT))
 from orchestration.lib.warehouse import connect, upsert  # noqa: E402
@@ -37,15 +41,13 @@ NEW_DAY = date(2026, 1, 2)  # the first NYSE session after the synthetic history
 
 
 def model_sql(warehouse: Path, name: str) -> float:
-    results = json.loads((warehouse.parent / "target" / "run_results.json").read_text())
-    return sum(r["execution_time"] for r in results["results"]
+    return sum(r["execution_time"] for r in run_results(warehouse)
                if r["unique_id"].endswith(f".{name}"))
 
 
 def slowest(warehouse: Path, label: str, n: int = 8) -> None:
     """The n slowest models of the last dbt run, on stderr (where a daily build's time goes)."""
-    results = json.loads((warehouse.parent / "target" / "run_results.json").read_text())
-    top = sorted(results["results"], key=lambda r: -r["execution_time"])[:n]
+    top = sorted(run_results(warehouse), key=lambda r: -r["execution_time"])[:n]
     print(f"  {label}: " + ", ".join(f"{r['unique_id'].split('.')[-1]} {r['execution_time']:.2f} s"
                                      for r in top), file=sys.stderr)
 
@@ -76,13 +78,7 @@ def main() -> None:
     lines = []
     for n in args.symbols:
         prices = synthetic_prices(n, args.years)
-        names = sorted(prices.symbol.unique())
-        pairs = [{"leader": names[i], "laggard": names[-1]} for i in range(min(4, n - 1))]
-        with tempfile.TemporaryDirectory(prefix="lockstep-bench-incremental-") as tmp:
-            warehouse = Path(tmp) / "lockstep.duckdb"
-            build_warehouse(warehouse, prices)
-            dbt(["parse", "--quiet"], warehouse, pairs)
-            dbt(["seed", "--quiet"], warehouse, pairs)  # the dated-events reference table
+        with scratch_warehouse(prices, "lockstep-bench-incremental-") as (warehouse, pairs):
             full, full_sql, rss = dbt(["run", "--quiet", "--full-refresh"], warehouse, pairs)
             full_peaks = model_sql(warehouse, "int_running_peaks")
             slowest(warehouse, f"{n} symbols, full build")

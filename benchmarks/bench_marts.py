@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -88,10 +90,27 @@ def dbt(args: list[str], warehouse: Path, pairs: list[dict]) -> tuple[float, flo
         sys.stderr.write(out.stdout[-5000:])
         raise SystemExit(f"dbt {' '.join(args)} failed")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    results = warehouse.parent / "target" / "run_results.json"
-    sql = sum(r["execution_time"] for r in json.loads(results.read_text())["results"]) \
-        if args[0] == "run" else 0.0
+    sql = sum(r["execution_time"] for r in run_results(warehouse)) if args[0] == "run" else 0.0
     return elapsed, sql, max(peak, before) / 1024
+
+
+def run_results(warehouse: Path) -> list[dict]:
+    """dbt's per-node results of the last run against `warehouse` (its run_results.json)."""
+    return json.loads((warehouse.parent / "target" / "run_results.json").read_text())["results"]
+
+
+@contextmanager
+def scratch_warehouse(prices: pd.DataFrame, prefix: str) -> Iterator[tuple[Path, list[dict]]]:
+    """A temporary warehouse holding `prices` in its raw tables, dbt parsed and the seed
+    loaded, with divergence pairs among its symbols: (warehouse path, pairs)."""
+    names = sorted(prices.symbol.unique())
+    pairs = [{"leader": names[i], "laggard": names[-1]} for i in range(min(4, len(names) - 1))]
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        warehouse = Path(tmp) / "lockstep.duckdb"
+        build_warehouse(warehouse, prices)
+        dbt(["parse", "--quiet"], warehouse, pairs)
+        dbt(["seed", "--quiet"], warehouse, pairs)  # the dated-events reference table
+        yield warehouse, pairs
 
 
 def oracle_drawdown_tables(prices: pd.DataFrame) -> float:
@@ -135,13 +154,7 @@ def main() -> None:
     lines = []
     for n in args.symbols:
         prices = synthetic_prices(n, args.years)
-        names = sorted(prices.symbol.unique())
-        pairs = [{"leader": names[i], "laggard": names[-1]} for i in range(min(4, n - 1))]
-        with tempfile.TemporaryDirectory(prefix="lockstep-bench-marts-") as tmp:
-            warehouse = Path(tmp) / "lockstep.duckdb"
-            build_warehouse(warehouse, prices)
-            dbt(["parse", "--quiet"], warehouse, pairs)
-            dbt(["seed", "--quiet"], warehouse, pairs)  # the dated-events reference table
+        with scratch_warehouse(prices, "lockstep-bench-marts-") as (warehouse, pairs):
             all_marts, all_sql, rss = dbt(["run", "--quiet"], warehouse, pairs)
             # a whole build again (the incremental models would otherwise add nothing)
             drawdowns, dd_sql, _ = dbt(["run", "--quiet", "--full-refresh", "--select",

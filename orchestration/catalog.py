@@ -165,9 +165,9 @@ def catalog_path(env: Mapping[str, str] | None = None) -> Path:
 
 
 def load_catalog(path: Path | str | None = None) -> Catalog:
-    from_env = path is None and bool((os.environ.get(CATALOG_ENV) or "").strip())
-    path = catalog_path() if path is None else Path(path)
-    named = f"{CATALOG_ENV}={path}" if from_env else str(path)
+    chosen = catalog_path()  # LOCKSTEP_CATALOG or the repo's catalog
+    path = chosen if path is None else Path(path)
+    named = f"{CATALOG_ENV}={path}" if path == chosen != CATALOG_PATH else str(path)
     try:
         raw = yaml.safe_load(path.read_text())
     except (FileNotFoundError, IsADirectoryError) as exc:

@@ -47,45 +47,53 @@ def incremental_models(manifest: dict) -> set[str]:
             if n["resource_type"] == "model" and n["config"].get("materialized") == "incremental"}
 
 
+def _stored(warehouse: Path) -> tuple[set[str], str | None]:
+    """The warehouse's table names (without schema) and the recorded fingerprint, read once."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = {r[0] for r in con.execute("SELECT schema_name || '.' || table_name "
+                                            "FROM duckdb_tables()").fetchall()}
+        stored = con.execute("SELECT fingerprint FROM ops.dbt_build_state ORDER BY "
+                             "recorded_at DESC LIMIT 1").fetchone() \
+            if "ops.dbt_build_state" in tables else None
+    return {t.split(".")[-1] for t in tables}, stored[0] if stored else None
+
+
+def _reason(stored: tuple[set[str], str | None] | None, fingerprint: str, requested: bool,
+            models: set[str]) -> str | None:
+    if requested:
+        return "LOCKSTEP_FULL_REFRESH=1"
+    if stored is None:  # no warehouse yet
+        return None
+    tables, recorded = stored
+    if models and not tables & set(models):
+        return None
+    if recorded is None:
+        return "no record of the logic the stored rows were built with"
+    if recorded != fingerprint:
+        return "a model, a macro, a dbt var or dbt's version changed since the last build"
+    return None
+
+
 def full_refresh_reason(warehouse: Path, fingerprint: str, requested: bool,
                         models: set[str] = frozenset()) -> str | None:
     """Why this build must rebuild the incremental models (`models`, by name) whole, or
     None. None too when none of them is stored yet: dbt builds them whole anyway."""
-    if requested:
-        return "LOCKSTEP_FULL_REFRESH=1"
-    if not Path(warehouse).exists():
-        return None
-    import duckdb
-
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = {r[0] for r in con.execute(
-            "SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()}
-        if models and not {t.split(".")[-1] for t in tables} & set(models):
-            return None
-        stored = con.execute("SELECT fingerprint FROM ops.dbt_build_state ORDER BY "
-                             "recorded_at DESC LIMIT 1").fetchone() \
-            if "ops.dbt_build_state" in tables else None
-    if stored is None:
-        return "no record of the logic the stored rows were built with"
-    if stored[0] != fingerprint:
-        return "a model, a macro, a dbt var or dbt's version changed since the last build"
-    return None
+    if requested or not Path(warehouse).exists():
+        return _reason(None, fingerprint, requested, models)
+    return _reason(_stored(warehouse), fingerprint, requested, models)
 
 
 def build_mode(warehouse: Path, fingerprint: str, requested: bool,
                models: set[str]) -> tuple[bool, str]:
     """(pass --full-refresh?, how the incremental models are built, in words): the metadata
     their materializations carry and the line `make run` prints."""
-    why = full_refresh_reason(warehouse, fingerprint, requested, models)
+    stored = _stored(warehouse) if Path(warehouse).exists() else None
+    why = _reason(stored, fingerprint, requested, models)
     if why:
         return True, f"rebuilt whole ({why})"
-    if not Path(warehouse).exists():
-        return False, "built whole (the first build of this warehouse)"
-    import duckdb
-
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        stored = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    if not stored & set(models):
+    if stored is None or not stored[0] & set(models):
         return False, "built whole (the first build of this warehouse)"
     return False, "built incrementally (only the rows whose inputs changed)"
 

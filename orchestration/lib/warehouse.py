@@ -291,12 +291,11 @@ def upsert(
             GROUP BY 1 ORDER BY 1
             """
         ).df()
-        kept = ", ".join([*spec.key, *spec.values, "source"])
+        kept = [*spec.key, *spec.values, "source"]
         con.execute(
             f"""
-            INSERT INTO {spec.revisions} ({kept}, received_at, replaced_at)
-            SELECT {", ".join(f"t.{c}" for c in [*spec.key, *spec.values, "source"])},
-                   t.ingested_at, i.ingested_at
+            INSERT INTO {spec.revisions} ({", ".join(kept)}, received_at, replaced_at)
+            SELECT {", ".join(f"t.{c}" for c in kept)}, t.ingested_at, i.ingested_at
             FROM {spec.name} t
             JOIN lockstep_incoming i ON t.{key_a} = i.{key_a} AND t.{key_b} = i.{key_b}
             WHERE {changed}
