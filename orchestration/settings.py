@@ -115,11 +115,16 @@ def dbt_executable(env: dict[str, str] | None = None) -> Path:
 
 
 @contextmanager
-def environ(**values: str) -> Iterator[None]:
-    """Set environment variables for the block and put the old values back afterwards (dbt
-    reads LOCKSTEP_WAREHOUSE from its process environment; tests set the settings)."""
+def environ(**values: str | None) -> Iterator[None]:
+    """Set environment variables for the block (None: unset) and put the old values back
+    afterwards (dbt reads LOCKSTEP_WAREHOUSE from its process environment; tests set the
+    settings)."""
     old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
+    for k, v in values.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     try:
         yield
     finally:

@@ -2,7 +2,9 @@
 history, new symbols, backfills of earlier dates and symbols dropped from the catalog go
 through incremental dbt builds, and every row of every incremental model (and what is built
 on it) must equal a `--full-refresh` build of the same final data (floats within 1e-12).
-A second test proves the builds are incremental: a row the new data cannot change is not
+The builds are run the way the dbt asset runs them: the brief gets the first date whose
+inputs changed (orchestration.lib.incremental), and what the build read is recorded after.
+Other tests prove the builds are incremental: a row the new data cannot change is not
 rewritten."""
 
 import math
@@ -15,10 +17,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from orchestration.lib.incremental import CHANGED_FROM, changed_from, record_inputs
 from orchestration.lib.warehouse import connect, ensure_raw_schema, replace_table, upsert
+from orchestration.sources.fred.tables import FRED
 from orchestration.sources.yahoo.tables import MARKET
 from tests.conftest import PROJECT_ROOT
 
@@ -26,9 +31,11 @@ pytestmark = pytest.mark.slow
 
 # what the incremental models feed, compared row by row with a full rebuild
 COMPARED = ["intermediate.int_running_peaks", "marts.fct_drawdowns_daily",
-            "marts.fct_all_time_highs", "marts.fct_drawdown_episodes"]
+            "marts.fct_all_time_highs", "marts.fct_drawdown_episodes", "marts.mart_daily_brief"]
 SELECTION = ["+int_running_peaks", "fct_drawdowns_daily", "fct_all_time_highs",
-             "fct_drawdown_episodes"]
+             "fct_drawdown_episodes", "+mart_daily_brief"]
+# the synthetic symbols' pairs: a crypto laggard behind two equity leaders
+SYNTHETIC_PAIRS = [{"leader": "BBB", "laggard": "AAA"}, {"leader": "CCC", "laggard": "AAA"}]
 START = date(2020, 1, 1)
 SESSIONS_UNTIL = date(2021, 12, 31)
 
@@ -47,6 +54,8 @@ class Sandbox:
         self.target = root / "target"
         self.clock = datetime(2026, 1, 1)
         self.dbt = str(__import__("orchestration.settings", fromlist=["x"]).dbt_executable())
+        self.vars: dict = {}
+        self.last_from = None  # where the last build started the brief
 
     def reset(self, symbols: dict[str, dict]) -> None:
         for suffix in ("", ".wal"):
@@ -58,6 +67,8 @@ class Sandbox:
                         if (START + timedelta(days=i)).weekday() < 5]
             replace_table(con, "raw.trading_sessions",
                           pd.DataFrame(sessions, columns=["calendar", "session_date"]))
+        self.vars = {"divergence_pairs": SYNTHETIC_PAIRS}
+        self.seed()
         self.write(symbols)
 
     def write(self, symbols: dict[str, dict]) -> None:
@@ -73,14 +84,31 @@ class Sandbox:
                                                 "open", "adj_close", "volume"])
             upsert(con, MARKET, frame, "files", self.clock)
 
-    def build(self, *extra: str) -> None:
+    def dbt_cli(self, *args: str, changed_from: date | None = None) -> None:
         env = {**os.environ, "LOCKSTEP_WAREHOUSE": str(self.path),
                "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        env.pop(CHANGED_FROM, None)
+        if changed_from is not None:
+            env[CHANGED_FROM] = f"{changed_from:%Y-%m-%d}"
         out = subprocess.run(
-            [self.dbt, "run", "--quiet", "--select", *SELECTION, "--profiles-dir", ".",
-             "--target-path", str(self.target), *extra],
+            [self.dbt, *args, "--profiles-dir", ".", "--target-path", str(self.target)],
             cwd=PROJECT_ROOT / "dbt_project", env=env, capture_output=True, text=True)
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+
+    def seed(self) -> None:
+        self.dbt_cli("seed", "--quiet")
+
+    def build(self, *extra: str) -> None:
+        """As the dbt asset builds: incremental builds start the brief where the inputs
+        changed; what the build read is recorded after it succeeded."""
+        start = None
+        if "--full-refresh" not in extra:
+            start, reason = changed_from(self.path)
+            self.last_from, self.last_reason = start, reason
+        self.dbt_cli("run", "--quiet", "--select", *SELECTION, *extra,
+                     *(["--vars", yaml.safe_dump(self.vars)] if self.vars else []),
+                     changed_from=start)
+        record_inputs(self.path)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         with duckdb.connect(str(self.path), read_only=True) as con:
@@ -286,7 +314,8 @@ def test_the_settings_read_lockstep_full_refresh():
 def test_real_history_cut_then_extended_with_a_deep_revision(sandbox, real_data, catalog):
     """The real history (../shared/data/real) stored up to mid-2020 and built; then the rest
     arrives together with revisions far back (a 2015 bar of BTC-USD and of ^RUT, a 1930s
-    bar of ^GSPC); the incremental build equals a whole rebuild, every row."""
+    bar of ^GSPC, a 2015 H.4.1 week); the incremental build equals a whole rebuild, every
+    row, the brief included (with its FRED facts)."""
     from orchestration.sources.calendars.client import exchange_sessions
     from orchestration.sources.files.client import FilesSource
     from orchestration.sources.yahoo.validation import market_problems
@@ -295,6 +324,12 @@ def test_real_history_cut_then_extended_with_a_deep_revision(sandbox, real_data,
     fetched = FilesSource(real_data).fetch_market(instruments)
     assert not fetched.failures and not market_problems(fetched.frame)
     prices = fetched.frame.assign(date=pd.to_datetime(fetched.frame.date).dt.date)
+    fred = FilesSource(real_data).fetch_fred(catalog.fred).frame
+    fred = fred.assign(date=pd.to_datetime(fred.date).dt.date)
+    # a series first published after the cut (IORB) would make the brief start over: new
+    # series are tested apart
+    fred = fred[fred.groupby("series_id").date.transform("min") <= date(2020, 6, 30)]
+    cut = date(2020, 6, 30)
     for suffix in ("", ".wal"):
         Path(str(sandbox.path) + suffix).unlink(missing_ok=True)
     with connect(sandbox.path) as con:
@@ -304,8 +339,13 @@ def test_real_history_cut_then_extended_with_a_deep_revision(sandbox, real_data,
         replace_table(con, "raw.instruments", pd.DataFrame(
             [(i.symbol, i.name, i.asset_class, i.calendar) for i in instruments],
             columns=["symbol", "name", "asset_class", "calendar"]))
-        upsert(con, MARKET, prices[prices.date <= date(2020, 6, 30)], "files",
-               datetime(2026, 1, 1))
+        replace_table(con, "raw.fred_series", pd.DataFrame(
+            [(s.id, s.name, s.units, s.frequency) for s in catalog.fred],
+            columns=["series_id", "name", "units", "frequency"]))
+        upsert(con, MARKET, prices[prices.date <= cut], "files", datetime(2026, 1, 1))
+        upsert(con, FRED, fred[fred.date <= cut], "files", datetime(2026, 1, 1))
+    sandbox.vars = {}
+    sandbox.seed()
     sandbox.build()
 
     revised = prices.copy()
@@ -316,11 +356,118 @@ def test_real_history_cut_then_extended_with_a_deep_revision(sandbox, real_data,
         assert at.sum() == 1, (symbol, day)
         for column in ("open", "high", "low", "close", "adj_close"):
             revised.loc[at, column] = revised.loc[at, column] * factor
+    week = (fred.series_id == "WALCL") & (fred.date == date(2015, 3, 4))
+    assert week.sum() == 1
+    fred.loc[week, "value"] = fred.loc[week, "value"] + 50_000.0
+    # then: the rest up to late November 2025 with the revisions, and the days from then
+    # on (Bitcoin's fall from its October peak while the Russell 2000 set records) last
+    late = date(2025, 11, 28)
     with connect(sandbox.path) as con:
-        stats = upsert(con, MARKET, revised, "files", datetime(2026, 1, 2)).set_index("name")
+        stats = upsert(con, MARKET, revised[revised.date <= late], "files",
+                       datetime(2026, 1, 2)).set_index("name")
+        fred_stats = upsert(con, FRED, fred[fred.date <= late], "files", datetime(2026, 1, 2))
     assert int(stats.updated.sum()) == 3 and int(stats.inserted.sum()) > 2000
+    assert int(fred_stats.updated.sum()) == 1
     sandbox.build()
+    # the brief started at the oldest revision
+    assert sandbox.last_from == date(1932, 6, 1), sandbox.last_reason
+    with connect(sandbox.path) as con:
+        upsert(con, MARKET, revised, "files", datetime(2026, 1, 3))
+        upsert(con, FRED, fred, "files", datetime(2026, 1, 3))
+    sandbox.build()
+    # the day after the newest stored date of the symbol or series that was most behind
+    last = prices[prices.date <= late].groupby("symbol").date.max().min()
+    assert date(2025, 11, 1) < sandbox.last_from <= last + timedelta(days=1), \
+        sandbox.last_reason
     incremental = sandbox.tables()
     assert len(incremental["intermediate.int_running_peaks"]) == len(prices)
     sandbox.build("--full-refresh")
     assert_same(incremental, sandbox.tables())
+
+
+def test_the_brief_starts_where_the_inputs_changed(tmp_path):
+    """inputs_changed_from, by hand: what arrived since the recorded build decides the first
+    brief date recomputed; new symbols or series and changed reference tables mean every
+    date; the day after a symbol's last date before counts (a gap the new rows close)."""
+    from orchestration.lib.incremental import inputs_changed_from
+
+    path = tmp_path / "w.duckdb"
+    bars = [("AAA", date(2024, 1, d), 10.0 + d) for d in range(1, 11)]
+    bars += [("BBB", date(2024, 1, d), 5.0) for d in range(1, 6)]  # BBB stops on the 5th
+
+    def store(rows, at, series=()):
+        frame = pd.DataFrame([(s, d, c, c, c, c, c, 1) for s, d, c in rows],
+                             columns=["symbol", "date", "close", "high", "low", "open",
+                                      "adj_close", "volume"])
+        with connect(path) as con:
+            upsert(con, MARKET, frame, "files", at)
+            if series:
+                upsert(con, FRED, pd.DataFrame(series, columns=["series_id", "date", "value"]),
+                       "files", at)
+
+    with connect(path) as con:
+        ensure_raw_schema(con)
+        replace_table(con, "raw.instruments", pd.DataFrame(
+            [("AAA", "A", "crypto", "24/7"), ("BBB", "B", "equity_index", "XNYS")],
+            columns=["symbol", "name", "asset_class", "calendar"]))
+        replace_table(con, "raw.trading_sessions", pd.DataFrame(
+            [("XNYS", date(2024, 1, d)) for d in range(1, 32)],
+            columns=["calendar", "session_date"]))
+    store(bars, datetime(2026, 1, 1), [("WALCL", date(2024, 1, 3), 7000.0)])
+
+    def changed():
+        with duckdb.connect(str(path), read_only=True) as con:
+            return inputs_changed_from(con)
+
+    assert changed() == (None, "every date (no record of the inputs the last build read)")
+    record_inputs(path)
+    assert changed()[0] == date(2024, 1, 11)  # nothing arrived: no brief date recomputed
+    store(bars, datetime(2026, 1, 2))  # an identical re-read
+    assert changed()[0] == date(2024, 1, 11)
+    store([("AAA", date(2024, 1, 11), 30.0)], datetime(2026, 1, 3))
+    assert changed() == (date(2024, 1, 11), "from 2024-01-11 on (1 symbols or series with "
+                                            "new or revised rows)")
+    # BBB resumes after a gap: from the day after its last bar before
+    store([("BBB", date(2024, 1, 9), 6.0)], datetime(2026, 1, 4))
+    assert changed()[0] == date(2024, 1, 6)
+    # a revised observation deep in a series
+    store([], datetime(2026, 1, 5), [("WALCL", date(2024, 1, 3), 7100.0)])
+    assert changed()[0] == date(2024, 1, 3)
+    record_inputs(path)
+    assert changed()[0] == date(2024, 1, 12)
+    store([("CCC", date(2024, 1, 12), 1.0)], datetime(2026, 1, 6))  # a symbol's first data
+    assert changed() == (None, "every date (first data of symbol CCC)")
+    record_inputs(path)
+    with connect(path) as con:  # a past session removed from a calendar
+        con.execute("DELETE FROM raw.trading_sessions WHERE session_date = DATE '2024-01-02'")
+    assert changed()[0] is None and "trading sessions" in changed()[1]
+    record_inputs(path)
+    with connect(path) as con:  # sessions after the newest price: no brief date uses them
+        con.execute("DELETE FROM raw.trading_sessions WHERE session_date = DATE '2024-01-30'")
+    assert changed()[0] == date(2024, 1, 13)
+
+
+def test_the_brief_keeps_the_days_before_the_change(sandbox):
+    """A sentinel planted in the brief before the first changed date survives the next
+    build (a new day of AAA), and the new day's rows are there."""
+    rng = random.Random(11)
+    symbols = _initial(rng)
+    sandbox.reset(symbols)
+    sandbox.build()
+    first = min(min(v["rows"]) for v in symbols.values())
+    sandbox.execute("UPDATE marts.mart_daily_brief SET subject_name = 'sentinel' "
+                    f"WHERE brief_date = DATE '{first}'")
+    aaa = symbols["AAA"]["rows"]
+    new_day = max(aaa) + timedelta(days=1)
+    aaa[new_day] = (aaa[max(aaa)][0] * 1.01, aaa[max(aaa)][0] * 1.02)
+    sandbox.write(symbols)
+    sandbox.build()
+    assert sandbox.last_from == new_day, sandbox.last_reason
+    with duckdb.connect(str(sandbox.path), read_only=True) as con:
+        kept = con.execute("SELECT count(*) FROM marts.mart_daily_brief WHERE brief_date = "
+                           f"DATE '{first}' AND subject_name <> 'sentinel'").fetchone()[0]
+        standing = con.execute("SELECT close FROM marts.mart_daily_brief WHERE brief_date = "
+                               f"DATE '{new_day}' AND fact_kind = 'standing' "
+                               "AND symbol = 'AAA' AND basis = 'close'").fetchone()
+    assert kept == 0  # not rewritten
+    assert standing == (aaa[new_day][0],)

@@ -354,11 +354,16 @@ def test_the_first_build_is_whole_and_the_second_incremental(demo_run):
     first, second, warehouse, _ = demo_run
     assert _build_of(first, "int_running_peaks").startswith("built whole (the first build")
     assert _build_of(second, "int_running_peaks").startswith("built incrementally")
+    # the same data again: no brief date has new inputs (README, "Incremental marts")
+    assert _build_of(second, "mart_daily_brief") == (
+        "built incrementally (only the rows whose inputs changed); brief dates: none (no new "
+        "or revised inputs)")
     for run in (first, second):
         args = json.loads((_run_target(run) / "run_results.json").read_text())["args"]
         assert args.get("full_refresh") in (False, None)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM ops.dbt_build_state").fetchone()[0] == 1
+        assert con.execute("SELECT count(*) FROM ops.dbt_input_state").fetchone()[0] == 1
     text = summarize(second.all_events, 1.0, second.run_id, True, None)
     assert "dbt: int_running_peaks built incrementally (only the rows whose inputs changed)" \
         in text.splitlines()

@@ -33,6 +33,7 @@ DEFAULT_PAIR = "^RUT/BTC-USD"  # the pair charted on fct_divergence_daily
 # topological order
 FEATURED = {dg.AssetKey(["marts", name]) for name in
             ("mart_market_snapshot", "mart_daily_brief")}
+BRIEF = "mart_daily_brief"  # incremental from the first date whose inputs changed
 
 
 def eager_after_raw() -> dg.AutomationCondition:
@@ -165,10 +166,13 @@ def lockstep_dbt_assets(
     metadata; for every other mart, its row count and date range (and on
     fct_divergence_daily the chart) follow as an observation of it."""
     from orchestration.lib.incremental import (
+        CHANGED_FROM,
         build_mode,
+        changed_from,
         incremental_models,
         logic_fingerprint,
         record_fingerprint,
+        record_inputs,
     )
     from orchestration.lib.mart_metadata import enrich
 
@@ -192,9 +196,15 @@ def lockstep_dbt_assets(
                                      incremental)
             context.log.info(f"dbt: incremental models ({', '.join(sorted(incremental))}) "
                              f"{mode}")
+            modes, start = dict.fromkeys(incremental, mode), None
             if whole:
                 build.append("--full-refresh")
-            invocation = dbt.cli(build, context=context, raise_on_error=False)
+            elif "built incrementally" in mode:
+                start, dates = changed_from(settings.warehouse)
+                modes[BRIEF] = f"{mode}; brief dates: {dates}"
+                context.log.info(f"dbt: {BRIEF} computes brief dates: {dates}")
+            with environ(**{CHANGED_FROM: f"{start:%Y-%m-%d}" if start else None}):
+                invocation = dbt.cli(build, context=context, raise_on_error=False)
             try:
                 for event in invocation.stream():
                     key = (context.asset_key_for_output(event.output_name)
@@ -202,7 +212,8 @@ def lockstep_dbt_assets(
                     if isinstance(event, dg.Output):
                         built.append(key)
                         if key.path[-1] in incremental:
-                            event = event.with_metadata({**event.metadata, "build": mode})
+                            event = event.with_metadata({**event.metadata,
+                                                         "build": modes[key.path[-1]]})
                     if key in FEATURED:
                         held.append((key, event))
                     else:
@@ -213,6 +224,7 @@ def lockstep_dbt_assets(
                 _prune_run_targets(invocation.target_path)
             if invocation.is_successful() and incremental <= {k.path[-1] for k in built}:
                 record_fingerprint(settings.warehouse, fingerprint)
+                record_inputs(settings.warehouse)
             warm.join()
             try:
                 extra = enrich(settings.warehouse, built,

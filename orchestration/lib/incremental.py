@@ -6,14 +6,30 @@ records a fingerprint of the logic it ran -- every model's and macro's SQL, the 
 dbt's version -- in the warehouse (ops.dbt_build_state), and the next build compares: a
 changed fingerprint, no record (a warehouse built before the record existed), or
 LOCKSTEP_FULL_REFRESH=1 makes it a `dbt build --full-refresh`.
+
+Models that carry their own comparison (int_running_peaks diffs its input against what it
+stored) need nothing more. mart_daily_brief cannot compare its inputs cheaply, so the build
+tells it where they changed: every brief row uses only what was known by its day, so the
+first date whose inputs changed (a new or revised bar or observation, by raw's arrival
+times) is where recomputing starts (CHANGED_FROM). The arrival time
+the last build read up to is recorded beside the fingerprint (ops.dbt_input_state) with a
+digest of the reference tables (instruments, FRED series, trading sessions up to the newest
+price then); when that digest differs, or nothing is recorded, the brief is computed for
+every date.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+
+# how the dbt asset hands mart_daily_brief the first date whose inputs changed: an
+# environment variable, not a dbt var (a changed var makes dbt parse the whole project again,
+# and this one changes every day); unset, the brief computes every date
+CHANGED_FROM = "LOCKSTEP_INPUTS_CHANGED_FROM"
 
 STATE_DDL = [
     "CREATE SCHEMA IF NOT EXISTS ops",
@@ -23,17 +39,26 @@ STATE_DDL = [
         recorded_at TIMESTAMP NOT NULL
     )
     """,
+    """
+    CREATE TABLE IF NOT EXISTS ops.dbt_input_state (
+        inputs_through   TIMESTAMP,
+        last_date        DATE,
+        reference_digest VARCHAR,
+        recorded_at      TIMESTAMP NOT NULL
+    )
+    """,
 ]
 
 
 def logic_fingerprint(project_dir: Path, dbt_version: str) -> str:
     """A hash of what decides the rows an incremental build writes: the SQL of every model
     and macro (the files, so an edit counts even before the manifest is re-parsed), the
-    project's vars and dbt's version."""
+    seeds, the project's vars and dbt's version."""
     import yaml
 
     digest = hashlib.sha256(f"dbt {dbt_version}\n".encode())
-    files = sorted([*project_dir.glob("models/**/*.sql"), *project_dir.glob("macros/**/*.sql")])
+    files = sorted([*project_dir.glob("models/**/*.sql"), *project_dir.glob("macros/**/*.sql"),
+                    *project_dir.glob("seeds/**/*.csv")])
     for path in files:
         digest.update(f"{path.relative_to(project_dir)}\n".encode())
         digest.update(path.read_bytes())
@@ -109,4 +134,118 @@ def record_fingerprint(warehouse: Path, fingerprint: str) -> None:
         con.execute("DELETE FROM ops.dbt_build_state")
         con.execute("INSERT INTO ops.dbt_build_state VALUES (?, ?)",
                     [fingerprint, datetime.now(UTC).replace(tzinfo=None)])
+        con.execute("COMMIT")
+
+
+# ---------------------------------------------------------------- where the inputs changed
+
+@dataclass(frozen=True)
+class InputState:
+    """What a build read: raw's newest arrival time, the newest stored price date, and the
+    digest of the reference tables (trading sessions up to that date)."""
+
+    inputs_through: datetime | None
+    last_date: date | None
+    reference_digest: str
+
+
+_ARRIVALS = """
+    SELECT 'symbol ' || symbol AS key, date, ingested_at FROM raw.market_prices
+    UNION ALL
+    SELECT 'series ' || series_id AS key, date, ingested_at FROM raw.fred_observations
+"""
+
+
+def _reference_digest(con, last_date: date | None) -> str:
+    parts = con.execute(
+        "SELECT (SELECT count(*) || ':' || coalesce(sum(hash(t)), 0) FROM raw.instruments AS t),"
+        " (SELECT count(*) || ':' || coalesce(sum(hash(t)), 0) FROM raw.fred_series AS t),"
+        " (SELECT count(*) || ':' || coalesce(sum(hash(t)), 0) FROM raw.trading_sessions AS t"
+        "  WHERE t.session_date <= CAST(? AS DATE))", [last_date]).fetchone()
+    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
+
+
+def current_inputs(con) -> InputState:
+    """The input state a build that starts now reads (recorded after it succeeds)."""
+    through, last = con.execute(
+        f"SELECT max(ingested_at), max(date) FILTER (WHERE key LIKE 'symbol %') "
+        f"FROM ({_ARRIVALS})").fetchone()
+    return InputState(through, last, _reference_digest(con, last))
+
+
+def _recorded_inputs(con) -> InputState | None:
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ops' "
+                         "AND table_name = 'dbt_input_state'").fetchone()[0]
+    row = con.execute("SELECT inputs_through, last_date, reference_digest FROM "
+                      "ops.dbt_input_state ORDER BY recorded_at DESC LIMIT 1").fetchone() \
+        if exists else None
+    return InputState(*row) if row else None
+
+
+def inputs_changed_from(con) -> tuple[date | None, str]:
+    """(the first date whose inputs changed since the recorded build, in words); None: no
+    usable record, so every date is computed.
+
+    Per symbol or series: the first date among the bars or observations that arrived since
+    (new or revised), and the day after its newest date before them (what a later model
+    reads as "the latest so far" may stop there: a gap the new rows close counts as
+    changed). A symbol or series seen for the first time, or changed reference tables,
+    mean every date."""
+    recorded = _recorded_inputs(con)
+    if recorded is None or recorded.inputs_through is None:
+        return None, "every date (no record of the inputs the last build read)"
+    if _reference_digest(con, recorded.last_date) != recorded.reference_digest:
+        return None, "every date (the instruments, FRED series or trading sessions changed)"
+    # per symbol or series with rows that arrived since: the first of their dates, and the
+    # newest date the warehouse held before them (its kept revisions included)
+    rows = con.execute(f"""
+        WITH changed AS (
+            SELECT key, min(date) AS first_changed
+            FROM ({_ARRIVALS}) WHERE ingested_at > $since GROUP BY key
+        ),
+        held AS (
+            SELECT 'symbol ' || symbol AS key, max(date) AS last_before
+            FROM raw.market_prices_as_of($since) GROUP BY 1
+            UNION ALL
+            SELECT 'series ' || series_id AS key, max(date) AS last_before
+            FROM raw.fred_observations_as_of($since) GROUP BY 1
+        )
+        SELECT c.key, c.first_changed, h.last_before
+        FROM changed AS c LEFT JOIN held AS h USING (key)
+    """, {"since": recorded.inputs_through}).fetchall()
+    new = sorted(key for key, _, before in rows if before is None)
+    if new:
+        return None, f"every date (first data of {', '.join(new[:3])}" \
+                     f"{' and more' if len(new) > 3 else ''})"
+    if not rows:
+        last = con.execute("SELECT max(date) FROM raw.market_prices").fetchone()[0]
+        return (last + timedelta(days=1) if last else None), "none (no new or revised inputs)"
+    start = min(min(first, before + timedelta(days=1)) for _, first, before in rows)
+    return start, f"from {start:%Y-%m-%d} on ({len(rows)} symbols or series with new " \
+                  f"or revised rows)"
+
+
+def changed_from(warehouse: Path) -> tuple[date | None, str]:
+    """inputs_changed_from on the warehouse file (read-only)."""
+    import duckdb
+
+    if not Path(warehouse).exists():
+        return None, "every date (the first build of this warehouse)"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return inputs_changed_from(con)
+
+
+def record_inputs(warehouse: Path) -> None:
+    """After a successful build of what reads inputs_changed_from: what it read."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse)) as con:
+        for ddl in STATE_DDL:
+            con.execute(ddl)
+        state = current_inputs(con)
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM ops.dbt_input_state")
+        con.execute("INSERT INTO ops.dbt_input_state VALUES (?, ?, ?, ?)",
+                    [state.inputs_through, state.last_date, state.reference_digest,
+                     datetime.now(UTC).replace(tzinfo=None)])
         con.execute("COMMIT")

@@ -1,3 +1,10 @@
+{{ config(
+    materialized="incremental",
+    incremental_strategy="delete+insert",
+    unique_key=["brief_date"],
+    on_schema_change="fail",
+    post_hook="delete from {{ this }} where brief_date < (select min(date) from {{ ref('int_running_peaks') }}) or brief_date > (select max(date) from {{ ref('int_running_peaks') }})",
+) }}
 -- The day's story as facts: for every calendar day from the first stored price to the last
 -- (brief_date), one row per fact, each as it was known that day -- nothing from a later
 -- price, publication or episode. `make brief` and the published brief.md only format these
@@ -28,6 +35,13 @@
 --   event              dated facts from the seed (as reported) of the last
 --                      var('brief_event_window_days') days, and announced ones due within as
 --                      many days (is_upcoming)
+--
+-- Incremental (README, "Incremental marts"): every row of a brief_date uses only what was
+-- known by that day, so when the inputs changed from a date on (LOCKSTEP_INPUTS_CHANGED_FROM,
+-- which the dbt asset computes from raw's arrival times: orchestration/lib/incremental.py),
+-- only the brief_dates from then on are recomputed and replaced; what the earlier days
+-- carry into them (the latest price or pair row before, the tally so far) is read from the
+-- inputs. Without it, or on a full build, every brief_date is computed.
 {%- set stale_after = var('stale_after_sessions') %}
 {%- set n_recent = var('brief_recent_coinciding') %}
 {%- set event_days = var('brief_event_window_days') %}
@@ -35,6 +49,8 @@
 {%- set threshold = var('divergence_laggard_min_drawdown') %}
 {%- set laggard_basis = var('divergence_laggard_basis') %}
 {%- set min_n = var('outcome_min_episodes') %}
+{%- set from_date = env_var('LOCKSTEP_INPUTS_CHANGED_FROM', '') if is_incremental() else '' %}
+{%- set from_sql = "cast('" ~ from_date ~ "' as date)" if from_date else none %}
 with prices as (
     select * from {{ ref('int_running_peaks') }}
 ),
@@ -48,8 +64,14 @@ bounds as (
 ),
 
 brief_dates as (
+    {%- if from_sql %}
+    {{ calendar_days('(select case when first_date > ' ~ from_sql ~ ' then first_date else '
+                     ~ from_sql ~ ' end from bounds)', '(select last_date from bounds)',
+                     'brief_date') }}
+    {%- else %}
     {{ calendar_days('(select first_date from bounds)', '(select last_date from bounds)',
                      'brief_date') }}
+    {%- endif %}
 ),
 
 calendar_days as (
@@ -58,7 +80,14 @@ calendar_days as (
 
 -- ---------------------------------------------------------------- instruments
 history as (
-    select symbol, min(date) as first_date
+    select
+        symbol,
+        min(date) as first_date,
+        {%- if from_sql %}
+        max(case when date < {{ from_sql }} then date end) as date_before
+        {%- else %}
+        cast(null as date) as date_before
+        {%- endif %}
     from prices
     group by symbol
 ),
@@ -67,10 +96,10 @@ symbol_days as (
     select
         h.symbol,
         d.brief_date,
-        max(p.date) over (
+        coalesce(max(p.date) over (
             partition by h.symbol order by d.brief_date
             rows between unbounded preceding and current row
-        ) as as_of_date
+        ), h.date_before) as as_of_date
     from history as h
     inner join brief_dates as d on d.brief_date >= h.first_date
     left join prices as p on p.symbol = h.symbol and p.date = d.brief_date
@@ -135,6 +164,9 @@ records_today as (
     from {{ ref('fct_all_time_highs') }} as r
     left join instruments as i using (symbol)
     where not r.is_first_observation
+    {%- if from_sql %}
+        and r.date >= {{ from_sql }}
+    {%- endif %}
 ),
 
 no_data as (
@@ -166,6 +198,11 @@ pairs as (
         v.leader,
         v.laggard,
         min(v.date)                                          as first_date,
+        {%- if from_sql %}
+        max(case when v.date < {{ from_sql }} then v.date end) as date_before,
+        {%- else %}
+        cast(null as date)                                   as date_before,
+        {%- endif %}
         max(li.instrument_name)                              as leader_name,
         max(gi.instrument_name)                              as laggard_name,
         case v.pair_id
@@ -183,10 +220,10 @@ pair_days as (
     select
         p.pair_id,
         d.brief_date,
-        max(v.date) over (
+        coalesce(max(v.date) over (
             partition by p.pair_id order by d.brief_date
             rows between unbounded preceding and current row
-        ) as as_of_date
+        ), p.date_before) as as_of_date
     from pairs as p
     inner join brief_dates as d on d.brief_date >= p.first_date
     left join divergence_daily as v on v.pair_id = p.pair_id and v.date = d.brief_date
@@ -339,15 +376,33 @@ tally_steps as (
     group by pair_id, settled_from
 ),
 
+-- what was settled before the first brief_date computed (nothing on a full build)
+tally_before as (
+    select t.pair_id, sum(t.yes) as yes, sum(t.no) as no, sum(t.unknown) as unknown
+    from tally_steps as t
+    inner join pairs as p on p.pair_id = t.pair_id
+    where t.settled_from >= p.first_date
+    {%- if from_sql %}
+        and t.settled_from < {{ from_sql }}
+    {%- else %}
+        and false
+    {%- endif %}
+    group by t.pair_id
+),
+
 tally as (
     select
         pd.pair_id,
         pd.brief_date,
-        sum(coalesce(t.yes, 0)) over running                 as n_coinciding,
-        sum(coalesce(t.no, 0)) over running                  as n_not_coinciding,
-        sum(coalesce(t.unknown, 0)) over running             as n_unknown
+        sum(coalesce(t.yes, 0)) over running + coalesce(b.yes, 0)
+                                                             as n_coinciding,
+        sum(coalesce(t.no, 0)) over running + coalesce(b.no, 0)
+                                                             as n_not_coinciding,
+        sum(coalesce(t.unknown, 0)) over running + coalesce(b.unknown, 0)
+                                                             as n_unknown
     from pair_days as pd
     left join tally_steps as t on t.pair_id = pd.pair_id and t.settled_from = pd.brief_date
+    left join tally_before as b on b.pair_id = pd.pair_id
     window running as (
         partition by pd.pair_id order by pd.brief_date
         rows between unbounded preceding and current row
