@@ -447,9 +447,12 @@ def test_the_brief_starts_where_the_inputs_changed(tmp_path):
     assert changed()[0] == date(2024, 1, 13)
 
 
-def test_the_brief_keeps_the_days_before_the_change(sandbox):
-    """A sentinel planted in the brief before the first changed date survives the next
-    build (a new day of AAA), and the new day's rows are there."""
+def test_the_brief_and_the_episodes_keep_what_came_before_the_change(sandbox):
+    """Sentinels planted in the brief before the first changed date, and in every drawdown
+    episode, survive the next build (a new day of AAA) where nothing new can change them:
+    the brief's earlier days, AAA's episodes before its restart peak (the peak of its last
+    row before the new day), every episode of the other symbols. The new day's rows are
+    there."""
     rng = random.Random(11)
     symbols = _initial(rng)
     sandbox.reset(symbols)
@@ -457,8 +460,23 @@ def test_the_brief_keeps_the_days_before_the_change(sandbox):
     first = min(min(v["rows"]) for v in symbols.values())
     sandbox.execute("UPDATE marts.mart_daily_brief SET subject_name = 'sentinel' "
                     f"WHERE brief_date = DATE '{first}'")
+    sandbox.execute("UPDATE marts.fct_drawdown_episodes SET max_drawdown = 99")
+    with duckdb.connect(str(sandbox.path), read_only=True) as con:
+        episodes = con.execute("SELECT symbol, peak_date FROM marts.fct_drawdown_episodes"
+                               ).df()
+    new_day = max(symbols["AAA"]["rows"]) + timedelta(days=1)
+
+    def restart(rows: dict) -> date:  # a symbol with rows from new_day on: its last peak
+        before = {d: c for d, (c, _) in rows.items() if d < new_day}
+        if max(rows) < new_day:
+            return date.max  # no rows from then on: not recomputed at all
+        return max(d for d, c in before.items() if c >= max(before[e] for e in before if e <= d))
+
+    restarts = {s: restart(v["rows"] | ({new_day: (0, 0)} if s == "AAA" else {}))
+                for s, v in symbols.items()}
+    survivors = sum(int(peak < restarts[s]) for s, peak in
+                    zip(episodes.symbol, episodes.peak_date.dt.date, strict=True))
     aaa = symbols["AAA"]["rows"]
-    new_day = max(aaa) + timedelta(days=1)
     aaa[new_day] = (aaa[max(aaa)][0] * 1.01, aaa[max(aaa)][0] * 1.02)
     sandbox.write(symbols)
     sandbox.build()
@@ -469,5 +487,9 @@ def test_the_brief_keeps_the_days_before_the_change(sandbox):
         standing = con.execute("SELECT close FROM marts.mart_daily_brief WHERE brief_date = "
                                f"DATE '{new_day}' AND fact_kind = 'standing' "
                                "AND symbol = 'AAA' AND basis = 'close'").fetchone()
+        planted = con.execute("SELECT count(*) FROM marts.fct_drawdown_episodes "
+                              "WHERE max_drawdown = 99").fetchone()[0]
     assert kept == 0  # not rewritten
     assert standing == (aaa[new_day][0],)
+    assert planted == survivors
+    assert 0 < survivors < len(episodes)  # some episodes recomputed, some not

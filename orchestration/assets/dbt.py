@@ -33,7 +33,8 @@ DEFAULT_PAIR = "^RUT/BTC-USD"  # the pair charted on fct_divergence_daily
 # topological order
 FEATURED = {dg.AssetKey(["marts", name]) for name in
             ("mart_market_snapshot", "mart_daily_brief")}
-BRIEF = "mart_daily_brief"  # incremental from the first date whose inputs changed
+# incremental from the first date whose inputs changed (CHANGED_FROM)
+FROM_CHANGED_INPUTS = ("fct_drawdown_episodes", "mart_daily_brief")
 
 
 def eager_after_raw() -> dg.AutomationCondition:
@@ -201,8 +202,9 @@ def lockstep_dbt_assets(
                 build.append("--full-refresh")
             elif "built incrementally" in mode:
                 start, dates = changed_from(settings.warehouse)
-                modes[BRIEF] = f"{mode}; brief dates: {dates}"
-                context.log.info(f"dbt: {BRIEF} computes brief dates: {dates}")
+                for name in FROM_CHANGED_INPUTS:
+                    modes[name] = f"{mode}; inputs changed: {dates}"
+                context.log.info(f"dbt: inputs changed: {dates}")
             with environ(**{CHANGED_FROM: f"{start:%Y-%m-%d}" if start else None}):
                 invocation = dbt.cli(build, context=context, raise_on_error=False)
             try:

@@ -1,3 +1,10 @@
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    on_schema_change="fail",
+    pre_hook="{{ drawdown_episodes_forget_from_the_restart() }}",
+    post_hook="delete from {{ this }} where symbol not in (select symbol from {{ ref('stg_instruments') }})",
+) }}
 -- One row per drawdown episode, close basis. An episode starts on a record day (the peak)
 -- that is followed by at least one close below it, and ends on the recovery: the first
 -- later close at or above the peak (null while ongoing). Each record day opens a new
@@ -9,7 +16,41 @@
 --                                last stored day while ongoing)
 --   ffn drawdown_details:        Start = first_date_below_peak, End = recovery_date (the
 --                                last stored day while ongoing)
-with daily as (
+--
+-- Incremental (README, "Incremental marts"): with the first date whose inputs changed
+-- (LOCKSTEP_INPUTS_CHANGED_FROM), a symbol with rows from then on has its episodes
+-- recomputed from its restart peak -- the peak of the last row before that date, a record
+-- day nothing new can unmake -- on: the pre-hook deletes its stored episodes from that
+-- peak on, the batch numbers the new ones after those kept. Episodes before the restart
+-- peak (their recovery is that peak or earlier) cannot change. A symbol with no row before
+-- that date is recomputed whole; one taken out of the catalog is deleted (the post-hook).
+{%- set from_date = env_var('LOCKSTEP_INPUTS_CHANGED_FROM', '') if is_incremental() else '' %}
+with
+{%- if from_date %}
+restart as (
+    {{ drawdown_episodes_restart(from_date) }}
+),
+
+kept as (
+    select r.symbol, r.restart_peak, cast(count(e.symbol) as integer) as episodes_kept
+    from restart as r
+    left join {{ this }} as e on e.symbol = r.symbol
+    group by r.symbol, r.restart_peak
+),
+
+source as (
+    select p.*
+    from {{ ref('int_running_peaks') }} as p
+    inner join restart as r
+        on p.symbol = r.symbol and (r.restart_peak is null or p.date >= r.restart_peak)
+),
+{%- else %}
+source as (
+    select * from {{ ref('int_running_peaks') }}
+),
+{%- endif %}
+
+daily as (
     select
         symbol,
         date,
@@ -17,7 +58,7 @@ with daily as (
         close,
         is_record_close,
         {{ running_count('is_record_close', 'symbol', 'date') }} as record_group
-    from {{ ref('int_running_peaks') }}
+    from source
 ),
 
 groups as (
@@ -63,8 +104,8 @@ last_day as (
 
 select
     e.symbol,
-    cast(row_number() over (partition by e.symbol order by e.peak_date) as integer)
-                                                                    as episode_number,
+    cast(row_number() over (partition by e.symbol order by e.peak_date)
+        {%- if from_date %} + k.episodes_kept{% endif %} as integer)   as episode_number,
     e.peak_date,
     e.peak_value,
     e.first_date_below_peak,
@@ -79,4 +120,7 @@ select
     e.recovery_date is null                                         as is_ongoing
 from with_recovery as e
 inner join last_day as l using (symbol)
+{%- if from_date %}
+inner join kept as k using (symbol)
+{%- endif %}
 where e.sessions_below_peak > 0

@@ -1,0 +1,35 @@
+-- fct_drawdown_episodes, incremental: per symbol with rows on or after `from_date`, the
+-- peak its episodes are recomputed from (restart_peak: the close-basis peak of its last row
+-- before from_date; null when it has none, so it is recomputed whole).
+{% macro drawdown_episodes_restart(from_date) -%}
+    select
+        c.symbol,
+        p.peak_close_date as restart_peak
+    from (
+        select
+            symbol,
+            max(case when date < cast('{{ from_date }}' as date) then date end) as last_kept
+        from {{ ref('int_running_peaks') }}
+        group by symbol
+        having max(date) >= cast('{{ from_date }}' as date)
+    ) as c
+    left join {{ ref('int_running_peaks') }} as p
+        on p.symbol = c.symbol and p.date = c.last_kept
+{%- endmacro %}
+
+-- its pre-hook: the stored episodes the build recomputes (from each restart peak on; all
+-- of them when the build is incremental but was not told where the inputs changed)
+{% macro drawdown_episodes_forget_from_the_restart() -%}
+    {%- if not is_incremental() -%}
+    select 1
+    {%- elif env_var('LOCKSTEP_INPUTS_CHANGED_FROM', '') -%}
+    delete from {{ this }} as e
+    where exists (
+        select 1
+        from ({{ drawdown_episodes_restart(env_var('LOCKSTEP_INPUTS_CHANGED_FROM')) }}) as r
+        where r.symbol = e.symbol and (r.restart_peak is null or e.peak_date >= r.restart_peak)
+    )
+    {%- else -%}
+    delete from {{ this }}
+    {%- endif -%}
+{%- endmacro %}
