@@ -1,8 +1,8 @@
 {{ config(
     materialized="incremental",
-    incremental_strategy="delete+insert",
-    unique_key=["brief_date"],
+    incremental_strategy="append",
     on_schema_change="fail",
+    pre_hook="{{ delete_from_the_changed_date('brief_date') }}",
     post_hook="delete from {{ this }} where brief_date < (select min(date) from {{ ref('int_running_peaks') }}) or brief_date > (select max(date) from {{ ref('int_running_peaks') }})",
 ) }}
 -- The day's story as facts: for every calendar day from the first stored price to the last
@@ -39,7 +39,9 @@
 -- Incremental (README, "Incremental marts"): every row of a brief_date uses only what was
 -- known by that day, so when the inputs changed from a date on (LOCKSTEP_INPUTS_CHANGED_FROM,
 -- which the dbt asset computes from raw's arrival times: orchestration/lib/incremental.py),
--- only the brief_dates from then on are recomputed and replaced; what the earlier days
+-- only the brief_dates from then on are recomputed: the pre-hook deletes them (a plain
+-- range delete; dbt's delete+insert would join every new row with every stored row of its
+-- day) and the batch is appended; what the earlier days
 -- carry into them (the latest price or pair row before, the tally so far) is read from the
 -- inputs. Without it, or on a full build, every brief_date is computed.
 {%- set stale_after = var('stale_after_sessions') %}

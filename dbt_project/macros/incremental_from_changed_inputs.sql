@@ -1,3 +1,6 @@
+-- The pre-hooks and helpers of the models that recompute from the first date whose inputs
+-- changed (LOCKSTEP_INPUTS_CHANGED_FROM; README, "Incremental marts").
+
 -- fct_drawdown_episodes, incremental: per symbol with rows on or after `from_date`, the
 -- peak its episodes are recomputed from (restart_peak: the close-basis peak of its last row
 -- before from_date; null when it has none, so it is recomputed whole).
@@ -29,6 +32,21 @@
         from ({{ drawdown_episodes_restart(env_var('LOCKSTEP_INPUTS_CHANGED_FROM')) }}) as r
         where r.symbol = e.symbol and (r.restart_peak is null or e.peak_date >= r.restart_peak)
     )
+    {%- else -%}
+    delete from {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
+-- an incremental model's pre-hook that recomputes everything on or after the first date
+-- whose inputs changed (mart_daily_brief): deletes those rows by `column`; all rows when
+-- the build is incremental but was not told the date. Runs in the model's transaction, so
+-- a failed build deletes nothing.
+{% macro delete_from_the_changed_date(column) -%}
+    {%- if not is_incremental() -%}
+    select 1
+    {%- elif env_var('LOCKSTEP_INPUTS_CHANGED_FROM', '') -%}
+    delete from {{ this }}
+    where {{ column }} >= cast('{{ env_var('LOCKSTEP_INPUTS_CHANGED_FROM') }}' as date)
     {%- else -%}
     delete from {{ this }}
     {%- endif -%}

@@ -1,0 +1,162 @@
+"""A daily refresh through the Dagster job, as `make run` runs it, for the catalog's own
+universe and for a large one: the first load of Y years, then one new day for every symbol.
+
+    uv run python benchmarks/bench_daily_refresh.py [--symbols 500] [--years 30]
+
+A script, not a test. Per universe it writes a files-layout directory and a catalog file in
+a scratch directory and runs `python -m orchestration.cli run` twice with
+LOCKSTEP_SOURCE=files, LOCKSTEP_DATA_DIR, LOCKSTEP_CATALOG (the catalog's instruments plus
+N SYNTHETIC random walks SYN0000...), a scratch warehouse, state directory and Dagster
+instance: the first load (every year), then -- after one new bar was appended to every
+market file -- the daily refresh (the current year's partition). The market data is
+SYNTHETIC (benchmarks/bench_marts.py's random walks, also for the catalog's symbols); the
+FRED files are the real history's (../shared/data/real/fred, required).
+
+It prints, per universe: the wall time of each run and dbt's time inside the models' SQL
+(the run's run_results.json), and the daily refresh's figures next to the demo universe's,
+as a Markdown table for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_demo import machine  # noqa: E402
+from bench_marts import ROOT, synthetic_prices  # noqa: E402
+
+REAL_FRED = ROOT.parent / "shared" / "data" / "real" / "fred"
+
+
+def stem(symbol: str) -> str:
+    return (symbol[1:] if symbol.startswith("^") else symbol).replace("=", "_")
+
+
+def write_universe(where: Path, extra: int, years: int) -> tuple[Path, Path]:
+    """(data directory, catalog file): the catalog's instruments plus `extra` SYN symbols,
+    SYNTHETIC closes for all of them; the real FRED files."""
+    catalog = yaml.safe_load((ROOT / "orchestration" / "catalog.yaml").read_text())
+    own = [i["symbol"] for i in catalog["market"]]
+    prices = synthetic_prices(len(own) + extra, years)
+    names = {f"SYN{k:04d}": s for k, s in enumerate(own)}  # the first walks get own symbols
+    prices["symbol"] = prices.symbol.map(lambda s: names.get(s, s))
+    catalog["market"] += [{"symbol": s, "name": f"Synthetic {s}", "asset_class": "etf",
+                           "calendar": "XNYS"} for s in sorted(set(prices.symbol) - set(own))]
+    data = where / "data"
+    (data / "market").mkdir(parents=True)
+    for symbol, frame in prices.groupby("symbol"):
+        frame.drop(columns="symbol").to_csv(data / "market" / f"{stem(symbol)}.csv",
+                                            index=False)
+    shutil.copytree(REAL_FRED, data / "fred")
+    path = where / "catalog.yaml"
+    path.write_text(yaml.safe_dump(catalog, sort_keys=False))
+    return data, path
+
+
+def append_day(data: Path) -> date:
+    """One new bar at the end of every market file (the next weekday after its last), as a
+    line of text: the rows before stay byte for byte what they were (rewriting the file
+    through pandas changes the last digit of some floats, which would be revisions)."""
+    new = None
+    for path in sorted((data / "market").glob("*.csv")):
+        lines = path.read_text().splitlines()
+        header, last = lines[0].split(","), dict(zip(lines[0].split(","),
+                                                     lines[-1].split(","), strict=True))
+        day = date.fromisoformat(last["date"]) + timedelta(days=1)
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        row = {**last, "date": day.isoformat()}
+        for column in ("open", "high", "low", "close", "adj_close"):
+            row[column] = repr(float(last[column]) * 1.01)
+        with path.open("a") as out:
+            out.write(",".join(row[c] for c in header) + "\n")
+        new = day
+    return new
+
+
+def dbt_sql(state: Path) -> tuple[float, dict[str, float]]:
+    """dbt's time inside the models' SQL in the newest run's run_results.json, and per model."""
+    targets = sorted((ROOT / "dbt_project" / "target").glob("lockstep_dbt_assets-*"),
+                     key=lambda p: p.stat().st_mtime)
+    results = json.loads((targets[-1] / "run_results.json").read_text())["results"]
+    models = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results
+              if r["unique_id"].startswith("model.")}
+    return sum(models.values()), models
+
+
+def run(env: dict[str, str]) -> float:
+    started = time.monotonic()
+    out = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "orchestration.cli",
+                          "run"], cwd=ROOT, env=env, capture_output=True, text=True)
+    elapsed = time.monotonic() - started
+    if out.returncode not in (0, 1):  # 1: a non-blocking check failed, the marts were built
+        sys.stderr.write(out.stdout[-4000:] + out.stderr[-4000:])
+        raise SystemExit("the run failed")
+    for line in out.stdout.splitlines():  # the summary's first line and how dbt built
+        if line.startswith(("lockstep: run ", "dbt: ")):
+            print(f"  {line}", file=sys.stderr)
+    return elapsed
+
+
+def universe(extra: int, years: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="lockstep-bench-refresh-") as tmp:
+        where = Path(tmp)
+        data, catalog = write_universe(where, extra, years)
+        state = where / "state"
+        env = {**os.environ, "LOCKSTEP_SOURCE": "files", "LOCKSTEP_DATA_DIR": str(data),
+               "LOCKSTEP_CATALOG": str(catalog), "LOCKSTEP_STATE_DIR": str(state),
+               "LOCKSTEP_WAREHOUSE": str(where / "warehouse" / "lockstep.duckdb"),
+               "LOCKSTEP_PUBLISH_DIR": str(where / "published"),
+               "DAGSTER_HOME": str(state / "dagster_home")}
+        for name in ("LOCKSTEP_FULL_REFRESH", "LOCKSTEP_ALERT_WEBHOOK", "VERBOSE"):
+            env.pop(name, None)
+        (state / "dagster_home").mkdir(parents=True)
+        shutil.copy(ROOT / "orchestration" / "dagster_instance.yaml",
+                    state / "dagster_home" / "dagster.yaml")
+        symbols = len(list((data / "market").glob("*.csv")))
+        print(f"progress: {symbols} symbols x {years} years: first load", file=sys.stderr)
+        first = run(env)
+        first_sql, _ = dbt_sql(state)
+        day = append_day(data)
+        print(f"progress: {symbols} symbols: the daily refresh ({day})", file=sys.stderr)
+        daily = run(env)
+        daily_sql, models = dbt_sql(state)
+        top = sorted(models.items(), key=lambda kv: -kv[1])[:6]
+        print("  slowest models of the daily refresh: "
+              + ", ".join(f"{k} {v:.2f} s" for k, v in top), file=sys.stderr)
+        return {"symbols": symbols, "first": first, "first_sql": first_sql, "daily": daily,
+                "daily_sql": daily_sql}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--symbols", type=int, default=500, help="SYN symbols added")
+    parser.add_argument("--years", type=int, default=30)
+    args = parser.parse_args()
+    if not REAL_FRED.is_dir():
+        raise SystemExit(f"needs the real FRED history at {REAL_FRED}")
+    own = universe(0, args.years)
+    large = universe(args.symbols, args.years)
+    print(f"Machine: {machine()}\n")
+    print("| universe | symbols | first load, wall (dbt SQL) | daily refresh, wall (dbt SQL) "
+          "| daily wall / catalog universe's | daily SQL / first load's SQL |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for label, r in (("the catalog's", own), (f"catalog + {args.symbols} SYNTHETIC", large)):
+        print(f"| {label} | {r['symbols']:,} | {r['first']:.1f} s ({r['first_sql']:.1f} s) "
+              f"| {r['daily']:.1f} s ({r['daily_sql']:.1f} s) "
+              f"| {r['daily'] / own['daily']:.1f}x | {r['daily_sql'] / r['first_sql']:.0%} |")
+
+
+if __name__ == "__main__":
+    main()
