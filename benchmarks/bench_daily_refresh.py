@@ -92,20 +92,39 @@ def dbt_sql(state: Path) -> tuple[float, dict[str, float]]:
     results = json.loads((targets[-1] / "run_results.json").read_text())["results"]
     models = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results
               if r["unique_id"].startswith("model.")}
+    tests = sum(r["execution_time"] for r in results if r["unique_id"].startswith("test."))
+    print(f"  dbt: models {sum(models.values()):.1f} s, data tests {tests:.1f} s",
+          file=sys.stderr)
     return sum(models.values()), models
 
 
+# the run's steps and their durations, from the scratch Dagster instance
+STEPS = """
+import sys, dagster as dg
+for s in sorted(dg.DagsterInstance.get().get_run_step_stats(sys.argv[1]),
+                key=lambda s: -(s.end_time - s.start_time)):
+    print(f"{s.step_key} {s.end_time - s.start_time:.1f}")
+"""
+
+
 def run(env: dict[str, str]) -> float:
+    python = str(ROOT / ".venv" / "bin" / "python")
     started = time.monotonic()
-    out = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "orchestration.cli",
-                          "run"], cwd=ROOT, env=env, capture_output=True, text=True)
+    out = subprocess.run([python, "-m", "orchestration.cli", "run"], cwd=ROOT, env=env,
+                         capture_output=True, text=True)
     elapsed = time.monotonic() - started
     if out.returncode not in (0, 1):  # 1: a non-blocking check failed, the marts were built
         sys.stderr.write(out.stdout[-4000:] + out.stderr[-4000:])
         raise SystemExit("the run failed")
+    run_id = None
     for line in out.stdout.splitlines():  # the summary's first line and how dbt built
         if line.startswith(("lockstep: run ", "dbt: ")):
             print(f"  {line}", file=sys.stderr)
+            run_id = line.split()[2] if line.startswith("lockstep: run ") else run_id
+    steps = subprocess.run([python, "-c", STEPS, run_id], cwd=ROOT, env=env,
+                           capture_output=True, text=True).stdout.split("\n")
+    print("  steps: " + ", ".join(f"{k} {v} s" for k, v in (x.split() for x in steps if x)),
+          file=sys.stderr)
     return elapsed
 
 
