@@ -38,7 +38,8 @@ EXPECTED_LINEAGE = {
     # stg_instruments: an incremental build deletes the symbols taken out of the catalog
     "intermediate/int_running_peaks": {"intermediate/int_market_daily", "staging/stg_instruments"},
     "marts/fct_drawdowns_daily": {"intermediate/int_running_peaks"},
-    "marts/fct_drawdown_episodes": {"intermediate/int_running_peaks"},
+    # the post-hook that deletes symbols taken out of the catalog reads stg_instruments
+    "marts/fct_drawdown_episodes": {"intermediate/int_running_peaks", "staging/stg_instruments"},
     "marts/fct_divergence_daily": {"intermediate/int_running_peaks"},
     "marts/fct_divergence_episodes": {"marts/fct_divergence_daily"},
     "intermediate/int_record_clusters": {"marts/fct_all_time_highs",
