@@ -168,6 +168,7 @@ def lockstep_dbt_assets(
     fct_divergence_daily the chart) follow as an observation of it."""
     from orchestration.lib.incremental import (
         CHANGED_FROM,
+        INCREMENTALLY,
         build_mode,
         changed_from,
         incremental_models,
@@ -200,7 +201,7 @@ def lockstep_dbt_assets(
             modes, start = dict.fromkeys(incremental, mode), None
             if whole:
                 build.append("--full-refresh")
-            elif "built incrementally" in mode:
+            elif mode == INCREMENTALLY:
                 start, dates = changed_from(settings.warehouse)
                 for name in FROM_CHANGED_INPUTS:
                     modes[name] = f"{mode}; inputs changed: {dates}"

@@ -31,6 +31,8 @@ from pathlib import Path
 # and this one changes every day); unset, the brief computes every date
 CHANGED_FROM = "LOCKSTEP_INPUTS_CHANGED_FROM"
 
+INCREMENTALLY = "built incrementally (only the rows whose inputs changed)"
+
 STATE_DDL = [
     "CREATE SCHEMA IF NOT EXISTS ops",
     """
@@ -120,7 +122,7 @@ def build_mode(warehouse: Path, fingerprint: str, requested: bool,
         return True, f"rebuilt whole ({why})"
     if stored is None or not stored[0] & set(models):
         return False, "built whole (the first build of this warehouse)"
-    return False, "built incrementally (only the rows whose inputs changed)"
+    return False, INCREMENTALLY
 
 
 def record_fingerprint(warehouse: Path, fingerprint: str) -> None:
