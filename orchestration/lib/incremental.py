@@ -158,12 +158,15 @@ _ARRIVALS = """
 """
 
 
+# the reference tables a brief row reads, each with the rows of it that matter
+_REFERENCE = (("raw.instruments", "true"), ("raw.fred_series", "true"),
+              ("raw.trading_sessions", "t.session_date <= CAST($last AS DATE)"))
+
+
 def _reference_digest(con, last_date: date | None) -> str:
-    parts = con.execute(
-        "SELECT (SELECT count(*) || ':' || coalesce(sum(hash(t)), 0) FROM raw.instruments AS t),"
-        " (SELECT count(*) || ':' || coalesce(sum(hash(t)), 0) FROM raw.fred_series AS t),"
-        " (SELECT count(*) || ':' || coalesce(sum(hash(t)), 0) FROM raw.trading_sessions AS t"
-        "  WHERE t.session_date <= CAST(? AS DATE))", [last_date]).fetchone()
+    parts = con.execute("SELECT " + ", ".join(
+        f"(SELECT count(*) || ':' || coalesce(sum(hash(t)), 0) FROM {table} AS t "
+        f"WHERE {rows})" for table, rows in _REFERENCE), {"last": last_date}).fetchone()
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
 
 
