@@ -92,14 +92,16 @@ def test_raw_rows_equal_the_generated_files(demo_run, catalog):
     assert sources == [("demo",)]
 
 
-def test_metadata_counts_and_synthetic_label(demo_run):
+def test_metadata_counts_and_synthetic_label(demo_run, catalog):
     first, second, _, _ = demo_run
     meta1, meta2 = _metadata(first, "market_prices"), _metadata(second, "market_prices")
     assert meta1["synthetic"] is True and "SYNTHETIC" in meta1["source"]
     assert meta1["rows_inserted"] == meta1["rows_received"] > 15000
-    # the second identical run inserts and updates nothing
-    assert (meta2["rows_inserted"], meta2["rows_updated"]) == (0, 0)
-    assert meta2["rows_unchanged"] == meta1["rows_received"]
+    # the second run finds every file as it was read: it reads, inserts and updates nothing
+    assert (meta2["rows_received"], meta2["rows_inserted"], meta2["rows_updated"]) == (0, 0, 0)
+    assert f"({len(catalog.market)} files): unchanged" in meta2["notes"]
+    fred2 = _metadata(second, "fred_observations")
+    assert fred2["rows_received"] == 0 and f"({len(catalog.fred)} files)" in fred2["notes"]
     assert meta1["date_ranges"]["BTC-USD"] == {"first": "2018-01-02", "last": "2025-12-31",
                                                "inserted": 2921, "updated": 0}
     fred = _metadata(first, "fred_observations")

@@ -91,3 +91,118 @@ def test_reads_the_real_history_whole(real_data, catalog):
         path = real_data / "market" / f"{inst.file_stem}.csv"
         if path.exists():
             assert counts[inst.symbol] == len(pd.read_csv(path)), inst.symbol
+
+
+# -- reading only what changed (raw.source_files) -----------------------------------------
+
+def _warehouse(tmp_path):
+    import duckdb
+
+    from orchestration.lib.warehouse import ensure_raw_schema
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_raw_schema(con)
+    return con
+
+
+def _load(con, source, fetch="fetch_market", held_back=(), **window):
+    """What the ingestion does: read the kept positions, fetch, store them with the rows."""
+    from orchestration.lib.warehouse import upsert
+    from orchestration.sources.fred.tables import FRED
+    from orchestration.sources.yahoo.tables import MARKET
+
+    source.read_state(con)
+    spec, items = ((MARKET, CATALOG.market) if fetch == "fetch_market"
+                   else (FRED, CATALOG.fred))
+    result = getattr(source, fetch)(items, **window)
+    upsert(con, spec, result.frame, result.source, pd.Timestamp("2026-11-30").to_pydatetime(),
+           also=lambda c: result.keep_state(c, set(held_back)))
+    return result
+
+
+def _rows(result, symbol="^RUT"):
+    return result.frame[result.frame.symbol == symbol].date.astype(str).tolist()
+
+
+def test_an_unchanged_file_is_not_read_again_and_an_appended_one_from_its_end(
+        data_dir, tmp_path):
+    con = _warehouse(tmp_path)
+    first = _load(con, FilesSource(data_dir))
+    assert _rows(first) == ["2026-08-26", "2026-08-27"]
+    again = _load(con, FilesSource(data_dir))
+    assert again.frame.empty
+    assert again.notes == {"(2 files)": "unchanged since they were last read and stored; "
+                                         "not read again"}
+    with open(data_dir / "market" / "RUT.csv", "a") as f:
+        f.write("2026-08-28,3014,3030,3001,3025.5,3025.5,10\n")
+    appended = _load(con, FilesSource(data_dir))
+    assert _rows(appended) == ["2026-08-28"]
+    assert appended.frame.close.tolist() == [3025.5] and appended.frame.volume.tolist() == [10]
+    assert set(appended.frame.symbol) == {"^RUT"}  # gold's file is unchanged
+    n, digest = con.execute("SELECT bytes, sha256 FROM raw.source_files WHERE path LIKE "
+                            "'%RUT.csv'").fetchone()
+    text = (data_dir / "market" / "RUT.csv").read_bytes()
+    import hashlib
+    assert (n, digest) == (len(text), hashlib.sha256(text).hexdigest())
+    assert con.execute("SELECT count(*) FROM raw.market_prices WHERE symbol = '^RUT'"
+                       ).fetchone() == (3,)
+
+
+def test_a_change_deep_in_a_file_reads_it_whole(data_dir, tmp_path):
+    con = _warehouse(tmp_path)
+    _load(con, FilesSource(data_dir))
+    path = data_dir / "market" / "RUT.csv"
+    # a revised first row, same length: the digest of the bytes read last time differs
+    path.write_text(path.read_text().replace("3005.9,3005.9", "3005.1,3005.1") +
+                    "2026-08-28,3014,3030,3001,3025.5,3025.5,10\n")
+    revised = _load(con, FilesSource(data_dir))
+    assert _rows(revised) == ["2026-08-26", "2026-08-27", "2026-08-28"]
+    assert con.execute("SELECT close FROM raw.market_prices WHERE symbol = '^RUT' "
+                       "AND date = '2026-08-26'").fetchone() == (3005.1,)
+    assert con.execute("SELECT close FROM raw.market_prices_revisions WHERE symbol = '^RUT'"
+                       ).fetchall() == [(3005.9,)]
+
+
+def test_a_file_without_a_final_newline_is_read_whole_when_it_grows(data_dir, tmp_path):
+    con = _warehouse(tmp_path)
+    path = data_dir / "fred" / "EFFR.csv"
+    path.write_text("date,value\n2025-12-10,3.89\n2025-12-12,3.6")
+    _load(con, FilesSource(data_dir), "fetch_fred")
+    # the last line was still being written: it ends up as 3.64, then a new day
+    with open(path, "a") as f:
+        f.write("4\n2025-12-15,3.64\n")
+    grown = _load(con, FilesSource(data_dir), "fetch_fred")
+    assert grown.frame.date.astype(str).tolist() == ["2025-12-10", "2025-12-12", "2025-12-15"]
+    assert con.execute("SELECT value FROM raw.fred_observations WHERE date = '2025-12-12'"
+                       ).fetchone() == (3.64,)
+
+
+def test_a_window_reads_whole_and_what_is_held_back_is_read_again(data_dir, tmp_path):
+    con = _warehouse(tmp_path)
+    # a backfill of chosen years reads whole even if the positions say nothing changed
+    _load(con, FilesSource(data_dir))
+    windowed = _load(con, FilesSource(data_dir), start=date(2026, 1, 1), end=date(2026, 12, 31))
+    assert _rows(windowed) == ["2026-08-26", "2026-08-27"]
+    # a symbol held back (failed validation, rows outside the window) keeps its old position
+    with open(data_dir / "market" / "RUT.csv", "a") as f:
+        f.write("2026-08-28,3014,3030,3001,3025.5,3025.5,10\n")
+    _load(con, FilesSource(data_dir), held_back={"^RUT"})
+    assert _rows(_load(con, FilesSource(data_dir))) == ["2026-08-28"]
+
+
+def test_a_failed_load_keeps_the_old_positions(data_dir, tmp_path):
+    con = _warehouse(tmp_path)
+    _load(con, FilesSource(data_dir))
+    before = con.execute("SELECT * FROM raw.source_files ORDER BY path").fetchall()
+    with open(data_dir / "market" / "RUT.csv", "a") as f:
+        f.write("2026-08-28,3014,3030,3001,3025.5,3025.5,10\n")
+    source = FilesSource(data_dir)
+    source.read_state(con)
+    result = source.fetch_market(CATALOG.market)
+    from orchestration.lib.warehouse import MixedSourceError, upsert
+    from orchestration.sources.yahoo.tables import MARKET
+    with pytest.raises(MixedSourceError):  # synthetic rows into a real warehouse
+        upsert(con, MARKET, result.frame, "demo", pd.Timestamp("2026-11-30").to_pydatetime(),
+               also=lambda c: result.keep_state(c, set()))
+    assert con.execute("SELECT * FROM raw.source_files ORDER BY path").fetchall() == before
+    assert _rows(_load(con, FilesSource(data_dir))) == ["2026-08-28"]

@@ -76,10 +76,14 @@ def ingest(
         with connect(settings.warehouse, log=context.log.warning) as con:
             ensure_raw_schema(con)
             stored_last = last_dates(con, spec)
+            read_state = getattr(source, "read_state", None)
+            if read_state is not None:  # what the source kept to read less (files source)
+                read_state(con)
 
     result = fetch(stored_last)
     _retry_step_if_rate_limited(context, lockstep, spec.name, result)
     start, end = window
+    outside_names: set[str] = set()
     if (start or end) and not result.frame.empty:
         dates = pd.to_datetime(result.frame["date"]).dt.date
         keep = pd.Series(True, index=result.frame.index)
@@ -88,6 +92,7 @@ def ingest(
         if end:
             keep &= dates <= end
         outside = int((~keep).sum())
+        outside_names = set(result.frame.loc[~keep, spec.group])
         result.frame = result.frame[keep]
         context.log.info(f"{spec.name}: loading {start or '...'} to {end or '...'}")
         if outside:
@@ -102,7 +107,10 @@ def ingest(
     with writer_lock(settings.warehouse, log=context.log.info):
         with connect(settings.warehouse, log=context.log.warning) as con:
             ensure_raw_schema(con)
-            stats = upsert(con, spec, good, result.source, ingested_at)
+            keep_state = result.keep_state
+            also = (None if keep_state is None
+                    else lambda c: keep_state(c, set(failures) | outside_names))
+            stats = upsert(con, spec, good, result.source, ingested_at, also=also)
             total_rows = con.execute(f"SELECT count(*) FROM {spec.name}").fetchone()[0]
 
     synthetic = result.source == "demo"

@@ -249,6 +249,7 @@ def upsert(
     frame: pd.DataFrame,
     source: str,
     ingested_at: datetime,
+    also=None,
 ) -> pd.DataFrame:
     """Insert new keys and update changed rows of `spec.name`, in one transaction.
 
@@ -256,7 +257,9 @@ def upsert(
     changes nothing. The version a changed row replaces is kept in `spec.revisions` (with
     when it arrived and when it was replaced), so `spec.as_of` can read any past state.
     Returns per-group counts: received, inserted, updated, unchanged, first_date, last_date.
-    On any error the transaction is rolled back: the table is as it was before the call.
+    `also(con)`, if given, runs in the same transaction, last (what the source keeps with
+    the rows). On any error the transaction is rolled back: the table is as it was before
+    the call.
     """
     key_a, key_b = spec.key
     columns = [key_a, key_b, *spec.values]
@@ -318,6 +321,8 @@ def upsert(
             """
         )
         con.execute("DROP TABLE lockstep_incoming")
+        if also is not None:
+            also(con)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -39,6 +40,11 @@ class FetchResult:
     notes:    name -> remark (e.g. rows dropped because FRED published '.').
     rate_limited: the failures whose last answer was the source's rate limit (HTTP 429)
               after the client's own retries: a later attempt of the step may succeed.
+    keep_state: what the source keeps in the warehouse to read less next time (the files
+              source's read positions), called as keep_state(con, held_back) inside the
+              transaction that stores the rows, so it is committed with them or not at all;
+              held_back names what was not stored whole (failed validation, rows outside
+              the requested window).
     """
 
     frame: pd.DataFrame
@@ -47,6 +53,7 @@ class FetchResult:
     missing: dict[str, str] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     rate_limited: set[str] = field(default_factory=set)
+    keep_state: Callable | None = None
 
 
 def empty_market_frame() -> pd.DataFrame:

@@ -5,10 +5,20 @@
 
 A directory holding a SYNTHETIC marker file (written by the demo generator) is synthetic:
 its rows are labelled `demo`, whatever LOCKSTEP_SOURCE says.
+
+A daily refresh (no window of years asked for) reads only what changed since the last load:
+a file whose bytes are those it had when it was last read and stored is skipped, and a file
+that only grew is read from where it ended (raw.source_files, tables.py here). Any other
+change, or a backfill of chosen years, reads the whole file; the upsert then stores what is
+new or revised, as before.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -39,9 +49,11 @@ def is_synthetic_dir(root: Path) -> bool:
     return (Path(root) / MARKER_FILE).exists()
 
 
-def _read_csv(path: Path, expected: list[str], name: str) -> pd.DataFrame:
+def _read_csv(path: Path, expected: list[str], name: str,
+              text: bytes | None = None) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path if text is None else io.BytesIO(text), dtype=str,
+                            keep_default_na=False)
     except pd.errors.EmptyDataError as exc:
         raise SourceError(f"{name}: {path} is empty") from exc
     missing = [c for c in expected if c not in frame.columns]
@@ -72,8 +84,9 @@ def _dates(frame: pd.DataFrame, name: str, path: Path) -> pd.Series:
     return parsed.dt.date
 
 
-def read_market_file(path: Path, symbol: str) -> pd.DataFrame:
-    raw = _read_csv(path, ["date", *PRICE_COLUMNS, "volume"], symbol)
+def read_market_file(path: Path, symbol: str, text: bytes | None = None) -> pd.DataFrame:
+    """The rows of a market file (or of `text`, lines of it under its header)."""
+    raw = _read_csv(path, ["date", *PRICE_COLUMNS, "volume"], symbol, text)
     out = pd.DataFrame({"symbol": symbol, "date": _dates(raw, symbol, path)})
     for column in PRICE_COLUMNS:
         out[column] = _numbers(raw, column, symbol, path)
@@ -82,57 +95,147 @@ def read_market_file(path: Path, symbol: str) -> pd.DataFrame:
     return out[out["close"].notna()][MARKET_COLUMNS].reset_index(drop=True)
 
 
-def read_fred_file(path: Path, series_id: str) -> tuple[pd.DataFrame, int]:
-    raw = _read_csv(path, ["date", "value"], series_id)
+def read_fred_file(path: Path, series_id: str,
+                   text: bytes | None = None) -> tuple[pd.DataFrame, int]:
+    raw = _read_csv(path, ["date", "value"], series_id, text)
     out = pd.DataFrame({"series_id": series_id, "date": _dates(raw, series_id, path)})
     out["value"] = _numbers(raw, "value", series_id, path)
     missing = int(out["value"].isna().sum())
     return out[out["value"].notna()][FRED_COLUMNS].reset_index(drop=True), missing
 
 
+@dataclass(frozen=True)
+class Position:
+    """How far a file was read: its length then and the SHA-256 of those bytes."""
+
+    bytes: int
+    sha256: str
+
+
+@dataclass
+class _Read:
+    """What to read of one file: `text` (None: nothing changed) and where it ends now."""
+
+    text: bytes | None
+    whole: bool
+    position: Position
+
+
+def _what_changed(path: Path, known: Position | None) -> _Read:
+    data = path.read_bytes()
+    digest = hashlib.sha256()
+    if known is not None and 0 < known.bytes <= len(data) and data[known.bytes - 1] == 0x0A:
+        view = memoryview(data)
+        digest.update(view[:known.bytes])
+        if digest.hexdigest() == known.sha256:  # the bytes read last time are still there
+            digest.update(view[known.bytes:])
+            now = Position(len(data), digest.hexdigest())
+            tail = data[known.bytes:]
+            if not tail.strip():
+                return _Read(None, False, now)
+            header = data[:data.index(b"\n") + 1]
+            return _Read(header + tail, False, now)
+        digest = hashlib.sha256()
+    digest.update(data)
+    return _Read(data, True, Position(len(data), digest.hexdigest()))
+
+
 class FilesSource:
-    """Reads every catalog symbol/series from a directory; absent files are reported."""
+    """Reads every catalog symbol/series from a directory; absent files are reported.
+
+    `read_state(con)` (called by the ingestion before it fetches) loads how far each file
+    was read; without it, or when a window of dates is asked for, every file is read whole.
+    """
 
     def __init__(self, root: Path):
         self.root = Path(root)
         if not self.root.is_dir():
             raise SourceError(f"files source: data directory {self.root} does not exist")
         self.label = "demo" if is_synthetic_dir(self.root) else "files"
+        self.positions: dict[str, Position] = {}
 
-    def fetch_market(self, instruments: tuple[Instrument, ...], **_: object) -> FetchResult:
+    def read_state(self, con) -> None:
+        self.positions = {
+            path: Position(n, digest) for path, n, digest in
+            con.execute("SELECT path, bytes, sha256 FROM raw.source_files").fetchall()}
+
+    @staticmethod
+    def _key(path: Path) -> str:
+        return str(path.resolve())
+
+    def _read_all(self, names: list[str], path_of, parse, incremental: bool):
+        """Per name: its rows (what changed, or all), or why it is missing or failed."""
+        frames, missing, failures, reads, unchanged = [], {}, {}, {}, 0
+        for name in names:
+            path = path_of(self.root, name)
+            if not path.exists():
+                missing[name] = f"no file {path.relative_to(self.root)} in {self.root}"
+                continue
+            key = self._key(path)
+            try:
+                read = _what_changed(path, self.positions.get(key) if incremental else None)
+                if read.text is None:
+                    unchanged += 1
+                else:
+                    frames.append(parse(path, name, read.text))
+            except (SourceError, OSError) as exc:
+                failures[name] = str(exc).removeprefix(f"{name}: ")
+                continue
+            reads[name] = (key, read.position)
+        notes = {}
+        if unchanged:
+            notes[f"({unchanged} files)"] = ("unchanged since they were last read and stored; "
+                                             "not read again")
+        return frames, missing, failures, reads, notes
+
+    @staticmethod
+    def _keeper(reads: dict[str, tuple[str, Position]]):
+        """Records the files' new positions in the transaction that stores their rows,
+        except for the names held back (failed validation, rows outside the window)."""
+
+        def keep(con, held_back: set[str]) -> None:
+            import pandas as pd
+
+            rows = [(key, p.bytes, p.sha256) for name, (key, p) in reads.items()
+                    if name not in held_back]
+            if not rows:
+                return
+            frame = pd.DataFrame(rows, columns=["path", "bytes", "sha256"])
+            frame["read_at"] = datetime.now(UTC).replace(tzinfo=None)
+            con.register("lockstep_source_files_df", frame)
+            con.execute("INSERT OR REPLACE INTO raw.source_files (path, bytes, sha256, read_at) "
+                        "SELECT path, bytes, sha256, read_at FROM lockstep_source_files_df")
+            con.unregister("lockstep_source_files_df")
+
+        return keep
+
+    def fetch_market(self, instruments: tuple[Instrument, ...], start=None, end=None,
+                     **_: object) -> FetchResult:
         """Every catalog symbol's file; a file that cannot be read (a bad cell, a missing
         column) holds back only its own symbol, named in `failures`."""
-        frames, missing, failures = [], {}, {}
-        for inst in instruments:
-            path = market_path(self.root, inst.symbol)
-            if not path.exists():
-                missing[inst.symbol] = f"no file {path.relative_to(self.root)} in {self.root}"
-                continue
-            try:
-                frames.append(read_market_file(path, inst.symbol))
-            except SourceError as exc:
-                failures[inst.symbol] = str(exc).removeprefix(f"{inst.symbol}: ")
+        frames, missing, failures, reads, notes = self._read_all(
+            [i.symbol for i in instruments], market_path, read_market_file,
+            incremental=start is None and end is None)
         frame = pd.concat(frames, ignore_index=True) if frames else empty_market_frame()
-        return FetchResult(frame=frame, source=self.label, missing=missing, failures=failures)
+        return FetchResult(frame=frame, source=self.label, missing=missing, failures=failures,
+                           notes=notes, keep_state=self._keeper(reads))
 
-    def fetch_fred(self, series: tuple[FredSeries, ...], **_: object) -> FetchResult:
-        frames, missing, notes, failures = [], {}, {}, {}
-        for s in series:
-            path = fred_path(self.root, s.id)
-            if not path.exists():
-                missing[s.id] = f"no file {path.relative_to(self.root)} in {self.root}"
-                continue
-            try:
-                frame, n_missing = read_fred_file(path, s.id)
-            except SourceError as exc:
-                failures[s.id] = str(exc).removeprefix(f"{s.id}: ")
-                continue
+    def fetch_fred(self, series: tuple[FredSeries, ...], start=None, end=None,
+                   **_: object) -> FetchResult:
+        skipped: dict[str, int] = {}
+
+        def parse(path: Path, series_id: str, text: bytes) -> pd.DataFrame:
+            frame, n_missing = read_fred_file(path, series_id, text)
             if n_missing:
-                notes[s.id] = f"{n_missing} missing value(s) skipped"
-            frames.append(frame)
+                skipped[series_id] = n_missing
+            return frame
+
+        frames, missing, failures, reads, notes = self._read_all(
+            [s.id for s in series], fred_path, parse, incremental=start is None and end is None)
+        notes.update({name: f"{n} missing value(s) skipped" for name, n in skipped.items()})
         frame = pd.concat(frames, ignore_index=True) if frames else empty_fred_frame()
         return FetchResult(frame=frame, source=self.label, missing=missing, notes=notes,
-                           failures=failures)
+                           failures=failures, keep_state=self._keeper(reads))
 
 
 def files_source(settings) -> FilesSource:
