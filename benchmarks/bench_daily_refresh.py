@@ -128,9 +128,11 @@ def run(env: dict[str, str]) -> float:
     return elapsed
 
 
-def universe(extra: int, years: int) -> dict:
+def universe(extra: int, years: int, keep: Path | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="lockstep-bench-refresh-") as tmp:
-        where = Path(tmp)
+        where = Path(tmp) if keep is None else keep / f"universe-{extra}"
+        if keep is not None:
+            shutil.rmtree(where, ignore_errors=True)
         data, catalog = write_universe(where, extra, years)
         state = where / "state"
         env = {**os.environ, "LOCKSTEP_SOURCE": "files", "LOCKSTEP_DATA_DIR": str(data),
@@ -162,11 +164,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--symbols", type=int, default=500, help="SYN symbols added")
     parser.add_argument("--years", type=int, default=30)
+    parser.add_argument("--keep", type=Path, help="work in this directory and keep it (the "
+                        "files, warehouse, published copy and Dagster home of each universe)")
+    parser.add_argument("--only-large", action="store_true",
+                        help="skip the catalog universe (no comparison is printed)")
     args = parser.parse_args()
     if not REAL_FRED.is_dir():
         raise SystemExit(f"needs the real FRED history at {REAL_FRED}")
-    own = universe(0, args.years)
-    large = universe(args.symbols, args.years)
+    large = universe(args.symbols, args.years, args.keep)
+    if args.only_large:
+        return
+    own = universe(0, args.years, args.keep)
     print(f"Machine: {machine()}\n")
     print("| universe | symbols | first load, wall (dbt SQL) | daily refresh, wall (dbt SQL) "
           "| daily wall / catalog universe's | daily SQL / first load's SQL |")

@@ -47,6 +47,12 @@ def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, dbt_manifest):
     assert second.success
     version_two = os.path.realpath(current)
     assert version_two != version_one
+    # nothing changed in the marts: the new version is the old one's copy, every mart as it
+    # was, and equal to the live marts row for row
+    second_manifest = json.loads((current / "manifest.json").read_text())
+    assert second_manifest["started_from"] == os.path.basename(version_one)
+    assert set(second_manifest["changes"].values()) == {"unchanged"}
+    _same(warehouse, current / "lockstep.duckdb")
     # the open reader still reads its version, whole; a new reader sees the new one
     assert reader.execute("SELECT count(*) FROM marts.mart_market_snapshot").fetchone()[0] \
         == snapshot_before
@@ -69,3 +75,81 @@ def test_a_failed_build_publishes_nothing(tmp_path, demo_dir, dbt_manifest):
     result, warehouse = materialize_all(tmp_path, source="files", data_dir=str(bad))
     assert not result.success
     assert not (warehouse.parent / "published").exists()
+
+
+# -- a new version takes only what changed --------------------------------------------------
+
+def _live(path):
+    con = duckdb.connect(str(path))
+    con.execute("CREATE SCHEMA marts")
+    con.execute("""CREATE TABLE marts.daily AS
+                   SELECT DATE '2026-01-01' + i::INTEGER AS day, s AS symbol, i * 1.5 + s AS value
+                   FROM range(0, 40) r(i), range(0, 3) q(s)""")
+    con.execute("INSERT INTO marts.daily VALUES (NULL, 9, 0.5)")  # a row without a date
+    con.execute("CREATE TABLE marts.pairs AS SELECT 'A/B' AS pair_id, 0.25 AS share")
+    con.execute("CREATE VIEW marts.latest AS SELECT * FROM marts.daily WHERE day = "
+                "(SELECT max(day) FROM marts.daily)")
+    con.execute("COMMENT ON COLUMN marts.daily.value IS 'the value'")
+    return con
+
+
+def _same(warehouse, published):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.execute(f"ATTACH '{published}' AS p (READ_ONLY)")
+        for (name,) in con.execute("SELECT table_name FROM information_schema.tables WHERE "
+                                   "table_catalog = current_database() AND table_schema = "
+                                   "'marts'").fetchall():
+            for a, b in (("marts", "p.marts"), ("p.marts", "marts")):
+                assert con.execute(f"SELECT count(*) FROM (SELECT * FROM {a}.{name} EXCEPT ALL "
+                                   f"SELECT * FROM {b}.{name})").fetchone() == (0,), name
+        return dict(con.execute("SELECT table_name, column_name || ':' || coalesce(comment, '') "
+                                "FROM duckdb_columns() WHERE database_name = 'p' AND "
+                                "column_name IN ('value', 'share')").fetchall())
+
+
+def test_a_new_version_replaces_only_the_dates_that_changed(tmp_path):
+    from orchestration.lib.publish import DB_NAME, publish_marts
+
+    warehouse, root = tmp_path / "w.duckdb", tmp_path / "published"
+    _live(warehouse).close()
+    one = publish_marts(warehouse, root, "one")
+    assert one["started_from"] is None and set(one["changes"].values()) == {"copied whole"}
+    assert _same(warehouse, root / "current" / DB_NAME)["daily"] == "value:the value"
+
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("UPDATE marts.daily SET value = -1 WHERE day = DATE '2026-01-05' "
+                    "AND symbol = 2")
+        con.execute("DELETE FROM marts.daily WHERE day = DATE '2026-01-07'")
+        con.execute("INSERT INTO marts.daily VALUES (DATE '2026-02-10', 0, 7.0), "
+                    "(DATE '2026-02-10', 1, 8.0), (NULL, 10, 1.0)")
+        con.execute("COMMENT ON COLUMN marts.daily.value IS NULL")
+    two = publish_marts(warehouse, root, "two")
+    assert two["started_from"] == "v-one"
+    # of 40 dates x 3 symbols and 1 undated row: 2026-01-05 changed (3 rows), 2026-01-07
+    # went (0 rows now), 2026-02-10 came (2 rows), the undated rows changed (2 rows); now
+    # 121 rows in 40 dates and the undated
+    assert two["changes"]["daily"] == "4 of 41 dates (day) replaced, 7 of 121 rows"
+    assert two["changes"]["pairs"] == "unchanged"
+    assert two["changes"]["latest"] == "copied whole"  # its only date changed: every row
+    assert _same(warehouse, root / "current" / DB_NAME)["daily"] == "value:"
+    assert two["tables"] == {"daily": 121, "latest": 2, "pairs": 1}
+    old, new = (root / f"v-{v}" / "parquet" for v in ("one", "two"))
+    assert (new / "pairs.parquet").stat().st_ino == (old / "pairs.parquet").stat().st_ino
+    assert duckdb.sql(f"SELECT count(*) FROM '{new / 'daily.parquet'}'").fetchall() == [(121,)]
+
+    # a changed column type, a table gone, a table new: those are written whole
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE OR REPLACE TABLE marts.pairs AS SELECT 'A/B' AS pair_id, "
+                    "'a quarter' AS share")
+        con.execute("DROP VIEW marts.latest")
+        con.execute("CREATE TABLE marts.extra AS SELECT 1 AS n")
+    three = publish_marts(warehouse, root, "three")
+    assert three["changes"] == {"daily": "unchanged", "extra": "copied whole",
+                                "pairs": "copied whole"}
+    _same(warehouse, root / "current" / DB_NAME)
+    with duckdb.connect(str(root / "current" / DB_NAME), read_only=True) as con:
+        assert con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall() == [
+            ("daily",), ("extra",), ("pairs",)]
+    # the version it started from is as it was: a reader of it saw no change
+    with duckdb.connect(str(root / "v-two" / DB_NAME), read_only=True) as con:
+        assert con.execute("SELECT share FROM marts.pairs").fetchone() == (0.25,)

@@ -39,13 +39,23 @@ def published_marts(context: dg.AssetExecutionContext, lockstep: LockstepResourc
     with writer_lock(settings.warehouse, log=context.log.info):
         manifest = publish_marts(settings.warehouse, settings.publish_dir, tag,
                                  log=context.log.warning)
-    tables = "\n".join(f"| {name} | {n:,} |" for name, n in manifest["tables"].items())
+    tables = "\n".join(f"| {name} | {n:,} | {manifest['changes'][name]} |"
+                       for name, n in manifest["tables"].items())
+    start = manifest["started_from"]
+    context.log.info(f"published {manifest['path']}, "
+                     + (f"starting from {start}: " if start else "written whole: ")
+                     + ", ".join(f"{name} {how}" for name, how in manifest["changes"].items()
+                                 if how != "unchanged")
+                     + f" ({sum(h == 'unchanged' for h in manifest['changes'].values())} "
+                       f"marts unchanged)")
     return dg.MaterializeResult(metadata={
         "current": dg.MetadataValue.path(str(current_path(settings.publish_dir))),
         "version_dir": dg.MetadataValue.path(manifest["path"]),
         "storage_version": manifest["storage_version"],
         "synthetic": manifest["synthetic"],
-        "tables": dg.MetadataValue.md("| mart | rows |\n|---|---:|\n" + tables),
+        "tables": dg.MetadataValue.md("| mart | rows | what changed |\n|---|---:|---|\n"
+                                      + tables),
+        "started_from": start or "nothing (written whole)",
         "brief_date": manifest["brief_date"] or "none",
         "dagster/row_count": sum(manifest["tables"].values()),
     })

@@ -12,6 +12,15 @@ holding a file open never blocks a refresh (the refresh writes only the live war
 new directory). The two newest versions are kept; older ones are removed (a reader that
 still holds one open keeps reading it until it closes).
 
+A new version starts from a copy of the current one and changes only what differs, so a daily
+refresh costs what changed, not the whole history: per mart, the rows of each date (the
+mart's first DATE column; the whole table if it has none) are compared by count and a sum of
+row hashes with the live mart, and only the dates that differ are deleted and inserted again.
+A mart whose columns changed, or that changed in more than half its rows, is copied whole;
+an unchanged mart's Parquet file is a hard link to the previous version's (neither is ever
+written again), a changed one is written anew. The result is the live marts, row for row
+(tests/test_publish.py compares them); `changes` in manifest.json says what each mart took.
+
 Every table and column comment of the live marts (dbt's descriptions, persisted by dbt's
 persist_docs) is copied into the published DuckDB file, so a BI or SQL user of the copy sees
 them in duckdb_tables() / duckdb_columns() and in their tool's column list.
@@ -38,9 +47,20 @@ def current_path(root: Path) -> Path:
     return Path(root) / "current"
 
 
+def _previous_version(root: Path) -> Path | None:
+    """The version `current` points at, if it is whole (a DuckDB file and a manifest)."""
+    link = current_path(root)
+    if not link.exists():
+        return None
+    version = Path(os.path.realpath(link))
+    whole = (version / DB_NAME).is_file() and (version / "manifest.json").is_file()
+    return version if whole else None
+
+
 def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
     """Copy every table and view of schema `marts` out of `warehouse` (the caller holds the
-    writer lock) into a new version under `root`, then point `root/current` at it."""
+    writer lock) into a new version under `root`, then point `root/current` at it. The new
+    version starts from the current one and takes only what changed (module docstring)."""
     from orchestration.lib.warehouse import connect
 
     root = Path(root)
@@ -49,6 +69,9 @@ def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
     staging = root / f".v-{tag}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "parquet").mkdir(parents=True)
+    previous = _previous_version(root)
+    if previous is not None:
+        shutil.copyfile(previous / DB_NAME, staging / DB_NAME)  # never written in place
     with connect(warehouse, log=log) as con:
         marts = [r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
@@ -61,15 +84,24 @@ def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
             # one transaction for the whole copy (it writes only to `published`): per
             # statement commits made the ~440 column comments cost about a second
             con.execute("BEGIN TRANSACTION")
-            con.execute("CREATE SCHEMA published.marts")
-            counts = {}
+            con.execute("CREATE SCHEMA IF NOT EXISTS published.marts")
+            for (gone,) in con.execute(
+                    "SELECT table_name FROM duckdb_tables() WHERE database_name = 'published' "
+                    "AND schema_name = 'marts'").fetchall():
+                if gone not in marts:
+                    con.execute(f'DROP TABLE published.marts."{gone}"')
+            counts, changes = {}, {}
             for name in marts:
-                con.execute(f'CREATE TABLE published.marts."{name}" AS '
-                            f'SELECT * FROM marts."{name}"')
+                changes[name] = _sync_table(con, name)
                 _copy_comments(con, name)
-                parquet = str(staging / "parquet" / f"{name}.parquet").replace("'", "''")
-                con.execute(f"COPY (SELECT * FROM marts.\"{name}\") TO '{parquet}' "
-                            "(FORMAT parquet)")
+                parquet = staging / "parquet" / f"{name}.parquet"
+                old = previous / "parquet" / parquet.name if previous else None
+                if changes[name] == UNCHANGED and old is not None and old.is_file():
+                    _link_or_copy(old, parquet)
+                else:
+                    quoted = str(parquet).replace("'", "''")
+                    con.execute(f"COPY (SELECT * FROM marts.\"{name}\") TO '{quoted}' "
+                                "(FORMAT parquet)")
                 counts[name] = con.execute(
                     f'SELECT count(*) FROM published.marts."{name}"').fetchone()[0]
             sources = sorted(r[0] for r in con.execute(
@@ -96,6 +128,8 @@ def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
         "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "storage_version": STORAGE_VERSION,
         "tables": counts,
+        "started_from": previous.name if previous else None,
+        "changes": changes,
         "sources": sources,
         "synthetic": "demo" in sources,
         "brief": BRIEF_NAME if brief_date else None,
@@ -112,26 +146,97 @@ def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
     return {**manifest, "path": str(final)}
 
 
+UNCHANGED = "unchanged"
+COPIED = "copied whole"
+
+
+def _columns(con, database: str, table: str) -> list[tuple[str, str]]:
+    return con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE database_name = "
+        f"{database} AND schema_name = 'marts' AND table_name = ? ORDER BY column_index",
+        [table]).fetchall()
+
+
+def _sync_table(con, name: str) -> str:
+    """Make published.marts.<name> equal marts.<name>, touching only the dates that differ;
+    return what it took (UNCHANGED, COPIED, or how many dates were replaced)."""
+    live = _columns(con, "current_database()", name)
+    if _columns(con, "'published'", name) != live:
+        con.execute(f'DROP TABLE IF EXISTS published.marts."{name}"')
+        con.execute(f'CREATE TABLE published.marts."{name}" AS SELECT * FROM marts."{name}"')
+        return COPIED
+    date_column = next((c for c, kind in live if kind == "DATE"), None)
+    slice_sql = f't."{date_column}"' if date_column else "NULL::DATE"
+
+    def digest(table: str) -> str:
+        return (f"SELECT {slice_sql} AS slice, count(*) AS n, sum(hash(t)::HUGEINT) AS h "
+                f"FROM {table} t GROUP BY 1")
+
+    differ = con.execute(f"""
+        WITH l AS MATERIALIZED ({digest(f'marts."{name}"')}),
+             p AS MATERIALIZED ({digest(f'published.marts."{name}"')})
+        SELECT coalesce(l.slice, p.slice) AS slice, coalesce(l.n, 0) AS n,
+               (SELECT sum(n) FROM l) AS total, (SELECT count(*) FROM l) AS slices
+        FROM l FULL JOIN p ON l.slice IS NOT DISTINCT FROM p.slice
+        WHERE l.n IS DISTINCT FROM p.n OR l.h IS DISTINCT FROM p.h
+        """).df()
+    if differ.empty:
+        return UNCHANGED
+    total = int(differ["total"].iloc[0] or 0)
+    replaced = int(differ["n"].sum())
+    if date_column is None or replaced * 2 > total:
+        con.execute(f'DELETE FROM published.marts."{name}"')
+        con.execute(f'INSERT INTO published.marts."{name}" SELECT * FROM marts."{name}"')
+        return COPIED
+    dates = differ[["slice"]]
+    column = f'"{date_column}"'
+    which = f"{column} IN (SELECT slice FROM lockstep_changed_dates)"
+    if dates["slice"].isna().any():
+        which = f"({which} OR {column} IS NULL)"
+    con.register("lockstep_changed_dates", dates[dates["slice"].notna()])
+    try:
+        con.execute(f'DELETE FROM published.marts."{name}" WHERE {which}')
+        con.execute(f'INSERT INTO published.marts."{name}" SELECT * FROM marts."{name}" '
+                    f"WHERE {which}")
+    finally:
+        con.unregister("lockstep_changed_dates")
+    slices = int(differ["slices"].iloc[0] or 0)
+    return (f"{len(dates):,} of {slices:,} dates ({date_column}) replaced, "
+            f"{replaced:,} of {total:,} rows")
+
+
+def _link_or_copy(old: Path, new: Path) -> None:
+    try:
+        os.link(old, new)
+    except OSError:  # another file system, or links not allowed
+        shutil.copyfile(old, new)
+
+
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
 def _copy_comments(con, table: str) -> None:
     """The live table's (or view's) comment and its columns' comments, onto the published
-    table."""
+    table; a comment the live table no longer has is removed (the table may be a copy of
+    the previous version's)."""
     [(comment,)] = con.execute(
         "SELECT comment FROM (SELECT database_name, schema_name, table_name, comment FROM "
         "duckdb_tables() UNION ALL SELECT database_name, schema_name, view_name, comment "
         "FROM duckdb_views()) WHERE database_name = current_database() "
         "AND schema_name = 'marts' AND table_name = ?", [table]).fetchall()
-    if comment:
-        con.execute(f'COMMENT ON TABLE published.marts."{table}" IS {_quote(comment)}')
+    con.execute(f'COMMENT ON TABLE published.marts."{table}" IS '
+                f"{_quote(comment) if comment else 'NULL'}")
+    published = dict(con.execute(
+        "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = 'published' "
+        "AND schema_name = 'marts' AND table_name = ?", [table]).fetchall())
     for column, text in con.execute(
             "SELECT column_name, comment FROM duckdb_columns() WHERE database_name = "
-            "current_database() AND schema_name = 'marts' AND table_name = ? "
-            "AND comment IS NOT NULL", [table]).fetchall():
-        con.execute(f'COMMENT ON COLUMN published.marts."{table}"."{column}" '
-                    f"IS {_quote(text)}")
+            "current_database() AND schema_name = 'marts' AND table_name = ?",
+            [table]).fetchall():
+        if published.get(column) != text:
+            con.execute(f'COMMENT ON COLUMN published.marts."{table}"."{column}" '
+                        f"IS {_quote(text) if text else 'NULL'}")
 
 
 def _remove_old_versions(root: Path) -> None:
