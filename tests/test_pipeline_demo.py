@@ -222,6 +222,32 @@ def test_not_null_columns_names_the_null_column(demo_run, tmp_path):
             ("record_close_date", 2)]
 
 
+def test_an_incremental_build_tests_the_keys_from_the_changed_date(demo_run, tmp_path,
+                                                                   monkeypatch):
+    """The key tests of the incrementally built models read, on an incremental build, only
+    the rows from LOCKSTEP_INPUTS_CHANGED_FROM on (macros/get_where_subquery.sql); without
+    the date they read every row."""
+    _, _, warehouse, _ = demo_run
+    copy = tmp_path / "w" / "lockstep.duckdb"
+    copy.parent.mkdir()
+    shutil.copy(warehouse, copy)
+    with duckdb.connect(str(copy)) as con:  # one brief row twice, on 2025-12-01
+        con.execute("INSERT INTO marts.mart_daily_brief SELECT * FROM marts.mart_daily_brief "
+                    "WHERE brief_date = DATE '2025-12-01' AND fact_kind = 'rates'")
+
+    def failures(changed_from: str | None) -> int:
+        if changed_from is None:
+            monkeypatch.delenv("LOCKSTEP_INPUTS_CHANGED_FROM", raising=False)
+        else:
+            monkeypatch.setenv("LOCKSTEP_INPUTS_CHANGED_FROM", changed_from)
+        _, [result] = _dbt_test("mart_daily_brief__key_is_unique", copy, tmp_path / "target")
+        return result["failures"]
+
+    assert failures(None) == 1  # a whole build: every row
+    assert failures("2025-12-01") == 1  # the duplicate is on the changed date
+    assert failures("2025-12-02") == 0  # it is before it: not read again
+
+
 def test_a_second_run_reuses_dbts_parse(demo_run):
     """The first run into a new warehouse parses the dbt project in full (the profile's path
     changed); it leaves its parse state behind, so the second run parses partially."""

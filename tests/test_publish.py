@@ -153,3 +153,11 @@ def test_a_new_version_replaces_only_the_dates_that_changed(tmp_path):
     # the version it started from is as it was: a reader of it saw no change
     with duckdb.connect(str(root / "v-two" / DB_NAME), read_only=True) as con:
         assert con.execute("SELECT share FROM marts.pairs").fetchone() == (0.25,)
+    # a version published before digests were kept: its tables are hashed instead
+    from orchestration.lib.publish import DIGESTS
+    (root / "current" / DIGESTS).unlink()
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("UPDATE marts.daily SET value = value + 1 WHERE day = DATE '2026-01-10'")
+    four = publish_marts(warehouse, root, "four")
+    assert four["changes"]["daily"] == "1 of 41 dates (day) replaced, 3 of 121 rows"
+    _same(warehouse, root / "current" / DB_NAME)

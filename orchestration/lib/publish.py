@@ -41,6 +41,7 @@ STORAGE_VERSION = "v1.0.0"
 KEEP_VERSIONS = 2
 DB_NAME = "lockstep.duckdb"
 BRIEF_NAME = "brief.md"
+DIGESTS = ".digests.parquet"  # per mart and date: row count and sum of row hashes
 
 
 def current_path(root: Path) -> Path:
@@ -81,48 +82,25 @@ def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
         target = str(staging / DB_NAME).replace("'", "''")
         con.execute(f"ATTACH '{target}' AS published (STORAGE_VERSION '{STORAGE_VERSION}')")
         try:
+            _digests(con, marts, previous)
             # one transaction for the whole copy (it writes only to `published`): per
             # statement commits made the ~440 column comments cost about a second
             con.execute("BEGIN TRANSACTION")
-            con.execute("CREATE SCHEMA IF NOT EXISTS published.marts")
-            for (gone,) in con.execute(
-                    "SELECT table_name FROM duckdb_tables() WHERE database_name = 'published' "
-                    "AND schema_name = 'marts'").fetchall():
-                if gone not in marts:
-                    con.execute(f'DROP TABLE published.marts."{gone}"')
-            counts, changes = {}, {}
-            for name in marts:
-                changes[name] = _sync_table(con, name)
-                _copy_comments(con, name)
-                parquet = staging / "parquet" / f"{name}.parquet"
-                old = previous / "parquet" / parquet.name if previous else None
-                if changes[name] == UNCHANGED and old is not None and old.is_file():
-                    _link_or_copy(old, parquet)
-                else:
-                    quoted = str(parquet).replace("'", "''")
-                    con.execute(f"COPY (SELECT * FROM marts.\"{name}\") TO '{quoted}' "
-                                "(FORMAT parquet)")
-                counts[name] = con.execute(
-                    f'SELECT count(*) FROM published.marts."{name}"').fetchone()[0]
-            sources = sorted(r[0] for r in con.execute(
-                "SELECT DISTINCT source FROM marts.mart_market_snapshot").fetchall()) \
-                if "mart_market_snapshot" in marts else []
-            brief_date = None
-            if "mart_daily_brief" in marts:
-                from orchestration.brief import BriefError, format_brief, read_rows
-
-                try:
-                    brief_date, rows = read_rows(con)
-                except BriefError:
-                    pass
-                else:
-                    (staging / BRIEF_NAME).write_text(format_brief(brief_date, rows))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            try:
+                counts, changes, sources, brief_date = _write_version(con, marts, staging,
+                                                                      previous)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            digests = str(staging / DIGESTS).replace("'", "''")
+            # Parquet has no 128-bit integer (DuckDB would write a DOUBLE): h as text
+            con.execute(f"COPY (SELECT mart, slice, n, h::VARCHAR AS h FROM "
+                        f"lockstep_live_digest) TO '{digests}' (FORMAT parquet)")
         finally:
             con.execute("DETACH published")
+            con.execute("DROP TABLE IF EXISTS lockstep_live_digest")
+            con.execute("DROP TABLE IF EXISTS lockstep_old_digest")
     manifest = {
         "version": tag,
         "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -146,6 +124,45 @@ def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
     return {**manifest, "path": str(final)}
 
 
+def _write_version(con, marts: list[str], staging: Path, previous: Path | None):
+    """Inside the publish transaction: every mart into `published` (only what changed),
+    its comments and its Parquet file, and the brief. Returns (row counts, what each mart
+    took, the sources of the rows, the brief's date)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS published.marts")
+    for (gone,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'published' "
+            "AND schema_name = 'marts'").fetchall():
+        if gone not in marts:
+            con.execute(f'DROP TABLE published.marts."{gone}"')
+    counts, changes = {}, {}
+    for name in marts:
+        changes[name] = _sync_table(con, name)
+        _copy_comments(con, name)
+        parquet = staging / "parquet" / f"{name}.parquet"
+        old = previous / "parquet" / parquet.name if previous else None
+        if changes[name] == UNCHANGED and old is not None and old.is_file():
+            _link_or_copy(old, parquet)
+        else:
+            quoted = str(parquet).replace("'", "''")
+            con.execute(f"COPY (SELECT * FROM marts.\"{name}\") TO '{quoted}' (FORMAT parquet)")
+        counts[name] = con.execute(
+            f'SELECT count(*) FROM published.marts."{name}"').fetchone()[0]
+    sources = sorted(r[0] for r in con.execute(
+        "SELECT DISTINCT source FROM marts.mart_market_snapshot").fetchall()) \
+        if "mart_market_snapshot" in marts else []
+    brief_date = None
+    if "mart_daily_brief" in marts:
+        from orchestration.brief import BriefError, format_brief, read_rows
+
+        try:
+            brief_date, rows = read_rows(con)
+        except BriefError:
+            pass
+        else:
+            (staging / BRIEF_NAME).write_text(format_brief(brief_date, rows))
+    return counts, changes, sources, brief_date
+
+
 UNCHANGED = "unchanged"
 COPIED = "copied whole"
 
@@ -157,6 +174,41 @@ def _columns(con, database: str, table: str) -> list[tuple[str, str]]:
         [table]).fetchall()
 
 
+def _slice_column(con, database: str, table: str) -> str | None:
+    """The column a mart's rows are compared by: its first DATE column, if any."""
+    return next((c for c, kind in _columns(con, database, table) if kind == "DATE"), None)
+
+
+def _digest_sql(con, database: str, name: str, table: str) -> str:
+    column = _slice_column(con, database, name)
+    slice_sql = f't."{column}"' if column else "NULL::DATE"
+    return (f"SELECT {_quote(name)} AS mart, {slice_sql} AS slice, count(*) AS n, "
+            f"sum(hash(t)::HUGEINT) AS h FROM {table} t GROUP BY ALL")
+
+
+def _digests(con, marts: list[str], previous: Path | None) -> None:
+    """Temp tables of per-date digests: lockstep_live_digest of the live marts, and
+    lockstep_old_digest of the version this one starts from (read from its DIGESTS file;
+    computed from its tables if it has none)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE lockstep_live_digest (mart VARCHAR, "
+                "slice DATE, n BIGINT, h HUGEINT)")
+    con.execute("CREATE OR REPLACE TEMP TABLE lockstep_old_digest AS "
+                "SELECT * FROM lockstep_live_digest LIMIT 0")
+    for name in marts:
+        con.execute("INSERT INTO lockstep_live_digest "
+                    + _digest_sql(con, "current_database()", name, f'marts."{name}"'))
+    if previous is not None and (previous / DIGESTS).is_file():
+        stored = str(previous / DIGESTS).replace("'", "''")
+        con.execute(f"INSERT INTO lockstep_old_digest SELECT mart, slice, n, h::HUGEINT "
+                    f"FROM read_parquet('{stored}')")
+        return
+    for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'published' "
+            "AND schema_name = 'marts'").fetchall():
+        con.execute("INSERT INTO lockstep_old_digest "
+                    + _digest_sql(con, "'published'", name, f'published.marts."{name}"'))
+
+
 def _sync_table(con, name: str) -> str:
     """Make published.marts.<name> equal marts.<name>, touching only the dates that differ;
     return what it took (UNCHANGED, COPIED, or how many dates were replaced)."""
@@ -165,21 +217,15 @@ def _sync_table(con, name: str) -> str:
         con.execute(f'DROP TABLE IF EXISTS published.marts."{name}"')
         con.execute(f'CREATE TABLE published.marts."{name}" AS SELECT * FROM marts."{name}"')
         return COPIED
-    date_column = next((c for c, kind in live if kind == "DATE"), None)
-    slice_sql = f't."{date_column}"' if date_column else "NULL::DATE"
-
-    def digest(table: str) -> str:
-        return (f"SELECT {slice_sql} AS slice, count(*) AS n, sum(hash(t)::HUGEINT) AS h "
-                f"FROM {table} t GROUP BY 1")
-
-    differ = con.execute(f"""
-        WITH l AS MATERIALIZED ({digest(f'marts."{name}"')}),
-             p AS MATERIALIZED ({digest(f'published.marts."{name}"')})
+    date_column = _slice_column(con, "current_database()", name)
+    differ = con.execute("""
+        WITH l AS (SELECT * FROM lockstep_live_digest WHERE mart = $1),
+             p AS (SELECT * FROM lockstep_old_digest WHERE mart = $1)
         SELECT coalesce(l.slice, p.slice) AS slice, coalesce(l.n, 0) AS n,
                (SELECT sum(n) FROM l) AS total, (SELECT count(*) FROM l) AS slices
         FROM l FULL JOIN p ON l.slice IS NOT DISTINCT FROM p.slice
         WHERE l.n IS DISTINCT FROM p.n OR l.h IS DISTINCT FROM p.h
-        """).df()
+        """, [name]).df()
     if differ.empty:
         return UNCHANGED
     total = int(differ["total"].iloc[0] or 0)
