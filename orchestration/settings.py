@@ -8,6 +8,8 @@ LOCKSTEP_STATE_DIR  local state: Dagster home, demo data, yfinance cache (defaul
 LOCKSTEP_PUBLISH_DIR where the published marts go (default: <warehouse dir>/published)
 LOCKSTEP_FULL_REFRESH  1: this run rebuilds dbt's incremental models whole (default: only
                     what changed; README, "Incremental marts")
+LOCKSTEP_DUCKDB_MEMORY_LIMIT  DuckDB's memory_limit, lockstep's connections and dbt's
+                    (default 60%; read in orchestration/lib/warehouse.py)
 LOCKSTEP_DBT        the dbt executable (default: .venv-dbt/bin/dbt, the environment make builds)
 FRED_API_KEY        live FRED only; read when the FRED client is built, never logged or stored
 """

@@ -1,8 +1,10 @@
 """The raw loader: idempotent upserts, all-or-nothing loads, one writer at a time."""
 
 import multiprocessing
+import re
 import time
 from datetime import date, datetime
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -269,3 +271,21 @@ def test_raw_tables_refuse_what_dbt_no_longer_tests(con, sql):
     con.execute("INSERT INTO raw.fred_series VALUES ('WALCL', 'w', 'millions_usd', 'weekly')")
     with pytest.raises(duckdb.ConstraintException):
         con.execute(sql)
+
+
+def test_every_connection_and_dbt_take_the_memory_limit(tmp_path, monkeypatch):
+    """LOCKSTEP_DUCKDB_MEMORY_LIMIT caps DuckDB in lockstep's connections, with a clear
+    error when DuckDB does not accept it; dbt's profile reads the same variable with the
+    same default."""
+    from orchestration.lib.warehouse import DEFAULT_MEMORY_LIMIT, connect
+
+    monkeypatch.setenv("LOCKSTEP_DUCKDB_MEMORY_LIMIT", "1GB")
+    with connect(tmp_path / "w.duckdb") as con:
+        assert con.execute("SELECT current_setting('memory_limit')").fetchone() == ("953.6 MiB",)
+    monkeypatch.setenv("LOCKSTEP_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(ValueError, match="LOCKSTEP_DUCKDB_MEMORY_LIMIT='lots'"):
+        with connect(tmp_path / "w.duckdb"):
+            pass
+    profile = (Path(__file__).parent.parent / "dbt_project" / "profiles.yml").read_text()
+    assert re.search(r"memory_limit: \"\{\{ env_var\('LOCKSTEP_DUCKDB_MEMORY_LIMIT', "
+                     rf"'{re.escape(DEFAULT_MEMORY_LIMIT)}'\) \}}\}}\"", profile)

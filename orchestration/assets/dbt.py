@@ -22,7 +22,7 @@ from dagster_dbt import (
     dbt_assets,
 )
 
-from orchestration.lib.warehouse import wait_until_writable, writer_lock
+from orchestration.lib.warehouse import memory_limit, wait_until_writable, writer_lock
 from orchestration.project import dbt_manifest, lockstep_dbt_project
 from orchestration.resources import LockstepResource
 from orchestration.settings import environ
@@ -185,9 +185,11 @@ def lockstep_dbt_assets(
     warm.start()
     built: list[dg.AssetKey] = []
     held: list = []
-    # dbt reads the warehouse path from LOCKSTEP_WAREHOUSE (dbt_project/profiles.yml)
+    # dbt reads the warehouse path and the memory limit from the environment
+    # (dbt_project/profiles.yml)
     with environ(
-        LOCKSTEP_WAREHOUSE=str(settings.warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false"
+        LOCKSTEP_WAREHOUSE=str(settings.warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        LOCKSTEP_DUCKDB_MEMORY_LIMIT=memory_limit()
     ):
         with writer_lock(settings.warehouse, log=context.log.info):
             # dbt fails at once when another process (a SQL client) holds the file

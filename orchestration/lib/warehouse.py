@@ -22,6 +22,11 @@ if TYPE_CHECKING:  # imported where used: the code location loads without them
     import pandas as pd
 
 DEFAULT_LOCK_TIMEOUT_S = 1800.0
+# DuckDB's memory_limit for every connection lockstep opens (and dbt's, through
+# LOCKSTEP_DUCKDB_MEMORY_LIMIT; dbt_project/profiles.yml): below DuckDB's own 80 % of RAM, so
+# the Python process beside it (pandas frames of a first load) has room. Beyond it DuckDB
+# spills to <warehouse>.tmp/ next to the file.
+DEFAULT_MEMORY_LIMIT = "60%"
 READER_TIMEOUT_S = 30.0  # a reader waits this long for a writer to finish, then says so
 DUCKDB_LOCK_ERROR = "Could not set lock on file"
 
@@ -30,6 +35,10 @@ def lock_timeout() -> float:
     """LOCKSTEP_LOCK_TIMEOUT, read when a run needs it (seconds a writer waits)."""
     raw = (os.environ.get("LOCKSTEP_LOCK_TIMEOUT") or "").strip()
     return float(raw) if raw else DEFAULT_LOCK_TIMEOUT_S
+
+def memory_limit() -> str:
+    """LOCKSTEP_DUCKDB_MEMORY_LIMIT (a size such as 12GB, or a share of RAM such as 50%)."""
+    return (os.environ.get("LOCKSTEP_DUCKDB_MEMORY_LIMIT") or "").strip() or DEFAULT_MEMORY_LIMIT
 
 DB_FILE = "lockstep.duckdb"  # the published copy's file name (orchestration/lib/publish.py)
 
@@ -181,6 +190,11 @@ def connect(warehouse: Path, read_only: bool = False, timeout: float | None = No
                 announced = True
             time.sleep(0.5)
     try:
+        try:
+            con.execute("SET memory_limit = ?", [memory_limit()])
+        except duckdb.Error as exc:
+            raise ValueError(f"LOCKSTEP_DUCKDB_MEMORY_LIMIT={memory_limit()!r} is not a memory "
+                             f"limit DuckDB accepts (e.g. 12GB or 50%): {exc}") from None
         yield con
     finally:
         con.close()
