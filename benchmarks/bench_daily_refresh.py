@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -113,6 +114,10 @@ def run(env: dict[str, str]) -> float:
     out = subprocess.run([python, "-m", "orchestration.cli", "run"], cwd=ROOT, env=env,
                          capture_output=True, text=True)
     elapsed = time.monotonic() - started
+    # the largest resident set of any process it ran (Dagster's, the step's, dbt's): the
+    # maximum over this script's runs so far, as the kernel keeps it
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+    print(f"  peak memory of the largest process so far: {peak:.1f} GiB", file=sys.stderr)
     if out.returncode not in (0, 1):  # 1: a non-blocking check failed, the marts were built
         sys.stderr.write(out.stdout[-4000:] + out.stderr[-4000:])
         raise SystemExit("the run failed")
