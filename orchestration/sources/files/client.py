@@ -117,11 +117,12 @@ class _Read:
     """What to read of one file: `text` (None: nothing changed) and where it ends now."""
 
     text: bytes | None
-    whole: bool
     position: Position
 
 
 def _what_changed(path: Path, known: Position | None) -> _Read:
+    """Nothing, the lines appended after `known` (under the file's header), or the whole
+    file when its first `known.bytes` bytes are no longer those read then."""
     data = path.read_bytes()
     digest = hashlib.sha256()
     if known is not None and 0 < known.bytes <= len(data) and data[known.bytes - 1] == 0x0A:
@@ -132,12 +133,12 @@ def _what_changed(path: Path, known: Position | None) -> _Read:
             now = Position(len(data), digest.hexdigest())
             tail = data[known.bytes:]
             if not tail.strip():
-                return _Read(None, False, now)
+                return _Read(None, now)
             header = data[:data.index(b"\n") + 1]
-            return _Read(header + tail, False, now)
+            return _Read(header + tail, now)
         digest = hashlib.sha256()
     digest.update(data)
-    return _Read(data, True, Position(len(data), digest.hexdigest()))
+    return _Read(data, Position(len(data), digest.hexdigest()))
 
 
 class FilesSource:
