@@ -71,10 +71,15 @@ def summarize(events: Iterable, elapsed: float, run_id: str, success: bool,
                 source = str(_meta(metadata, "source", "?")).split(" ")[0]
                 label = "symbols" if key == "raw/market_prices" else "series"
                 per = _meta(metadata, "date_ranges", {}) or {}
+                # files the source found as it last read them were not read again
+                unchanged = int(_meta(metadata, "unchanged_at_source", 0) or 0)
                 loaded.append(
                     f"{what}: {int(_meta(metadata, 'rows_inserted', 0)):,} rows inserted, "
                     f"{int(_meta(metadata, 'rows_updated', 0)):,} updated "
-                    f"({len(per)} {label}, source {source}"
+                    f"({len(per) + unchanged} {label}"
+                    + (f", {unchanged} of them unchanged since the last read;" if unchanged
+                       else ",")
+                    + f" source {source}"
                     + (", SYNTHETIC" if _meta(metadata, "synthetic") else "") + ")")
                 if _meta(metadata, "not_loaded"):
                     names = [line[2:].split(":")[0] for line in

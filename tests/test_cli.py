@@ -77,6 +77,13 @@ def test_run_prints_synthetic_snapshot_and_records_the_run(tmp_path, dbt_manifes
         tags, what = _partitions(lambda: instance, load_settings(env), None, None)
         assert tags == {"dagster/partition": newest}
         assert what == f"daily_refresh of {newest}"
+    # the daily refresh that follows finds every demo file as it read it
+    again = subprocess.run([sys.executable, "-m", "orchestration.cli", "run"],
+                           cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert ("market prices: 0 rows inserted, 0 updated (9 symbols, 9 of them unchanged since "
+            "the last read; source demo, SYNTHETIC)") in again.stdout
 
 
 def test_brief_command_any_date_and_clear_errors(tmp_path, dbt_manifest):

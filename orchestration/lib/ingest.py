@@ -134,6 +134,8 @@ def ingest(
             }
         ),
     }
+    if result.unchanged:
+        metadata["unchanged_at_source"] = result.unchanged  # e.g. files not read again
     if result.missing:
         metadata["not_loaded"] = dg.MetadataValue.md(_listing(result.missing))
         for name, why in sorted(result.missing.items()):

@@ -40,6 +40,8 @@ class FetchResult:
     notes:    name -> remark (e.g. rows dropped because FRED published '.').
     rate_limited: the failures whose last answer was the source's rate limit (HTTP 429)
               after the client's own retries: a later attempt of the step may succeed.
+    unchanged: how many symbols/series the source found unchanged since its last read and did
+              not read again (the files source's unchanged files).
     keep_state: what the source keeps in the warehouse to read less next time (the files
               source's read positions), called as keep_state(con, held_back) inside the
               transaction that stores the rows, so it is committed with them or not at all;
@@ -53,6 +55,7 @@ class FetchResult:
     missing: dict[str, str] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     rate_limited: set[str] = field(default_factory=set)
+    unchanged: int = 0
     keep_state: Callable | None = None
 
 

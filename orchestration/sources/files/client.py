@@ -187,7 +187,7 @@ class FilesSource:
         if unchanged:
             notes[f"({unchanged} files)"] = ("unchanged since they were last read and stored; "
                                              "not read again")
-        return frames, missing, failures, reads, notes
+        return frames, missing, failures, reads, notes, unchanged
 
     @staticmethod
     def _keeper(reads: dict[str, tuple[str, Position]]):
@@ -214,12 +214,12 @@ class FilesSource:
                      **_: object) -> FetchResult:
         """Every catalog symbol's file; a file that cannot be read (a bad cell, a missing
         column) holds back only its own symbol, named in `failures`."""
-        frames, missing, failures, reads, notes = self._read_all(
+        frames, missing, failures, reads, notes, unchanged = self._read_all(
             [i.symbol for i in instruments], market_path, read_market_file,
             incremental=start is None and end is None)
         frame = pd.concat(frames, ignore_index=True) if frames else empty_market_frame()
         return FetchResult(frame=frame, source=self.label, missing=missing, failures=failures,
-                           notes=notes, keep_state=self._keeper(reads))
+                           notes=notes, unchanged=unchanged, keep_state=self._keeper(reads))
 
     def fetch_fred(self, series: tuple[FredSeries, ...], start=None, end=None,
                    **_: object) -> FetchResult:
@@ -231,12 +231,13 @@ class FilesSource:
                 skipped[series_id] = n_missing
             return frame
 
-        frames, missing, failures, reads, notes = self._read_all(
+        frames, missing, failures, reads, notes, unchanged = self._read_all(
             [s.id for s in series], fred_path, parse, incremental=start is None and end is None)
         notes.update({name: f"{n} missing value(s) skipped" for name, n in skipped.items()})
         frame = pd.concat(frames, ignore_index=True) if frames else empty_fred_frame()
         return FetchResult(frame=frame, source=self.label, missing=missing, notes=notes,
-                           failures=failures, keep_state=self._keeper(reads))
+                           failures=failures, unchanged=unchanged,
+                           keep_state=self._keeper(reads))
 
 
 def files_source(settings) -> FilesSource:
