@@ -79,8 +79,8 @@ def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
             "ORDER BY 1").fetchall()]
         if not marts:
             raise RuntimeError(f"{warehouse} has no marts to publish; build them first")
-        target = str(staging / DB_NAME).replace("'", "''")
-        con.execute(f"ATTACH '{target}' AS published (STORAGE_VERSION '{STORAGE_VERSION}')")
+        con.execute(f"ATTACH {_quote(str(staging / DB_NAME))} AS published "
+                    f"(STORAGE_VERSION '{STORAGE_VERSION}')")
         try:
             _digests(con, marts, previous)
             # one transaction for the whole copy (it writes only to `published`): per
@@ -93,10 +93,10 @@ def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-            digests = str(staging / DIGESTS).replace("'", "''")
             # Parquet has no 128-bit integer (DuckDB would write a DOUBLE): h as text
             con.execute(f"COPY (SELECT mart, slice, n, h::VARCHAR AS h FROM "
-                        f"lockstep_live_digest) TO '{digests}' (FORMAT parquet)")
+                        f"lockstep_live_digest) TO {_quote(str(staging / DIGESTS))} "
+                        "(FORMAT parquet)")
         finally:
             con.execute("DETACH published")
             con.execute("DROP TABLE IF EXISTS lockstep_live_digest")
@@ -143,8 +143,8 @@ def _write_version(con, marts: list[str], staging: Path, previous: Path | None):
         if changes[name] == UNCHANGED and old is not None and old.is_file():
             _link_or_copy(old, parquet)
         else:
-            quoted = str(parquet).replace("'", "''")
-            con.execute(f"COPY (SELECT * FROM marts.\"{name}\") TO '{quoted}' (FORMAT parquet)")
+            con.execute(f"COPY (SELECT * FROM marts.\"{name}\") TO {_quote(str(parquet))} "
+                        "(FORMAT parquet)")
         counts[name] = con.execute(
             f'SELECT count(*) FROM published.marts."{name}"').fetchone()[0]
     sources = sorted(r[0] for r in con.execute(
@@ -174,13 +174,13 @@ def _columns(con, database: str, table: str) -> list[tuple[str, str]]:
         [table]).fetchall()
 
 
-def _slice_column(con, database: str, table: str) -> str | None:
+def _slice_column(columns: list[tuple[str, str]]) -> str | None:
     """The column a mart's rows are compared by: its first DATE column, if any."""
-    return next((c for c, kind in _columns(con, database, table) if kind == "DATE"), None)
+    return next((c for c, kind in columns if kind == "DATE"), None)
 
 
 def _digest_sql(con, database: str, name: str, table: str) -> str:
-    column = _slice_column(con, database, name)
+    column = _slice_column(_columns(con, database, name))
     slice_sql = f't."{column}"' if column else "NULL::DATE"
     return (f"SELECT {_quote(name)} AS mart, {slice_sql} AS slice, count(*) AS n, "
             f"sum(hash(t)::HUGEINT) AS h FROM {table} t GROUP BY ALL")
@@ -198,9 +198,8 @@ def _digests(con, marts: list[str], previous: Path | None) -> None:
         con.execute("INSERT INTO lockstep_live_digest "
                     + _digest_sql(con, "current_database()", name, f'marts."{name}"'))
     if previous is not None and (previous / DIGESTS).is_file():
-        stored = str(previous / DIGESTS).replace("'", "''")
         con.execute(f"INSERT INTO lockstep_old_digest SELECT mart, slice, n, h::HUGEINT "
-                    f"FROM read_parquet('{stored}')")
+                    f"FROM read_parquet({_quote(str(previous / DIGESTS))})")
         return
     for (name,) in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'published' "
@@ -217,7 +216,7 @@ def _sync_table(con, name: str) -> str:
         con.execute(f'DROP TABLE IF EXISTS published.marts."{name}"')
         con.execute(f'CREATE TABLE published.marts."{name}" AS SELECT * FROM marts."{name}"')
         return COPIED
-    date_column = _slice_column(con, "current_database()", name)
+    date_column = _slice_column(live)
     differ = con.execute("""
         WITH l AS (SELECT * FROM lockstep_live_digest WHERE mart = $1),
              p AS (SELECT * FROM lockstep_old_digest WHERE mart = $1)
