@@ -36,7 +36,7 @@ def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, dbt_manifest):
                        for name in [*marts, *views]}
     assert manifest["tables"] == live_counts  # every table and view of marts, whole
     for name, rows in live_counts.items():
-        parquet = current / "parquet" / f"{name}.parquet"
+        parquet = current / "parquet" / name / "*.parquet"
         assert duckdb.sql(f"SELECT count(*) FROM '{parquet}'").fetchall()[0][0] == rows
 
     # a BI reader keeps the published file open during the next refresh
@@ -83,7 +83,7 @@ def _live(path):
     con = duckdb.connect(str(path))
     con.execute("CREATE SCHEMA marts")
     con.execute("""CREATE TABLE marts.daily AS
-                   SELECT DATE '2026-01-01' + i::INTEGER AS day, s AS symbol, i * 1.5 + s AS value
+                   SELECT DATE '2025-12-20' + i::INTEGER AS day, s AS symbol, i * 1.5 + s AS value
                    FROM range(0, 40) r(i), range(0, 3) q(s)""")
     con.execute("INSERT INTO marts.daily VALUES (NULL, 9, 0.5)")  # a row without a date
     con.execute("CREATE TABLE marts.pairs AS SELECT 'A/B' AS pair_id, 0.25 AS share")
@@ -125,7 +125,8 @@ def test_a_new_version_replaces_only_the_dates_that_changed(tmp_path):
         con.execute("COMMENT ON COLUMN marts.daily.value IS NULL")
     two = publish_marts(warehouse, root, "two")
     assert two["started_from"] == "v-one"
-    # of 40 dates x 3 symbols and 1 undated row: 2026-01-05 changed (3 rows), 2026-01-07
+    # of 40 dates x 3 symbols (12 of them in 2025) and 1 undated row: 2026-01-05 changed (3
+    # rows), 2026-01-07
     # went (0 rows now), 2026-02-10 came (2 rows), the undated rows changed (2 rows); now
     # 121 rows in 40 dates and the undated
     assert two["changes"]["daily"] == "4 of 41 dates (day) replaced, 7 of 121 rows"
@@ -133,9 +134,12 @@ def test_a_new_version_replaces_only_the_dates_that_changed(tmp_path):
     assert two["changes"]["latest"] == "copied whole"  # its only date changed: every row
     assert _same(warehouse, root / "current" / DB_NAME)["daily"] == "value:"
     assert two["tables"] == {"daily": 121, "latest": 2, "pairs": 1}
-    old, new = (root / f"v-{v}" / "parquet" for v in ("one", "two"))
-    assert (new / "pairs.parquet").stat().st_ino == (old / "pairs.parquet").stat().st_ino
-    assert duckdb.sql(f"SELECT count(*) FROM '{new / 'daily.parquet'}'").fetchall() == [(121,)]
+    # Parquet by year: what did not change is the previous version's file (a hard link)
+    assert _parquet(root, "two", "daily") == {"2025": 36, "2026": 83, "undated": 2}
+    assert _parquet(root, "two", "pairs") == {"all": 1}
+    assert _same_file(root, "one", "two", "pairs/all", "daily/2025")
+    assert not _same_file(root, "one", "two", "daily/2026")
+    assert not _same_file(root, "one", "two", "daily/undated")
 
     # a changed column type, a table gone, a table new: those are written whole
     with duckdb.connect(str(warehouse)) as con:
@@ -161,3 +165,29 @@ def test_a_new_version_replaces_only_the_dates_that_changed(tmp_path):
     four = publish_marts(warehouse, root, "four")
     assert four["changes"]["daily"] == "1 of 41 dates (day) replaced, 3 of 121 rows"
     _same(warehouse, root / "current" / DB_NAME)
+    assert _same_file(root, "three", "four", "daily/2025", "daily/undated")
+    assert not _same_file(root, "three", "four", "daily/2026")
+    assert _parquet(root, "four", "daily") == {"2025": 36, "2026": 83, "undated": 2}
+    # a version published when Parquet was one file per mart: every part is written
+    old = root / "v-four" / "parquet"
+    for mart in ("daily", "pairs", "extra"):
+        shutil.rmtree(old / mart)
+        (old / f"{mart}.parquet").write_bytes(b"")
+    publish_marts(warehouse, root, "five")
+    assert _parquet(root, "five", "daily") == {"2025": 36, "2026": 83, "undated": 2}
+    assert _parquet(root, "five", "extra") == {"all": 1}
+    assert not (root / "v-five" / "parquet" / "daily.parquet").exists()
+
+
+def _parquet(root, version, mart):
+    """Rows per Parquet file of a published mart, by file name (no extension)."""
+    folder = root / f"v-{version}" / "parquet" / mart
+    return {f.stem: duckdb.sql(f"SELECT count(*) FROM '{f}'").fetchall()[0][0]
+            for f in sorted(folder.iterdir())}
+
+
+def _same_file(root, one, two, *parts):
+    """Whether the two versions' Parquet files of each mart/part are one file (hard-linked)."""
+    inode = {v: [(root / f"v-{v}" / "parquet" / f"{p}.parquet").stat().st_ino for p in parts]
+             for v in (one, two)}
+    return inode[one] == inode[two]

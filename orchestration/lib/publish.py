@@ -2,7 +2,10 @@
 new versioned directory and swapped in atomically.
 
     <publish root>/v-<tag>/lockstep.duckdb       schema marts, every mart as a table
-    <publish root>/v-<tag>/parquet/<mart>.parquet
+    <publish root>/v-<tag>/parquet/<mart>/<year>.parquet   rows of one year (of the mart's
+                                                 first DATE column); undated.parquet for
+                                                 rows without one; all.parquet for a mart
+                                                 with no DATE column
     <publish root>/v-<tag>/manifest.json         tables, row counts, when, source
     <publish root>/v-<tag>/brief.md              the latest day's brief (orchestration/brief.py)
     <publish root>/current -> v-<tag>            (a symlink, replaced atomically)
@@ -16,10 +19,12 @@ A new version starts from a copy of the current one and changes only what differ
 refresh costs what changed, not the whole history: per mart, the rows of each date (the
 mart's first DATE column; the whole table if it has none) are compared by count and a sum of
 row hashes with the live mart, and only the dates that differ are deleted and inserted again.
-A mart whose columns changed, or that changed in more than half its rows, is copied whole;
-an unchanged mart's Parquet file is a hard link to the previous version's (neither is ever
-written again), a changed one is written anew. The result is the live marts, row for row
-(tests/test_publish.py compares them); `changes` in manifest.json says what each mart took.
+A mart whose columns changed, or that changed in more than half its rows, is copied whole.
+Parquet is split by year for the same reason: a year's file with no changed date is a hard
+link to the previous version's (no published file is ever written again), and only the
+years that changed are written anew -- a daily refresh writes this year's files, not 30
+years of them. The result is the live marts, row for row (tests/test_publish.py compares
+them); `changes` in manifest.json says what each mart took.
 
 Every table and column comment of the live marts (dbt's descriptions, persisted by dbt's
 persist_docs) is copied into the published DuckDB file, so a BI or SQL user of the copy sees
@@ -36,6 +41,8 @@ import os
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pandas as pd
 
 STORAGE_VERSION = "v1.0.0"
 KEEP_VERSIONS = 2
@@ -136,15 +143,10 @@ def _write_version(con, marts: list[str], staging: Path, previous: Path | None):
             con.execute(f'DROP TABLE published.marts."{gone}"')
     counts, changes = {}, {}
     for name in marts:
-        changes[name] = _sync_table(con, name)
+        changes[name], changed = _sync_table(con, name)
         _copy_comments(con, name)
-        parquet = staging / "parquet" / f"{name}.parquet"
-        old = previous / "parquet" / parquet.name if previous else None
-        if changes[name] == UNCHANGED and old is not None and old.is_file():
-            _link_or_copy(old, parquet)
-        else:
-            con.execute(f"COPY (SELECT * FROM marts.\"{name}\") TO {_quote(str(parquet))} "
-                        "(FORMAT parquet)")
+        _write_parquet(con, name, staging / "parquet" / name,
+                       previous / "parquet" / name if previous else None, changed)
         counts[name] = con.execute(
             f'SELECT count(*) FROM published.marts."{name}"').fetchone()[0]
     sources = sorted(r[0] for r in con.execute(
@@ -208,14 +210,15 @@ def _digests(con, marts: list[str], previous: Path | None) -> None:
                     + _digest_sql(con, "'published'", name, f'published.marts."{name}"'))
 
 
-def _sync_table(con, name: str) -> str:
+def _sync_table(con, name: str) -> tuple[str, set | None]:
     """Make published.marts.<name> equal marts.<name>, touching only the dates that differ;
-    return what it took (UNCHANGED, COPIED, or how many dates were replaced)."""
+    return what it took (UNCHANGED, COPIED, or how many dates were replaced) and the years
+    whose rows changed (None in a year for rows without a date; None for all of them)."""
     live = _columns(con, "current_database()", name)
     if _columns(con, "'published'", name) != live:
         con.execute(f'DROP TABLE IF EXISTS published.marts."{name}"')
         con.execute(f'CREATE TABLE published.marts."{name}" AS SELECT * FROM marts."{name}"')
-        return COPIED
+        return COPIED, None
     date_column = _slice_column(live)
     differ = con.execute("""
         WITH l AS (SELECT * FROM lockstep_live_digest WHERE mart = $1),
@@ -226,13 +229,13 @@ def _sync_table(con, name: str) -> str:
         WHERE l.n IS DISTINCT FROM p.n OR l.h IS DISTINCT FROM p.h
         """, [name]).df()
     if differ.empty:
-        return UNCHANGED
+        return UNCHANGED, set()
     total = int(differ["total"].iloc[0] or 0)
     replaced = int(differ["n"].sum())
     if date_column is None or replaced * 2 > total:
         con.execute(f'DELETE FROM published.marts."{name}"')
         con.execute(f'INSERT INTO published.marts."{name}" SELECT * FROM marts."{name}"')
-        return COPIED
+        return COPIED, None
     dates = differ[["slice"]]
     column = f'"{date_column}"'
     which = f"{column} IN (SELECT slice FROM lockstep_changed_dates)"
@@ -246,8 +249,63 @@ def _sync_table(con, name: str) -> str:
     finally:
         con.unregister("lockstep_changed_dates")
     slices = int(differ["slices"].iloc[0] or 0)
+    years = {None if pd.isna(d) else d.year for d in dates["slice"]}
     return (f"{len(dates):,} of {slices:,} dates ({date_column}) replaced, "
-            f"{replaced:,} of {total:,} rows")
+            f"{replaced:,} of {total:,} rows"), years
+
+
+UNDATED, WHOLE = "undated", "all"  # the Parquet files of rows without a date, of a dateless mart
+
+
+def _write_parquet(con, name: str, folder: Path, old: Path | None, changed: set | None) -> None:
+    """The mart's Parquet files in `folder`: one per year of its first DATE column (and
+    UNDATED), or WHOLE if it has none (or no rows). A part with no changed row (`changed`:
+    the years that changed, None for all) is a hard link to the previous version's file(s)
+    in `old`; the others are written in one pass over the live mart."""
+    folder.mkdir()
+    column = _slice_column(_columns(con, "current_database()", name))
+    parts = {} if column is None else {UNDATED if y is None else str(y): y for (y,) in con.execute(
+        "SELECT DISTINCT year(slice) FROM lockstep_live_digest WHERE mart = ?", [name]).fetchall()}
+    whole = not parts
+    write = []
+    for part, year in (parts or {WHOLE: None}).items():
+        kept = _part_files(old, part) if old is not None and changed is not None else []
+        if kept and year not in changed:  # a dateless mart's `changed` is empty or None
+            for file in kept:
+                _link_or_copy(file, folder / file.name)
+        else:
+            write.append(year)
+    if not write:
+        return
+    if whole:
+        con.execute(f'COPY (SELECT * FROM marts."{name}") TO '
+                    f"{_quote(str(folder / f'{WHOLE}.parquet'))} (FORMAT parquet)")
+        return
+    where = ""
+    if len(write) < len(parts):
+        years = [str(y) for y in write if y is not None]
+        where = " OR ".join(([f'year("{column}") IN ({", ".join(years)})'] if years else [])
+                            + ([f'"{column}" IS NULL'] if None in write else []))
+        where = f"WHERE {where}"
+    # one pass, split by year: DuckDB writes <key>=<year>/data_<i>.parquet (the key is not a
+    # column of the files), and each file is then moved to <year>[-<i>].parquet
+    scratch = folder.parent / f".{name}.parts"
+    con.execute(f'COPY (SELECT *, year("{column}") AS lockstep_part FROM marts."{name}" {where}'
+                f") TO {_quote(str(scratch))} (FORMAT parquet, PARTITION_BY (lockstep_part))")
+    for part_dir in scratch.iterdir():
+        value = part_dir.name.split("=", 1)[1]
+        part = UNDATED if value == "__HIVE_DEFAULT_PARTITION__" else value
+        for i, file in enumerate(sorted(part_dir.glob("*.parquet"))):
+            os.rename(file, folder / (f"{part}.parquet" if i == 0 else f"{part}-{i}.parquet"))
+    shutil.rmtree(scratch)
+
+
+def _part_files(folder: Path, part: str) -> list[Path]:
+    """A part's Parquet files in a published mart folder (the second and later of a big
+    year are <year>-<i>.parquet); none if the folder is not there (an older layout)."""
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob(f"{part}.parquet")) + sorted(folder.glob(f"{part}-*.parquet"))
 
 
 def _link_or_copy(old: Path, new: Path) -> None:
