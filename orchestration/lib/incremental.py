@@ -7,15 +7,14 @@ dbt's version -- in the warehouse (ops.dbt_build_state), and the next build comp
 changed fingerprint, no record (a warehouse built before the record existed), or
 LOCKSTEP_FULL_REFRESH=1 makes it a `dbt build --full-refresh`.
 
-Models that carry their own comparison (int_running_peaks diffs its input against what it
-stored) need nothing more. mart_daily_brief cannot compare its inputs cheaply, so the build
-tells it where they changed: every brief row uses only what was known by its day, so the
-first date whose inputs changed (a new or revised bar or observation, by raw's arrival
-times) is where recomputing starts (CHANGED_FROM). The arrival time
-the last build read up to is recorded beside the fingerprint (ops.dbt_input_state) with a
-digest of the reference tables (instruments, FRED series, trading sessions up to the newest
-price then); when that digest differs, or nothing is recorded, the brief is computed for
-every date.
+int_running_peaks diffs its input against what it stored; mart_daily_brief cannot compare
+its inputs cheaply. So the build tells them where the inputs changed (CHANGED_FROM): the
+first date of a new or revised bar or observation, by raw's arrival times. Every brief row
+uses only what was known by its day, so its recomputing starts there; the running peaks
+compare only the rows from there on. The arrival time the last build read up to is
+recorded beside the fingerprint (ops.dbt_input_state) with a digest of the reference
+tables (instruments, FRED series, trading sessions up to the newest price then); when that
+digest differs, or nothing is recorded, every date is computed (and compared).
 """
 
 from __future__ import annotations
