@@ -107,9 +107,14 @@ def _same(warehouse, published):
                                 "column_name IN ('value', 'share')").fetchall())
 
 
-def test_a_new_version_replaces_only_the_dates_that_changed(tmp_path):
+# a big mart's years are written one COPY each, a small one's in one partitioned COPY
+@pytest.mark.parametrize("one_pass_rows", [1_000_000, 0], ids=["one pass", "year by year"])
+def test_a_new_version_replaces_only_the_dates_that_changed(tmp_path, monkeypatch,
+                                                              one_pass_rows):
+    from orchestration.lib import publish
     from orchestration.lib.publish import DB_NAME, publish_marts
 
+    monkeypatch.setattr(publish, "ONE_PASS_ROWS", one_pass_rows)
     warehouse, root = tmp_path / "w.duckdb", tmp_path / "published"
     _live(warehouse).close()
     one = publish_marts(warehouse, root, "one")
