@@ -42,8 +42,6 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
-
 STORAGE_VERSION = "v1.0.0"
 KEEP_VERSIONS = 2
 DB_NAME = "lockstep.duckdb"
@@ -249,7 +247,7 @@ def _sync_table(con, name: str) -> tuple[str, set | None]:
     finally:
         con.unregister("lockstep_changed_dates")
     slices = int(differ["slices"].iloc[0] or 0)
-    years = {None if pd.isna(d) else d.year for d in dates["slice"]}
+    years = {None if d is None or d != d else d.year for d in dates["slice"]}  # NaT != NaT
     return (f"{len(dates):,} of {slices:,} dates ({date_column}) replaced, "
             f"{replaced:,} of {total:,} rows"), years
 
