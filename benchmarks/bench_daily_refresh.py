@@ -14,7 +14,9 @@ FRED files are the real history's (../shared/data/real/fred, required).
 
 It prints, per universe: the wall time of each run and dbt's time inside the models' SQL
 (the run's run_results.json), and the daily refresh's figures next to the demo universe's,
-as a Markdown table for the README.
+as a Markdown table for the README; then, measured in the same run, the yardstick (a
+trivial one-asset Dagster + dbt project, bench_demo.py's) and the numpy floor for the
+running peaks of each universe's closes.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_demo import machine  # noqa: E402
+from bench_demo import machine, trivial_project  # noqa: E402
+from bench_incremental import numpy_floor  # noqa: E402
 from bench_marts import ROOT, synthetic_prices  # noqa: E402
 
 REAL_FRED = ROOT.parent / "shared" / "data" / "real" / "fred"
@@ -44,9 +47,9 @@ def stem(symbol: str) -> str:
     return (symbol[1:] if symbol.startswith("^") else symbol).replace("=", "_")
 
 
-def write_universe(where: Path, extra: int, years: int) -> tuple[Path, Path]:
-    """(data directory, catalog file): the catalog's instruments plus `extra` SYN symbols,
-    SYNTHETIC closes for all of them; the real FRED files."""
+def write_universe(where: Path, extra: int, years: int):
+    """(data directory, catalog file, the prices written): the catalog's instruments plus
+    `extra` SYN symbols, SYNTHETIC closes for all of them; the real FRED files."""
     catalog = yaml.safe_load((ROOT / "orchestration" / "catalog.yaml").read_text())
     own = [i["symbol"] for i in catalog["market"]]
     prices = synthetic_prices(len(own) + extra, years)
@@ -62,7 +65,7 @@ def write_universe(where: Path, extra: int, years: int) -> tuple[Path, Path]:
     shutil.copytree(REAL_FRED, data / "fred")
     path = where / "catalog.yaml"
     path.write_text(yaml.safe_dump(catalog, sort_keys=False))
-    return data, path
+    return data, path, prices
 
 
 def append_day(data: Path) -> date:
@@ -138,7 +141,8 @@ def universe(extra: int, years: int, keep: Path | None = None) -> dict:
         where = Path(tmp) if keep is None else keep / f"universe-{extra}"
         if keep is not None:
             shutil.rmtree(where, ignore_errors=True)
-        data, catalog = write_universe(where, extra, years)
+        data, catalog, prices = write_universe(where, extra, years)
+        floor = numpy_floor(prices)
         state = where / "state"
         env = {**os.environ, "LOCKSTEP_SOURCE": "files", "LOCKSTEP_DATA_DIR": str(data),
                "LOCKSTEP_CATALOG": str(catalog), "LOCKSTEP_STATE_DIR": str(state),
@@ -162,7 +166,7 @@ def universe(extra: int, years: int, keep: Path | None = None) -> dict:
         print("  slowest models of the daily refresh: "
               + ", ".join(f"{k} {v:.2f} s" for k, v in top), file=sys.stderr)
         return {"symbols": symbols, "first": first, "first_sql": first_sql, "daily": daily,
-                "daily_sql": daily_sql}
+                "daily_sql": daily_sql, "rows": len(prices), "floor": floor}
 
 
 def main() -> None:
@@ -188,6 +192,12 @@ def main() -> None:
         print(f"| {label} | {r['symbols']:,} | {r['first']:.1f} s ({r['first_sql']:.1f} s) "
               f"| {r['daily']:.1f} s ({r['daily_sql']:.1f} s) "
               f"| {r['daily'] / own['daily']:.1f}x | {r['daily_sql'] / r['first_sql']:.0%} |")
+    with tempfile.TemporaryDirectory(prefix="lockstep-bench-yardstick-") as tmp:
+        yardstick = trivial_project(ROOT, Path(tmp), 1)[0]
+    print(f"\nIn the same run: the yardstick (a trivial one-asset Dagster + dbt project, one "
+          f"materialization) {yardstick:.1f} s; the numpy floor for the running peaks "
+          f"(`maximum.accumulate` per symbol) {own['floor']:.2f} s over {own['rows']:,} rows, "
+          f"{large['floor']:.2f} s over {large['rows']:,}.")
 
 
 if __name__ == "__main__":
