@@ -28,10 +28,9 @@ MART_KEYS = sorted((k for k in lockstep_dbt_assets.keys if k.path[0] == "marts")
     automation_condition=dg.AutomationCondition.eager(),
     description=(
         "The marts schema published for readers: a read-only DuckDB file (storage version "
-        "v1.0.0), Parquet per mart (parquet/<mart>/<year>.parquet) and brief.md (the "
-        "latest day's brief), written "
-        "to a new version directory and swapped in atomically at "
-        "<warehouse dir>/published/current."
+        "v1.0.0), Parquet per mart and year (`parquet/<mart>/<year>.parquet`) and "
+        "`brief.md` (the latest day's brief), written to a new version directory and "
+        "swapped in atomically at `<warehouse dir>/published/current`."
     ),
 )
 def published_marts(context: dg.AssetExecutionContext, lockstep: LockstepResource):
