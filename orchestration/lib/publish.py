@@ -141,9 +141,10 @@ def _write_version(con, marts: list[str], staging: Path, previous: Path | None):
             con.execute(f'DROP TABLE published.marts."{gone}"')
     counts, changes = {}, {}
     for name in marts:
-        changes[name], changed = _sync_table(con, name)
+        live = _columns(con, "current_database()", name)
+        changes[name], changed = _sync_table(con, name, live)
         _copy_comments(con, name)
-        _write_parquet(con, name, staging / "parquet" / name,
+        _write_parquet(con, name, _slice_column(live), staging / "parquet" / name,
                        previous / "parquet" / name if previous else None, changed)
         counts[name] = con.execute(
             f'SELECT count(*) FROM published.marts."{name}"').fetchone()[0]
@@ -208,11 +209,11 @@ def _digests(con, marts: list[str], previous: Path | None) -> None:
                     + _digest_sql(con, "'published'", name, f'published.marts."{name}"'))
 
 
-def _sync_table(con, name: str) -> tuple[str, set | None]:
-    """Make published.marts.<name> equal marts.<name>, touching only the dates that differ;
-    return what it took (UNCHANGED, COPIED, or how many dates were replaced) and the years
-    whose rows changed (None in a year for rows without a date; None for all of them)."""
-    live = _columns(con, "current_database()", name)
+def _sync_table(con, name: str, live: list[tuple[str, str]]) -> tuple[str, set | None]:
+    """Make published.marts.<name> (live: the live mart's columns) equal marts.<name>,
+    touching only the dates that differ; return what it took (UNCHANGED, COPIED, or how many
+    dates were replaced) and the years whose rows changed (None in a year for rows without a
+    date; None for all of them)."""
     if _columns(con, "'published'", name) != live:
         con.execute(f'DROP TABLE IF EXISTS published.marts."{name}"')
         con.execute(f'CREATE TABLE published.marts."{name}" AS SELECT * FROM marts."{name}"')
@@ -260,13 +261,14 @@ UNDATED, WHOLE = "undated", "all"  # the Parquet files of rows without a date, o
 ONE_PASS_ROWS = 1_000_000
 
 
-def _write_parquet(con, name: str, folder: Path, old: Path | None, changed: set | None) -> None:
-    """The mart's Parquet files in `folder`: one per year of its first DATE column (and
-    UNDATED), or WHOLE if it has none (or no rows). A part with no changed row (`changed`:
-    the years that changed, None for all) is a hard link to the previous version's file(s)
-    in `old`; the others are written anew from the live mart (ONE_PASS_ROWS)."""
+def _write_parquet(con, name: str, column: str | None, folder: Path, old: Path | None,
+                   changed: set | None) -> None:
+    """The mart's Parquet files in `folder`: one per year of its first DATE column `column`
+    (and UNDATED), or WHOLE if it has none (or no rows). A part with no changed row
+    (`changed`: the years that changed, None for all) is a hard link to the previous
+    version's file(s) in `old`; the others are written anew from the live mart
+    (ONE_PASS_ROWS)."""
     folder.mkdir()
-    column = _slice_column(_columns(con, "current_database()", name))
     rows = {} if column is None else dict(con.execute(
         "SELECT year(slice), sum(n) FROM lockstep_live_digest WHERE mart = ? GROUP BY 1",
         [name]).fetchall())
