@@ -288,20 +288,13 @@ def _write_parquet(con, name: str, column: str | None, folder: Path, old: Path |
                     f"{_quote(str(folder / f'{WHOLE}.parquet'))} (FORMAT parquet)")
         return
     if sum(rows[y] for y in write) > ONE_PASS_ROWS:
-        col = f'"{column}"'
-        for year in write:  # a range, not year(): DuckDB skips row groups outside it
-            where = f"{col} IS NULL" if year is None else \
-                f"{col} >= DATE '{year:04d}-01-01' AND {col} < DATE '{year + 1:04d}-01-01'"
+        for year in write:
             target = folder / f"{UNDATED if year is None else year}.parquet"
-            con.execute(f'COPY (SELECT * FROM marts."{name}" WHERE {where}) TO '
-                        f"{_quote(str(target))} (FORMAT parquet)")
+            con.execute(f'COPY (SELECT * FROM marts."{name}" WHERE {_in_part(column, year)}) '
+                        f"TO {_quote(str(target))} (FORMAT parquet)")
         return
-    where = ""
-    if len(write) < len(parts):
-        years = [str(y) for y in write if y is not None]
-        where = " OR ".join(([f'year("{column}") IN ({", ".join(years)})'] if years else [])
-                            + ([f'"{column}" IS NULL'] if None in write else []))
-        where = f"WHERE {where}"
+    where = "" if len(write) == len(parts) else \
+        "WHERE " + " OR ".join(f"({_in_part(column, y)})" for y in write)
     # one pass, split by year: DuckDB writes <key>=<year>/data_<i>.parquet (the key is not a
     # column of the files), and each file is then moved to <year>[-<i>].parquet
     scratch = folder.parent / f".{name}.parts"
@@ -313,6 +306,15 @@ def _write_parquet(con, name: str, column: str | None, folder: Path, old: Path |
         for i, file in enumerate(sorted(part_dir.glob("*.parquet"))):
             os.rename(file, folder / (f"{part}.parquet" if i == 0 else f"{part}-{i}.parquet"))
     shutil.rmtree(scratch)
+
+
+def _in_part(column: str, year: int | None) -> str:
+    """The rows of one Parquet part: a date range, not year() (DuckDB then skips row groups
+    outside it), or the rows without a date."""
+    col = f'"{column}"'
+    if year is None:
+        return f"{col} IS NULL"
+    return f"{col} >= DATE '{year:04d}-01-01' AND {col} < DATE '{year + 1:04d}-01-01'"
 
 
 def _part_files(folder: Path, part: str) -> list[Path]:
