@@ -93,6 +93,49 @@ def test_reads_the_real_history_whole(real_data, catalog):
             assert counts[inst.symbol] == len(pd.read_csv(path)), inst.symbol
 
 
+
+def test_short_texts_parsed_together_give_what_each_file_gives_alone(tmp_path, monkeypatch):
+    """read_market_texts parses texts that share a header in one go: the rows and the
+    failures must be those of reading every file alone (read_market_file)."""
+    from orchestration.sources.files import client
+    from orchestration.sources.files.client import read_market_file, read_market_texts
+
+    read_alone = []
+    monkeypatch.setattr(client, "read_market_file", lambda path, symbol, text: (
+        read_alone.append(symbol), read_market_file(path, symbol, text))[1])
+
+    other = "close,date,volume,open,high,low,adj_close\n"  # another column order
+    texts = {
+        "A": HEADER + "2026-01-02,1,2,0.5,1.5,1.5,10\n\n2026-01-05,1.5,2,1,1.75,1.75,12.6\n",
+        "B": HEADER + "  \n2026-01-02,,,,7,7,\n2026-01-05,7,8,6,,,\n2026-01-06,7,8,6,7.5,7.5,3",
+        "C": HEADER + "2026-01-02,1,1,1,1,1,1\n2026-01-05,1,1,1,oops,1,1\n",
+        "D": HEADER + "2026-01-06,3,4,2,3.5,3.5,0\n",
+        "E": other + "9,2026-01-02,5,8,10,7,9\n",
+        "F": other + "9.5,2026-01-05,6,9,10,8,9.5\n",
+        "G": HEADER + "2026-01-07,1,1,1,1,1,1\n" * 5000,  # longer than TOGETHER_BYTES
+    }
+    items = [(tmp_path / f"{k}.csv", k, v.encode()) for k, v in texts.items()]
+    frames, failures = read_market_texts(items)
+    assert sorted(read_alone) == ["C", "G"]  # the failed file and the long one
+    together = pd.concat(frames).sort_values(["symbol", "date"]).reset_index(drop=True)
+
+    alone, alone_failures = [], {}
+    for path, symbol, text in items:
+        try:
+            alone.append(read_market_file(path, symbol, text))
+        except SourceError as exc:
+            alone_failures[symbol] = str(exc).removeprefix(f"{symbol}: ")
+    expected = pd.concat(alone).sort_values(["symbol", "date"]).reset_index(drop=True)
+
+    pd.testing.assert_frame_equal(together, expected)
+    assert failures == alone_failures == {"C": "C.csv has a non-numeric close 'oops' on "
+                                                "2026-01-05"}
+    # by hand: B's row without a close is no observation; A's volume 12.6 rounds to 13
+    assert together.groupby("symbol").size().to_dict() == {"A": 2, "B": 2, "D": 1, "E": 1,
+                                                           "F": 1, "G": 5000}
+    assert together[together.symbol == "A"].volume.tolist() == [10, 13]
+    assert together[together.symbol == "E"].close.tolist() == [9.0]
+
 # -- reading only what changed (raw.source_files) -----------------------------------------
 
 def _warehouse(tmp_path):
