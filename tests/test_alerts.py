@@ -189,6 +189,22 @@ def test_delivery_honours_retry_after_and_stops_once_the_webhook_is_down():
         "not attempted")
 
 
+
+def test_without_a_webhook_the_alerts_are_logged_in_one_entry():
+    logged = []
+    items = [(f"k{i}", f"SYN{i} set a record close", {}) for i in range(1, 1201)]
+    outcome = alerts.deliver(items, None, log=logged.append)
+    assert outcome == {f"k{i}": None for i in range(1, 1201)}
+    assert len(logged) == 1
+    lines = logged[0].splitlines()
+    assert lines[0] == ("1,200 alerts (no LOCKSTEP_ALERT_WEBHOOK set, logged only):")
+    assert lines[1:] == [f"- SYN{i} set a record close" for i in range(1, 1201)]
+    logged.clear()
+    alerts.deliver(items[:1], None, log=logged.append)
+    assert logged == ["alert (no LOCKSTEP_ALERT_WEBHOOK set, logged only): "
+                      "SYN1 set a record close"]
+    assert alerts.deliver([], None, log=logged.append) == {} and len(logged) == 1
+
 def test_payload_is_slack_compatible_json():
     event = alerts.Event(key="k", kind="stale", date=date(2026, 1, 2), subject="BTC-USD",
                          text="BTC-USD is stale.", details={"latest": "2025-12-31"},

@@ -164,7 +164,12 @@ def describe(row: dict) -> str:
 
 
 def events_from_marts(con: duckdb.DuckDBPyConnection) -> list[Event]:
-    cursor = con.execute("SELECT * FROM marts.fct_events ORDER BY event_date, event_key")
+    """The events of marts.fct_events that ops.alert_log has not seen (`register` would skip
+    the others): a daily refresh reads the new day's few, not the whole history's (94,000
+    at 509 symbols, 2 s to read and describe)."""
+    cursor = con.execute("SELECT e.* FROM marts.fct_events AS e "
+                         "ANTI JOIN ops.alert_log AS l ON l.event_key = e.event_key "
+                         "ORDER BY e.event_date, e.event_key")
     names = [d[0] for d in cursor.description]
     out = []
     for values in cursor.fetchall():
@@ -295,17 +300,20 @@ def _retryable(exc: BaseException) -> bool:
 def deliver(items: list[tuple[str, str, dict]], webhook: str | None,
             log: Callable[[str], None], policy: Backoff = DELIVERY_POLICY,
             sleep: Callable[[float], None] | None = None) -> dict[str, str | None]:
-    """Post each pending alert (or, without a webhook, log it); key -> None or the error.
+    """Post each pending alert (or, without a webhook, log them, in one entry); key -> None
+    or the error.
     Once one alert cannot be delivered after its retries, the rest wait for the next run
     (the webhook is down: retrying each would only multiply the wait)."""
     import time
 
     outcome: dict[str, str | None] = {}
-    if webhook is None:
-        for key, text, _ in items:
-            log(f"alert (no {WEBHOOK_ENV} set, logged only): {text}")
-            outcome[key] = None
-        return outcome
+    if webhook is None:  # one log entry for them all (each entry costs Dagster ~6 ms)
+        if len(items) == 1:
+            log(f"alert (no {WEBHOOK_ENV} set, logged only): {items[0][1]}")
+        elif items:
+            log(f"{len(items):,} alerts (no {WEBHOOK_ENV} set, logged only):\n"
+                + "\n".join(f"- {text}" for _, text, _ in items))
+        return {key: None for key, _, _ in items}
     down = None
     for key, text, payload in items:
         if down is not None:
