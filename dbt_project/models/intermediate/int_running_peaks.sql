@@ -24,12 +24,16 @@
 -- (the post-hook). A full build (first run, `LOCKSTEP_FULL_REFRESH=1`, a changed model or
 -- var) computes every row with the same SQL and nothing carried.
 --   When the build is told the first date whose inputs changed (LOCKSTEP_INPUTS_CHANGED_FROM,
---   from raw's arrival times and a digest of the reference tables), the comparison reads
---   only the rows from that date on: no input row before it changed, and a row's value
---   depends only on the rows up to it. Without it, every input row is compared.
+--   from raw's arrival times and a digest of the reference tables), it reads only the input
+--   rows from that date on, to compare and to recompute: no input row before it changed, and
+--   a row's value depends only on the rows up to it. Without it, every input row is compared.
 {%- set from_date = env_var('LOCKSTEP_INPUTS_CHANGED_FROM', '') if is_incremental() else '' %}
 with source as (
     select * from {{ ref('int_market_daily') }}
+    {%- if from_date %}
+    -- what is compared and recomputed starts on or after it (changed.from_date below)
+    where date >= cast('{{ from_date }}' as date)
+    {%- endif %}
 ),
 
 {% if is_incremental() %}
@@ -42,19 +46,12 @@ stored as (
     {%- endif %}
 ),
 
-compared as (
-    select * from source
-    {%- if from_date %}
-    where date >= cast('{{ from_date }}' as date)
-    {%- endif %}
-),
-
 -- per symbol, the first date whose input row is new, gone or different
 changed as (
     select
         coalesce(s.symbol, t.symbol)    as symbol,
         min(coalesce(s.date, t.date))   as from_date
-    from compared as s
+    from source as s
     full outer join stored as t
         on s.symbol = t.symbol and s.date = t.date
     where s.symbol is null
