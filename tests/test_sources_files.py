@@ -58,7 +58,13 @@ def test_catalog_symbol_without_a_file_is_reported(data_dir):
     assert "1 missing" in fred.notes["EFFR"]
 
 
-def test_bad_cell_holds_back_only_its_symbol_and_names_file_and_date(data_dir):
+@pytest.mark.parametrize("parse_bytes", [None, 1], ids=["one parse", "a parse per file"])
+def test_bad_cell_holds_back_only_its_symbol_and_names_file_and_date(data_dir, monkeypatch,
+                                                                     parse_bytes):
+    from orchestration.sources.files import client
+
+    if parse_bytes is not None:
+        monkeypatch.setattr(client, "PARSE_BYTES", parse_bytes)
     (data_dir / "market" / "RUT.csv").write_text(HEADER + "2026-08-27,1,2,1,abc,1,0\n")
     result = FilesSource(data_dir).fetch_market(CATALOG.market)
     assert result.failures == {"^RUT": "RUT.csv has a non-numeric close 'abc' on 2026-08-27"}

@@ -254,6 +254,7 @@ class FilesSource:
         pending_bytes = 0
 
         def parse_pending() -> None:
+            nonlocal pending_bytes
             if not pending:
                 return
             parsed, failed = parse_many(pending)
@@ -262,6 +263,7 @@ class FilesSource:
             for name in failed:
                 del reads[name]
             pending.clear()
+            pending_bytes = 0
 
         for name in names:
             path = path_of(self.root, name)
@@ -282,7 +284,6 @@ class FilesSource:
             pending_bytes += len(read.text)
             if pending_bytes >= PARSE_BYTES:
                 parse_pending()
-                pending_bytes = 0
         parse_pending()
         notes = {}
         if unchanged:
