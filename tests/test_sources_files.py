@@ -125,12 +125,7 @@ def test_short_texts_parsed_together_give_what_each_file_gives_alone(tmp_path, m
     assert sorted(read_alone) == ["C", "G"]  # the failed file and the long one
     together = pd.concat(frames).sort_values(["symbol", "date"]).reset_index(drop=True)
 
-    alone, alone_failures = [], {}
-    for path, symbol, text in items:
-        try:
-            alone.append(read_market_file(path, symbol, text))
-        except SourceError as exc:
-            alone_failures[symbol] = str(exc).removeprefix(f"{symbol}: ")
+    alone, alone_failures = client.one_by_one(read_market_file)(items)  # file by file
     expected = pd.concat(alone).sort_values(["symbol", "date"]).reset_index(drop=True)
 
     pd.testing.assert_frame_equal(together, expected)

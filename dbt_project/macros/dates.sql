@@ -11,3 +11,17 @@
 {% macro days_between(first_date, second_date) -%}
     cast({{ dbt.datediff(first_date, second_date, 'day') }} as integer)
 {%- endmacro %}
+
+{#- A select of every `date` of `days` with the latest `key` (a DATE column, unique in
+    `rows`) on or before it, as `as_name`; null before the first. The last key carried
+    forward with a window: standard SQL, where DuckDB planned an ASOF JOIN over a generated
+    day series as a nested loop (43 M pairs, 1.3 s, in mart_crypto_macro_daily). -#}
+{% macro latest_on_or_before(days, rows, key, as_name) -%}
+    select
+        d.date,
+        last_value(r.{{ key }} ignore nulls) over (
+            order by d.date rows between unbounded preceding and current row
+        ) as {{ as_name }}
+    from {{ days }} as d
+    left join {{ rows }} as r on r.{{ key }} = d.date
+{%- endmacro %}

@@ -30,16 +30,9 @@ days as (
     from bounds
 ),
 
--- the leader's last trading date on or before each day, carried forward (a window rather
--- than DuckDB's ASOF JOIN, which it planned here as a nested loop over 43 M pairs: 1.3 s)
+-- the leader's last trading date on or before each day
 leader_dates as (
-    select
-        d.date,
-        last_value(l.date ignore nulls) over (
-            order by d.date rows between unbounded preceding and current row
-        ) as leader_close_date
-    from days as d
-    left join leader as l on l.date = d.date
+    {{ latest_on_or_before('days', 'leader', 'date', 'leader_close_date') }}
 ),
 
 with_leader as (
