@@ -175,6 +175,29 @@ def test_check_events_are_due_when_new_even_on_a_first_run(con):
     assert [e.key for e in alerts.register(con, data, date(2025, 12, 31))] == ["new"]
 
 
+def test_outcomes_are_recorded_per_alert(con):
+    day = date(2025, 12, 5)
+    alerts.register(con, [_event(k, day) for k in ("a", "b", "c", "d")], day)
+    # c is not in this outcome: it stays pending and untouched
+    alerts.record_outcome(con, {"a": None, "b": "HTTP 500 " + "x" * 600, "d": None}, "sent")
+
+    def rows():
+        return {k: (s, sent is not None, n, e) for k, s, sent, n, e in con.execute(
+            "SELECT event_key, status, sent_at, attempts, last_error FROM ops.alert_log")
+            .fetchall()}
+
+    kept = "HTTP 500 " + "x" * 491  # the error's first 500 characters
+    assert rows() == {"a": ("sent", True, 1, None), "b": ("pending", False, 1, kept),
+                      "c": ("pending", False, 0, None), "d": ("sent", True, 1, None)}
+    alerts.record_outcome(con, {"b": None, "c": "not attempted: down"}, "logged")
+    assert rows() == {"a": ("sent", True, 1, None), "b": ("logged", True, 2, None),
+                      "c": ("pending", False, 1, "not attempted: down"),
+                      "d": ("sent", True, 1, None)}
+    alerts.record_outcome(con, {}, "sent")  # nothing to record
+    assert [(k, "pending") for k in ("c",)] == con.execute(
+        "SELECT event_key, status FROM ops.alert_log WHERE status = 'pending'").fetchall()
+
+
 def test_delivery_honours_retry_after_and_stops_once_the_webhook_is_down():
     waits = []
     with FakeWebhook(statuses=[429, 200], retry_after="0.25") as hook:
@@ -187,7 +210,6 @@ def test_delivery_honours_retry_after_and_stops_once_the_webhook_is_down():
     outcome = alerts.deliver(items, url, log=lambda m: None, sleep=lambda s: None)
     assert outcome["a"].startswith("ConnectionError") and outcome["b"].startswith(
         "not attempted")
-
 
 
 def test_without_a_webhook_the_alerts_are_logged_in_one_entry():
@@ -204,6 +226,7 @@ def test_without_a_webhook_the_alerts_are_logged_in_one_entry():
     assert logged == ["alert (no LOCKSTEP_ALERT_WEBHOOK set, logged only): "
                       "SYN1 set a record close"]
     assert alerts.deliver([], None, log=logged.append) == {} and len(logged) == 1
+
 
 def test_payload_is_slack_compatible_json():
     event = alerts.Event(key="k", kind="stale", date=date(2026, 1, 2), subject="BTC-USD",

@@ -257,16 +257,20 @@ def pending(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, dict]]:
 
 def record_outcome(con: duckdb.DuckDBPyConnection, outcome: dict[str, str | None],
                    status_ok: str) -> None:
-    """outcome: key -> None when delivered (or logged), else the error."""
+    """outcome: key -> None when delivered (or logged), else the error. One UPDATE for them
+    all: one per alert took about 2 ms each, 10 s for 5,009 stale symbols."""
+    if not outcome:
+        return
     now = datetime.now(UTC).replace(tzinfo=None)
-    for key, error in outcome.items():
-        if error is None:
-            con.execute("UPDATE ops.alert_log SET status = ?, sent_at = ?, "
-                        "attempts = attempts + 1, last_error = NULL WHERE event_key = ?",
-                        [status_ok, now, key])
-        else:
-            con.execute("UPDATE ops.alert_log SET attempts = attempts + 1, last_error = ? "
-                        "WHERE event_key = ?", [error[:500], key])
+    con.execute(
+        "UPDATE ops.alert_log AS a SET "
+        "status = CASE WHEN o.error IS NULL THEN ? ELSE a.status END, "
+        "sent_at = CASE WHEN o.error IS NULL THEN ? ELSE a.sent_at END, "
+        "attempts = a.attempts + 1, last_error = o.error "
+        "FROM (SELECT unnest(?::VARCHAR[]) AS event_key, unnest(?::VARCHAR[]) AS error) o "
+        "WHERE a.event_key = o.event_key",
+        [status_ok, now, list(outcome),
+         [None if error is None else error[:500] for error in outcome.values()]])
 
 
 # ------------------------------------------------------------------------------ delivery
