@@ -31,18 +31,26 @@ from orchestration.resources import LockstepResource
 from orchestration.sources.yahoo.assets import MARKET_PRICES
 
 
+def _moves(q: Query) -> str:
+    """Each bar with the close before and after it (lag/lead per symbol): the spike and the
+    daily-move rules read it. A temp table on the step's connection, computed once per step
+    (each rule's own window over every bar cost a full pass: 0.4-0.5 s per 4 M bars)."""
+    q("""
+        CREATE TEMP TABLE IF NOT EXISTS lockstep_moves AS
+        SELECT symbol, date, close,
+               lag(close) OVER w  AS before,
+               lead(close) OVER w AS after
+        FROM raw.market_prices
+        WINDOW w AS (PARTITION BY symbol ORDER BY date)""")
+    return "lockstep_moves"
+
+
 def market_prices_no_spikes(q: Query, lockstep: LockstepResource) -> dict:
     spike_move, spike_return = float(dbt_var("spike_move")), float(dbt_var("spike_return"))
     extreme_ratio = float(dbt_var("extreme_ratio"))
     rows = q(f"""
-        WITH moves AS (
-            SELECT symbol, date, close,
-                   lag(close) OVER w  AS before,
-                   lead(close) OVER w AS after
-            FROM raw.market_prices
-            WINDOW w AS (PARTITION BY symbol ORDER BY date))
         SELECT symbol, date, before, close, after
-        FROM moves
+        FROM {_moves(q)}
         WHERE (abs(close / before - 1) >= {spike_move}
                AND sign(close - before) <> sign(after - close)
                AND abs(after / before - 1) <= {spike_return})
@@ -69,13 +77,9 @@ def market_prices_ohlc_consistent(q: Query, lockstep: LockstepResource) -> dict:
 
 def market_prices_daily_moves(q: Query, lockstep: LockstepResource) -> dict:
     limit = float(dbt_var("max_daily_move"))
-    rows = q("""
-        WITH moves AS (
-            SELECT symbol, date,
-                   close / lag(close) OVER (PARTITION BY symbol ORDER BY date) - 1 AS move
-            FROM raw.market_prices)
-        SELECT symbol, date, move FROM moves WHERE abs(move) > ? ORDER BY date DESC""",
-                 [limit])
+    rows = q(f"""
+        SELECT symbol, date, close / before - 1 AS move FROM {_moves(q)}
+        WHERE abs(close / before - 1) > ? ORDER BY date DESC""", [limit])
     return result(rows, lambda r: f"{r[0]} {r[1]}: {r[2] * 100:+.1f} %",
                    f"daily moves beyond {limit * 100:.0f} %", dg.AssetCheckSeverity.WARN,
                    max_daily_move=limit)
@@ -97,12 +101,36 @@ def market_prices_fresh(q: Query, lockstep: LockstepResource) -> dict:
 
 
 def market_prices_no_missing_sessions(q: Query, lockstep: LockstepResource) -> dict:
-    rows = q("""
-        WITH bounds AS (
-            SELECT p.symbol, coalesce(i.calendar, 'XNYS') AS calendar,
-                   min(p.date) AS first_date, max(p.date) AS last_date
-            FROM raw.market_prices p LEFT JOIN raw.instruments i USING (symbol)
-            GROUP BY 1, 2),
+    # counted first: per symbol, the sessions of its calendar between its first and last
+    # stored date against its stored rows on such a session (0.2 s for 4 M bars); only the
+    # symbols short of sessions are then listed date by date (the anti join took 0.7 s)
+    bounds = """
+        SELECT p.symbol, coalesce(i.calendar, 'XNYS') AS calendar,
+               min(p.date) AS first_date, max(p.date) AS last_date, count(*) AS stored
+        FROM raw.market_prices p LEFT JOIN raw.instruments i USING (symbol)
+        {where} GROUP BY 1, 2"""
+    short = [r[0] for r in q(f"""
+        WITH bounds AS ({bounds.format(where="")}),
+        expected AS (
+            SELECT b.symbol, count(*) AS n
+            FROM bounds b JOIN raw.trading_sessions s
+              ON s.calendar = b.calendar AND s.session_date BETWEEN b.first_date AND b.last_date
+            GROUP BY 1
+            UNION ALL
+            SELECT symbol, date_diff('day', first_date, last_date) + 1
+            FROM bounds WHERE calendar = '24/7'),
+        present AS (
+            SELECT p.symbol, count(*) AS n
+            FROM raw.market_prices p JOIN bounds b USING (symbol)
+            SEMI JOIN raw.trading_sessions s
+              ON s.calendar = b.calendar AND s.session_date = p.date
+            GROUP BY 1
+            UNION ALL
+            SELECT symbol, stored FROM bounds WHERE calendar = '24/7')
+        SELECT e.symbol FROM expected e LEFT JOIN present p USING (symbol)
+        WHERE e.n > coalesce(p.n, 0)""")]
+    rows = q(f"""
+        WITH bounds AS ({bounds.format(where="WHERE p.symbol IN (SELECT unnest(?))")}),
         expected AS (
             SELECT b.symbol, s.session_date AS date
             FROM bounds b JOIN raw.trading_sessions s
@@ -114,7 +142,8 @@ def market_prices_no_missing_sessions(q: Query, lockstep: LockstepResource) -> d
         missing AS (
             SELECT e.symbol, e.date FROM expected e
             ANTI JOIN raw.market_prices p ON p.symbol = e.symbol AND p.date = e.date)
-        SELECT symbol, count(*), min(date), max(date) FROM missing GROUP BY 1 ORDER BY 1""")
+        SELECT symbol, count(*), min(date), max(date) FROM missing GROUP BY 1 ORDER BY 1""",
+             [short]) if short else []
     return result(rows, lambda r: f"{r[0]}: {r[1]} sessions missing, {r[2]} to {r[3]}",
                    "symbols with missing sessions", dg.AssetCheckSeverity.WARN)
 
