@@ -4,6 +4,7 @@ atomically; readers holding it open never block a refresh and never see a mix.""
 import json
 import os
 import shutil
+from datetime import date
 
 import duckdb
 import pandas as pd
@@ -45,6 +46,13 @@ def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, dbt_manifest):
                                      ).fetchone()[0]
     second, _ = materialize_all(tmp_path, source="demo")
     assert second.success
+    with duckdb.connect(str(warehouse), read_only=True) as live:
+        rewrites = live.execute("SELECT id, mart, rewritten_from FROM ops.mart_rewrites "
+                                "ORDER BY id").fetchall()
+    # dbt's post-hook recorded each build of the brief: the first rewrote every row, the
+    # second only from the day after the newest price (no new or revised inputs)
+    assert rewrites == [(1, "mart_daily_brief", None),
+                        (2, "mart_daily_brief", date(2026, 1, 1))]
     version_two = os.path.realpath(current)
     assert version_two != version_one
     # nothing changed in the marts: the new version is the old one's copy, every mart as it
@@ -52,6 +60,7 @@ def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, dbt_manifest):
     second_manifest = json.loads((current / "manifest.json").read_text())
     assert second_manifest["started_from"] == os.path.basename(version_one)
     assert set(second_manifest["changes"].values()) == {"unchanged"}
+    assert second_manifest["rewrites_seen"][0] == 2
     _same(warehouse, current / "lockstep.duckdb")
     # the open reader still reads its version, whole; a new reader sees the new one
     assert reader.execute("SELECT count(*) FROM marts.mart_market_snapshot").fetchone()[0] \
@@ -182,6 +191,65 @@ def test_a_new_version_replaces_only_the_dates_that_changed(tmp_path, monkeypatc
     assert _parquet(root, "five", "daily") == {"2025": 36, "2026": 83, "undated": 2}
     assert _parquet(root, "five", "extra") == {"all": 1}
     assert not (root / "v-five" / "parquet" / "daily.parquet").exists()
+
+
+def _rewrote(warehouse, mart: str, from_day: str | None) -> None:
+    """What dbt's post-hook records after a build (macro record_rewritten_rows)."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS ops")
+        con.execute("CREATE TABLE IF NOT EXISTS ops.mart_rewrites (id BIGINT PRIMARY KEY, "
+                    "mart VARCHAR NOT NULL, rewritten_at TIMESTAMP NOT NULL, "
+                    "rewritten_from DATE)")
+        con.execute("INSERT INTO ops.mart_rewrites SELECT coalesce(max(id), 0) + 1, ?, "
+                    "now()::TIMESTAMP, ?::DATE FROM ops.mart_rewrites", [mart, from_day])
+
+
+def _change(warehouse, sql: str) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(sql)
+
+
+def test_only_the_rows_a_build_rewrote_are_hashed(tmp_path):
+    from orchestration.lib.publish import DB_NAME, publish_marts
+
+    warehouse, root = tmp_path / "w.duckdb", tmp_path / "published"
+    _live(warehouse).close()
+    _rewrote(warehouse, "daily", None)  # its first build: every row
+    one = publish_marts(warehouse, root, "one")
+    assert one["rewrites_seen"][0] == 1
+    # a build rewrote the rows from 2026-01-15 on; one of its dates changed
+    _change(warehouse, "UPDATE marts.daily SET value = -1 WHERE day = DATE '2026-01-20'")
+    _rewrote(warehouse, "daily", "2026-01-15")
+    two = publish_marts(warehouse, root, "two")
+    assert two["changes"]["daily"] == "1 of 41 dates (day) replaced, 3 of 121 rows"
+    assert two["rewrites_seen"][0] == 2
+    _same(warehouse, root / "current" / DB_NAME)
+    # a value before the recorded date changes behind dbt's back (same row count): it is
+    # not hashed, so the copy keeps the old value -- what "only what a build rewrote" means
+    _change(warehouse, "UPDATE marts.daily SET value = -2 WHERE day = DATE '2025-12-25'")
+    _rewrote(warehouse, "daily", "2026-01-25")
+    assert publish_marts(warehouse, root, "three")["changes"]["daily"] == "unchanged"
+    with pytest.raises(AssertionError):
+        _same(warehouse, root / "current" / DB_NAME)
+    # a row deleted before it changes that date's count: that date is hashed and replaced;
+    # no build since the last publish: still only the counts are read
+    _change(warehouse, "DELETE FROM marts.daily WHERE day = DATE '2025-12-22' AND symbol = 0")
+    four = publish_marts(warehouse, root, "four")
+    assert four["changes"]["daily"] == "1 of 41 dates (day) replaced, 2 of 120 rows"
+    # a build that rewrote every row (null): every date is hashed, the 2025-12-25 change too
+    _rewrote(warehouse, "daily", "2026-01-25")
+    _rewrote(warehouse, "daily", None)
+    five = publish_marts(warehouse, root, "five")
+    assert five["changes"]["daily"] == "1 of 41 dates (day) replaced, 3 of 120 rows"
+    _same(warehouse, root / "current" / DB_NAME)
+    # a warehouse whose records start over (replaced, or records reset): every row is hashed
+    _change(warehouse, "DELETE FROM ops.mart_rewrites")
+    _change(warehouse, "UPDATE marts.daily SET value = -3 WHERE day = DATE '2025-12-26'")
+    _rewrote(warehouse, "daily", "2026-01-25")
+    six = publish_marts(warehouse, root, "six")
+    assert six["changes"]["daily"] == "1 of 41 dates (day) replaced, 3 of 120 rows"
+    assert six["rewrites_seen"][0] == 1
+    _same(warehouse, root / "current" / DB_NAME)
 
 
 def _parquet(root, version, mart):

@@ -51,3 +51,26 @@
     delete from {{ this }}
     {%- endif -%}
 {%- endmacro %}
+
+-- its post-hook: a record of which rows the build rewrote, in ops.mart_rewrites, for the
+-- publish step (orchestration/lib/publish.py), which then hashes only those rows to find
+-- what changed: the rows on or after rewritten_from, or every row (null) on a full build
+-- or an incremental build that was not told the date. Runs in the model's transaction, so
+-- a failed build records nothing; a build by hand records what it did too.
+{% macro record_rewritten_rows() -%}
+    {%- set from_date = env_var('LOCKSTEP_INPUTS_CHANGED_FROM', '') if is_incremental() else '' -%}
+    create schema if not exists ops;
+    create table if not exists ops.mart_rewrites (
+        id             bigint    primary key,
+        mart           varchar   not null,
+        rewritten_at   timestamp not null,
+        rewritten_from date
+    );
+    insert into ops.mart_rewrites
+    select
+        coalesce(max(id), 0) + 1,
+        '{{ this.identifier }}',
+        cast(now() as timestamp),
+        {{ "cast('" ~ from_date ~ "' as date)" if from_date else "null" }}
+    from ops.mart_rewrites
+{%- endmacro %}

@@ -19,6 +19,8 @@ A new version starts from a copy of the current one and changes only what differ
 refresh costs what changed, not the whole history: per mart, the rows of each date (the
 mart's first DATE column; the whole table if it has none) are compared by count and a sum of
 row hashes with the live mart, and only the dates that differ are deleted and inserted again.
+A mart whose dbt builds record the rows they rewrite (ops.mart_rewrites: the brief) has only
+those rows hashed (_live_digest).
 A mart whose columns changed, or that changed in more than half its rows, is copied whole.
 Parquet is split by year for the same reason: a year's file with no changed date is a hard
 link to the previous version's (no published file is ever written again), and only the
@@ -39,7 +41,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 STORAGE_VERSION = "v1.0.0"
@@ -87,7 +89,8 @@ def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
         con.execute(f"ATTACH {_quote(str(staging / DB_NAME))} AS published "
                     f"(STORAGE_VERSION '{STORAGE_VERSION}')")
         try:
-            _digests(con, marts, previous)
+            since, rewrites_seen = _unchanged_before(con, previous)
+            _digests(con, marts, previous, since)
             # one transaction for the whole copy (it writes only to `published`): per
             # statement commits made the ~440 column comments cost about a second
             con.execute("BEGIN TRANSACTION")
@@ -117,6 +120,7 @@ def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
         "synthetic": "demo" in sources,
         "brief": BRIEF_NAME if brief_date else None,
         "brief_date": brief_date.isoformat() if brief_date else None,
+        "rewrites_seen": rewrites_seen,
     }
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     os.rename(staging, final)  # the version appears whole
@@ -180,33 +184,94 @@ def _slice_column(columns: list[tuple[str, str]]) -> str | None:
     return next((c for c, kind in columns if kind == "DATE"), None)
 
 
-def _digest_sql(con, database: str, name: str, table: str) -> str:
+def _digest_sql(con, database: str, name: str, table: str, where: str = "") -> str:
+    """Per date of the mart (its first DATE column `t.<column>`), the row count and the sum
+    of the row hashes; `where` limits the rows."""
     column = _slice_column(_columns(con, database, name))
     slice_sql = f't."{column}"' if column else "NULL::DATE"
     return (f"SELECT {_quote(name)} AS mart, {slice_sql} AS slice, count(*) AS n, "
-            f"sum(hash(t)::HUGEINT) AS h FROM {table} t GROUP BY ALL")
+            f"sum(hash(t)::HUGEINT) AS h FROM {table} t {where} GROUP BY ALL")
 
 
-def _digests(con, marts: list[str], previous: Path | None) -> None:
-    """Temp tables of per-date digests: lockstep_live_digest of the live marts, and
-    lockstep_old_digest of the version this one starts from (read from its DIGESTS file;
-    computed from its tables if it has none)."""
+def _unchanged_before(con, previous: Path | None) -> tuple[dict[str, date], list | None]:
+    """Per mart whose builds record the rows they rewrite (ops.mart_rewrites, written by
+    dbt: macro record_rewritten_rows): the date before which no build rewrote a row of it
+    since `previous` was published (date.max: no build since); a mart left out may have
+    changed anywhere. And the newest record now, [id, when], which the new version's
+    manifest keeps for the next publish. The previous version's record must still be there
+    as it was (else the warehouse was replaced, or its records were): then every mart is
+    left out."""
+    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = "
+                       "current_database() AND schema_name = 'ops' AND table_name = "
+                       "'mart_rewrites'").fetchone()[0]:
+        return {}, None
+    newest = con.execute("SELECT id, rewritten_at FROM ops.mart_rewrites "
+                         "ORDER BY id DESC LIMIT 1").fetchone()
+    seen = newest and [newest[0], newest[1].isoformat()]
+    manifest = previous / "manifest.json" if previous is not None else None
+    before = json.loads(manifest.read_text()).get("rewrites_seen") if manifest else None
+    if not before or not con.execute(
+            "SELECT count(*) FROM ops.mart_rewrites WHERE id = ? AND rewritten_at = ?",
+            [before[0], datetime.fromisoformat(before[1])]).fetchone()[0]:
+        return {}, seen
+    since = {}
+    for mart, whole, first in con.execute(
+            "SELECT mart, bool_or(rewritten_from IS NULL) FILTER (WHERE id > $1), "
+            "min(rewritten_from) FILTER (WHERE id > $1) FROM ops.mart_rewrites GROUP BY 1",
+            [before[0]]).fetchall():
+        if not whole:
+            since[mart] = first or date.max
+    return since, seen
+
+
+def _digests(con, marts: list[str], previous: Path | None, since: dict[str, date]) -> None:
+    """Temp tables of per-date digests: lockstep_old_digest of the version this one starts
+    from (read from its DIGESTS file; computed from its tables if it has none), and
+    lockstep_live_digest of the live marts (_live_digest)."""
     con.execute("CREATE OR REPLACE TEMP TABLE lockstep_live_digest (mart VARCHAR, "
                 "slice DATE, n BIGINT, h HUGEINT)")
     con.execute("CREATE OR REPLACE TEMP TABLE lockstep_old_digest AS "
                 "SELECT * FROM lockstep_live_digest LIMIT 0")
-    for name in marts:
-        con.execute("INSERT INTO lockstep_live_digest "
-                    + _digest_sql(con, "current_database()", name, f'marts."{name}"'))
     if previous is not None and (previous / DIGESTS).is_file():
         con.execute(f"INSERT INTO lockstep_old_digest SELECT mart, slice, n, h::HUGEINT "
                     f"FROM read_parquet({_quote(str(previous / DIGESTS))})")
+    else:
+        for (name,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'published' "
+                "AND schema_name = 'marts'").fetchall():
+            con.execute("INSERT INTO lockstep_old_digest "
+                        + _digest_sql(con, "'published'", name, f'published.marts."{name}"'))
+    for name in marts:
+        _live_digest(con, name, since.get(name))
+
+
+def _live_digest(con, name: str, since: date | None) -> None:
+    """The live mart's digests into lockstep_live_digest. Every row is hashed, unless no
+    build rewrote its rows before `since` (_unchanged_before): then only the dates from
+    `since` on (and the undated rows) are; an earlier date keeps the previous version's
+    digest when its row count, read from the date column alone, is still the same (a build
+    that deleted rows there shows), and is hashed when not. The brief's 11.5 M rows at 509
+    symbols took 2.1 s to hash; a daily refresh now hashes its last day."""
+    table = f'marts."{name}"'
+    column = _slice_column(_columns(con, "current_database()", name))
+    insert = "INSERT INTO lockstep_live_digest "
+    if since is None or column is None:
+        con.execute(insert + _digest_sql(con, "current_database()", name, table))
         return
-    for (name,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'published' "
-            "AND schema_name = 'marts'").fetchall():
-        con.execute("INSERT INTO lockstep_old_digest "
-                    + _digest_sql(con, "'published'", name, f'published.marts."{name}"'))
+    col = f't."{column}"'
+    con.execute(insert + _digest_sql(con, "current_database()", name, table,
+                                     f"WHERE {col} >= $since OR {col} IS NULL"),
+                {"since": since})
+    con.execute(insert + f"""
+        SELECT $mart, o.slice, o.n, o.h
+        FROM (SELECT {col} AS slice, count(*) AS n FROM {table} t WHERE {col} < $since
+              GROUP BY 1) AS l
+        JOIN lockstep_old_digest o ON o.mart = $mart AND o.slice = l.slice AND o.n = l.n""",
+                {"since": since, "mart": name})
+    con.execute(insert + _digest_sql(
+        con, "current_database()", name, table,
+        f"WHERE {col} < $since AND {col} NOT IN (SELECT slice FROM lockstep_live_digest "
+        f"WHERE mart = $mart AND slice IS NOT NULL)"), {"since": since, "mart": name})
 
 
 def _sync_table(con, name: str, live: list[tuple[str, str]]) -> tuple[str, set | None]:

@@ -3,7 +3,10 @@
     incremental_strategy="append",
     on_schema_change="fail",
     pre_hook="{{ delete_from_the_changed_date('brief_date') }}",
-    post_hook="delete from {{ this }} where brief_date < (select min(date) from {{ ref('int_running_peaks') }}) or brief_date > (select max(date) from {{ ref('int_running_peaks') }})",
+    post_hook=[
+        "delete from {{ this }} where brief_date < (select min(date) from {{ ref('int_running_peaks') }}) or brief_date > (select max(date) from {{ ref('int_running_peaks') }})",
+        "{{ record_rewritten_rows() }}",
+    ],
 ) }}
 -- The day's story as facts: for every calendar day from the first stored price to the last
 -- (brief_date), one row per fact, each as it was known that day -- nothing from a later
