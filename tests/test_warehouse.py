@@ -224,12 +224,26 @@ def test_validation_names_symbol_date_and_problem():
         "BTC-USD": "duplicate rows for one date on 2025-12-11",
         "^RUT": "open not positive on 2025-12-12",
     }
+    assert list(problems) == ["BTC-USD", "^RUT"]  # by symbol
+    # several problems of one symbol, in the order of the checks, the first three dates of
+    # each; a good symbol and a row without a symbol are not listed
+    many = _prices([("ZZZ", date(2025, 12, d), 1.0, 1.0, 1.0, 1.0 if d == 1 else -1.0, 1.0,
+                     -5 if d == 3 else 1) for d in range(1, 7)]
+                   + [("AAA", date(2025, 12, 1), 1.0, 1.0, 1.0, 1.0, 1.0, 1),
+                      (None, date(2025, 12, 1), -1.0, 1.0, 1.0, 1.0, 1.0, 1)])
+    assert market_problems(many, today=date(2026, 1, 1)) == {
+        "ZZZ": "close missing, non-finite or not positive on 2025-12-02, 2025-12-03, "
+               "2025-12-04 and 2 more; negative volume on 2025-12-03"}
     future = _prices([("IWM", date(2026, 3, 1), 1.0, 1.0, 1.0, 1.0, 1.0, 1)])
     assert market_problems(future, today=date(2026, 1, 1)) == {
         "IWM": "date in the future on 2026-03-01"}
     fred = pd.DataFrame({"series_id": ["EFFR"], "date": [date(2025, 1, 1)],
                          "value": [float("inf")]})
     assert fred_problems(fred) == {"EFFR": "value not a finite number on 2025-01-01"}
+    fred = pd.DataFrame({"series_id": ["WALCL", "EFFR", "WALCL"],
+                         "date": [date(2025, 1, 1), date(2025, 1, 1), date(2025, 1, 1)],
+                         "value": [1.0, 2.0, 3.0]})
+    assert fred_problems(fred) == {"WALCL": "duplicate rows for one date on 2025-01-01"}
 
 
 @pytest.mark.parametrize("sql", [

@@ -9,19 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from orchestration.lib.validation import problems as _problems
+from orchestration.lib.validation import problems_by
 
 
 def fred_problems(frame: pd.DataFrame) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for series_id, rows in frame.groupby("series_id", sort=True):
-        rows = rows.reset_index(drop=True)
-        checks = [
-            (rows["date"].isna(), "missing date"),
-            (rows.duplicated(["date"], keep=False), "duplicate rows for one date"),
-            (~np.isfinite(rows["value"].astype(float)), "value not a finite number"),
-        ]
-        problems = _problems(rows, checks)
-        if problems:
-            out[str(series_id)] = "; ".join(problems)
-    return out
+    rows = frame.reset_index(drop=True)
+    return problems_by(rows, "series_id", [
+        (rows["date"].isna(), "missing date"),
+        (rows.duplicated(["series_id", "date"], keep=False), "duplicate rows for one date"),
+        (~np.isfinite(rows["value"].astype(float)), "value not a finite number"),
+    ])

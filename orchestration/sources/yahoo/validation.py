@@ -11,28 +11,23 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from orchestration.lib.validation import problems as _problems
+from orchestration.lib.validation import problems_by
 
 
 def market_problems(frame: pd.DataFrame, today: date | None = None) -> dict[str, str]:
     """{symbol: '; '-joined problems} for every symbol whose rows cannot be stored."""
     today = today or date.today()
-    out: dict[str, str] = {}
-    for symbol, rows in frame.groupby("symbol", sort=True):
-        rows = rows.reset_index(drop=True)
-        checks: list[tuple[pd.Series, str]] = [
-            (rows["date"].isna(), "missing date"),
-            (rows.duplicated(["date"], keep=False), "duplicate rows for one date"),
-            (~np.isfinite(rows["close"].astype(float)) | (rows["close"] <= 0),
-             "close missing, non-finite or not positive"),
-        ]
-        for column in ("open", "high", "low", "adj_close"):
-            values = rows[column].astype(float)
-            checks.append(((values <= 0) | np.isinf(values), f"{column} not positive"))
-        checks.append((rows["volume"].astype("Float64").fillna(0) < 0, "negative volume"))
-        checks.append((pd.to_datetime(rows["date"]).dt.date > today + timedelta(days=1),
-                       "date in the future"))
-        problems = _problems(rows, checks)
-        if problems:
-            out[str(symbol)] = "; ".join(problems)
-    return out
+    rows = frame.reset_index(drop=True)
+    checks: list[tuple[pd.Series, str]] = [
+        (rows["date"].isna(), "missing date"),
+        (rows.duplicated(["symbol", "date"], keep=False), "duplicate rows for one date"),
+        (~np.isfinite(rows["close"].astype(float)) | (rows["close"] <= 0),
+         "close missing, non-finite or not positive"),
+    ]
+    for column in ("open", "high", "low", "adj_close"):
+        values = rows[column].astype(float)
+        checks.append(((values <= 0) | np.isinf(values), f"{column} not positive"))
+    checks.append((rows["volume"].astype("Float64").fillna(0) < 0, "negative volume"))
+    checks.append((pd.to_datetime(rows["date"]).dt.date > today + timedelta(days=1),
+                   "date in the future"))
+    return problems_by(rows, "symbol", checks)
