@@ -262,16 +262,23 @@ def _live_digest(con, name: str, since: date | None) -> None:
     con.execute(insert + _digest_sql(con, "current_database()", name, table,
                                      f"WHERE {col} >= $since OR {col} IS NULL"),
                 {"since": since})
-    con.execute(insert + f"""
-        SELECT $mart, o.slice, o.n, o.h
-        FROM (SELECT {col} AS slice, count(*) AS n FROM {table} t WHERE {col} < $since
-              GROUP BY 1) AS l
-        JOIN lockstep_old_digest o ON o.mart = $mart AND o.slice = l.slice AND o.n = l.n""",
-                {"since": since, "mart": name})
-    con.execute(insert + _digest_sql(
-        con, "current_database()", name, table,
-        f"WHERE {col} < $since AND {col} NOT IN (SELECT slice FROM lockstep_live_digest "
-        f"WHERE mart = $mart AND slice IS NOT NULL)"), {"since": since, "mart": name})
+    con.execute(f"CREATE OR REPLACE TEMP TABLE lockstep_counts AS SELECT {col} AS slice, "
+                f"count(*) AS n FROM {table} t WHERE {col} < $since GROUP BY 1",
+                {"since": since})
+    try:
+        con.execute(insert + "SELECT $mart, o.slice, o.n, o.h FROM lockstep_counts c JOIN "
+                    "lockstep_old_digest o ON o.mart = $mart AND o.slice = c.slice AND "
+                    "o.n = c.n", {"mart": name})
+        con.execute("CREATE OR REPLACE TEMP TABLE lockstep_rehash AS SELECT c.slice FROM "
+                    "lockstep_counts c ANTI JOIN lockstep_old_digest o ON o.mart = $mart AND "
+                    "o.slice = c.slice AND o.n = c.n", {"mart": name})
+        if con.execute("SELECT count(*) FROM lockstep_rehash").fetchone()[0]:
+            con.execute(insert + _digest_sql(
+                con, "current_database()", name, table,
+                f"WHERE {col} IN (SELECT slice FROM lockstep_rehash)"))
+    finally:
+        con.execute("DROP TABLE IF EXISTS lockstep_counts")
+        con.execute("DROP TABLE IF EXISTS lockstep_rehash")
 
 
 def _sync_table(con, name: str, live: list[tuple[str, str]]) -> tuple[str, set | None]:
