@@ -11,20 +11,11 @@ import pandas as pd
 import pytest
 
 from orchestration.lib import alerts
-from tests.conftest import materialize_all
+from tests.conftest import cut_real_history, materialize_all
 from tests.fakes.webhook import FakeWebhook
 
 DATA_KINDS = {"record_close", "divergence_started", "divergence_ended", "records_coincide",
               "joint_bottom", "policy_rate_change"}
-
-
-def _cut(real_data, target, last_day: str):
-    """The real CSVs up to last_day, in a temporary folder (never in the repository)."""
-    for kind in ("market", "fred"):
-        (target / kind).mkdir(parents=True, exist_ok=True)
-        for path in (real_data / kind).glob("*.csv"):
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-            frame[frame.date <= last_day].to_csv(target / kind / path.name, index=False)
 
 
 def _log(warehouse) -> pd.DataFrame:
@@ -39,7 +30,7 @@ def test_real_history_announces_the_december_2025_split_once(tmp_path, real_data
     data = tmp_path / "data"
     with FakeWebhook() as hook:
         monkeypatch.setenv("LOCKSTEP_ALERT_WEBHOOK", hook.url)
-        _cut(real_data, data, "2025-12-03")
+        cut_real_history(real_data, data, "2025-12-03")
         first, warehouse = materialize_all(tmp_path / "run", source="files", data_dir=str(data))
         assert first.success
         # an empty warehouse announces only the events of its newest date, never the history
@@ -49,7 +40,7 @@ def test_real_history_announces_the_december_2025_split_once(tmp_path, real_data
         history = _log(warehouse)
         assert (history.status == "history").sum() > 1000  # 1928 to 2025-12-02, kept quiet
 
-        _cut(real_data, data, "2025-12-05")
+        cut_real_history(real_data, data, "2025-12-05")
         received_before = len(hook.received)
         second, _ = materialize_all(tmp_path / "run", source="files", data_dir=str(data))
         assert second.success

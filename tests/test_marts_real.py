@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import query
+from tests.conftest import cut_real_history, materialize_all, query
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 
@@ -148,21 +148,38 @@ def test_divergence_flags_and_correlations_every_date(wh, prices):
                                corr30[both].to_numpy(), atol=1e-9)
 
 
-def test_snapshot_changes(wh, prices):
-    snap = query(wh, "SELECT * FROM marts.mart_market_snapshot").set_index("symbol")
+def _snapshot_changes(warehouse, prices, last_day=None):
+    snap = query(warehouse, "SELECT * FROM marts.mart_market_snapshot").set_index("symbol")
     for symbol, frame in prices.items():
+        frame = frame[frame.index <= (last_day or frame.index[-1])]
         row, close = snap.loc[symbol], frame.close
         last = close.index[-1]
+        assert pd.Timestamp(row.latest_date) == last
         assert row.change_1d == pytest.approx(close.iloc[-1] / close.iloc[-2] - 1, abs=1e-12)
         week = close[close.index <= last - pd.Timedelta(days=7)].iloc[-1]
         assert row.change_1w == pytest.approx(close.iloc[-1] / week - 1, abs=1e-12)
         month = close[close.index <= last - pd.DateOffset(months=1)].iloc[-1]
         assert row.change_1m == pytest.approx(close.iloc[-1] / month - 1, abs=1e-12)
         year = close[close.index < pd.Timestamp(last.year, 1, 1)].iloc[-1]
-        assert row.change_ytd == pytest.approx(close.iloc[-1] / year - 1, abs=1e-12)
+        assert row.change_ytd == pytest.approx(close.iloc[-1] / year - 1, abs=1e-12), symbol
         assert row.fraction_below_record_high == pytest.approx(
             close.iloc[-1] / frame.high_value.max() - 1, abs=1e-12)
         assert bool(row.is_record_today) == bool(close.iloc[-1] >= close.max())
+
+
+def test_snapshot_changes(wh, prices):
+    _snapshot_changes(wh, prices)
+
+
+def test_snapshot_changes_in_the_first_week_of_a_year(tmp_path, real_data, prices,
+                                                      dbt_manifest):
+    """The real history cut at Monday 2026-01-05: a week back (2025-12-29) is before the
+    year's last session (2025-12-31), the close the year-to-date change is against."""
+    cut_real_history(real_data, tmp_path / "data", "2026-01-05")
+    result, warehouse = materialize_all(tmp_path, source="files",
+                                        data_dir=str(tmp_path / "data"))
+    assert result.success
+    _snapshot_changes(warehouse, prices, pd.Timestamp(2026, 1, 5))
 
 
 def test_unknown_is_null_not_false(wh):

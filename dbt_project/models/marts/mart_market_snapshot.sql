@@ -36,7 +36,8 @@ latest as (
     inner join latest_date as h using (symbol, date)
 ),
 
--- the last close on or before each reference date, in one pass over the history
+-- the last close on or before each reference date, in one pass over the history (up to
+-- the latest of them: in a year's first week the previous year's end comes after a week ago)
 reference_closes as (
     select
         d.symbol,
@@ -45,7 +46,7 @@ reference_closes as (
         arg_max(d.close, d.date) filter (where d.date <= l.year_ref)  as close_year_end
     from daily as d
     inner join latest as l using (symbol)
-    where d.date <= l.week_ref
+    where d.date <= greatest(l.week_ref, l.year_ref)
     group by d.symbol
 )
 
