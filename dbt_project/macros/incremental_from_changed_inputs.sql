@@ -1,6 +1,12 @@
 -- The pre-hooks and helpers of the models that recompute from the first date whose inputs
 -- changed (LOCKSTEP_INPUTS_CHANGED_FROM; README, "Incremental marts").
 
+-- the first date whose inputs changed, as the dbt asset passes it ('YYYY-MM-DD'); '' on a
+-- full build, or an incremental one that was not told the date (then every row is computed)
+{% macro inputs_changed_from() -%}
+    {{ return(env_var('LOCKSTEP_INPUTS_CHANGED_FROM', '') if is_incremental() else '') }}
+{%- endmacro %}
+
 -- fct_drawdown_episodes, incremental: per symbol with rows on or after `from_date`, the
 -- peak its episodes are recomputed from (restart_peak: the close-basis peak of its last row
 -- before from_date; null when it has none, so it is recomputed whole).
@@ -58,7 +64,7 @@
 -- or an incremental build that was not told the date. Runs in the model's transaction, so
 -- a failed build records nothing; a build by hand records what it did too.
 {% macro record_rewritten_rows() -%}
-    {%- set from_date = env_var('LOCKSTEP_INPUTS_CHANGED_FROM', '') if is_incremental() else '' -%}
+    {%- set from_date = inputs_changed_from() -%}
     create schema if not exists ops;
     create table if not exists ops.mart_rewrites (
         id             bigint    primary key,

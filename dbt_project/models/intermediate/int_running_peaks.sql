@@ -27,7 +27,7 @@
 --   from raw's arrival times and a digest of the reference tables), it reads only the input
 --   rows from that date on, to compare and to recompute: no input row before it changed, and
 --   a row's value depends only on the rows up to it. Without it, every input row is compared.
-{%- set from_date = env_var('LOCKSTEP_INPUTS_CHANGED_FROM', '') if is_incremental() else '' %}
+{%- set from_date = inputs_changed_from() %}
 with source as (
     select * from {{ ref('int_market_daily') }}
     {%- if from_date %}

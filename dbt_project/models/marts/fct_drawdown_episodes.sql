@@ -24,7 +24,7 @@
 -- peak on, the batch numbers the new ones after those kept. Episodes before the restart
 -- peak (their recovery is that peak or earlier) cannot change. A symbol with no row before
 -- that date is recomputed whole; one taken out of the catalog is deleted (the post-hook).
-{%- set from_date = env_var('LOCKSTEP_INPUTS_CHANGED_FROM', '') if is_incremental() else '' %}
+{%- set from_date = inputs_changed_from() %}
 with
 {%- if from_date %}
 restart as (

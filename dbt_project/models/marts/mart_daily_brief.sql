@@ -54,7 +54,7 @@
 {%- set threshold = var('divergence_laggard_min_drawdown') %}
 {%- set laggard_basis = var('divergence_laggard_basis') %}
 {%- set min_n = var('outcome_min_episodes') %}
-{%- set from_date = env_var('LOCKSTEP_INPUTS_CHANGED_FROM', '') if is_incremental() else '' %}
+{%- set from_date = inputs_changed_from() %}
 {%- set from_sql = "cast('" ~ from_date ~ "' as date)" if from_date else none %}
 with prices as (
     select * from {{ ref('int_running_peaks') }}
