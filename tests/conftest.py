@@ -164,15 +164,21 @@ def real_warehouse(tmp_path_factory, real_data, dbt_manifest):
     return result, warehouse
 
 
-def cut_real_history(real_data: Path, target: Path, last_day: str) -> None:
-    """The real CSVs up to last_day, in a temporary folder (never in the repository)."""
+def cut_real_history(real_data: Path, target: Path, last_day: str,
+                     gaps: dict[str, tuple[str, str]] | None = None) -> None:
+    """The real CSVs up to last_day, in a temporary folder (never in the repository);
+    `gaps` takes out the rows of a file (its stem: "GC_F") from one date to another."""
     import pandas as pd
 
     for kind in ("market", "fred"):
         (target / kind).mkdir(parents=True, exist_ok=True)
         for path in (real_data / kind).glob("*.csv"):
             frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-            frame[frame.date <= last_day].to_csv(target / kind / path.name, index=False)
+            keep = frame.date <= last_day
+            if path.stem in (gaps or {}):
+                first, last = gaps[path.stem]
+                keep &= ~frame.date.between(first, last)
+            frame[keep].to_csv(target / kind / path.name, index=False)
 
 
 def query(warehouse: Path, sql: str, params=None):

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from orchestration.catalog import file_stem_for_symbol
 from tests.conftest import cut_real_history, materialize_all, query
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_data]
@@ -174,12 +175,22 @@ def test_snapshot_changes(wh, prices):
 def test_snapshot_changes_in_the_first_week_of_a_year(tmp_path, real_data, prices,
                                                       dbt_manifest):
     """The real history cut at Monday 2026-01-05: a week back (2025-12-29) is before the
-    year's last session (2025-12-31), the close the year-to-date change is against."""
-    cut_real_history(real_data, tmp_path / "data", "2026-01-05")
+    year's last session (2025-12-31), the close the year-to-date change is against. Two
+    symbols have a gap of months before their reference dates, so the snapshot's scan of
+    the last ~14 months misses their closes and must read further back: gold has no close
+    from 2025-05-30 to the cut's last day, Bitcoin has nothing from September to December 20
+    (its week-ago close is in the window, its month-ago close is August's last)."""
+    gaps = {"GC=F": ("2025-06-01", "2026-01-04"), "BTC-USD": ("2025-09-01", "2025-12-20")}
+    cut_real_history(real_data, tmp_path / "data", "2026-01-05",
+                     gaps={file_stem_for_symbol(s): window for s, window in gaps.items()})
     result, warehouse = materialize_all(tmp_path, source="files",
                                         data_dir=str(tmp_path / "data"))
     assert result.success
-    _snapshot_changes(warehouse, prices, pd.Timestamp(2026, 1, 5))
+    gapped = {symbol: frame[~frame.index.to_series().between(*gaps[symbol])]
+              if symbol in gaps else frame for symbol, frame in prices.items()}
+    assert gapped["GC=F"].index[gapped["GC=F"].index <= "2026-01-05"][-2] == \
+        pd.Timestamp("2025-05-30")
+    _snapshot_changes(warehouse, gapped, pd.Timestamp(2026, 1, 5))
 
 
 def test_unknown_is_null_not_false(wh):

@@ -10,18 +10,17 @@
 -- data_as_of, and is_stale flags more than var('stale_after_sessions') of them, so rows
 -- of different dates are never compared without saying so.
 {%- set stale_after = var('stale_after_sessions') %}
-with daily as (
-    select * from {{ ref('int_running_peaks') }}
-),
-
-latest_date as (
+-- Cost: int_running_peaks is read three times, each time only the columns needed (a CTE
+-- over it read twice would be materialized whole: 39 M rows x 14 columns at 5,000 symbols),
+-- and the reference closes come from a window of the last ~14 months (below).
+with latest_date as (
     select symbol, max(date) as date, min(date) as first_date, count(*) as n_sessions
-    from daily
+    from {{ ref('int_running_peaks') }}
     group by symbol
 ),
 
 as_of as (
-    select max(date) as data_as_of from daily
+    select max(date) as data_as_of from latest_date
 ),
 
 latest as (
@@ -29,24 +28,61 @@ latest as (
         d.*,
         h.first_date,
         h.n_sessions,
-        d.date - 7                                      as week_ref,
+        {{ add_days('d.date', -7) }}                    as week_ref,
         cast(d.date - interval 1 month as date)         as month_ref,
         make_date(year(d.date) - 1, 12, 31)             as year_ref
-    from daily as d
+    from {{ ref('int_running_peaks') }} as d
     inner join latest_date as h using (symbol, date)
 ),
 
--- the last close on or before each reference date, in one pass over the history (up to
--- the latest of them: in a year's first week the previous year's end comes after a week ago)
-reference_closes as (
+-- the last close on or before each reference date. The three references lie within about
+-- 13 months before the latest date, so the closes are looked for from 31 days before the
+-- earliest of them on (scan_from) up to the latest of them (in a year's first week the
+-- previous year's end comes after a week ago).
+bounds as (
+    select
+        symbol, first_date, week_ref, month_ref, year_ref,
+        {{ add_days('least(week_ref, month_ref, year_ref)', -31) }} as scan_from,
+        greatest(week_ref, year_ref)                                 as scan_to
+    from latest
+),
+
+windowed as (
     select
         d.symbol,
-        arg_max(d.close, d.date) filter (where d.date <= l.week_ref)  as close_week_ago,
-        arg_max(d.close, d.date) filter (where d.date <= l.month_ref) as close_month_ago,
-        arg_max(d.close, d.date) filter (where d.date <= l.year_ref)  as close_year_end
-    from daily as d
-    inner join latest as l using (symbol)
-    where d.date <= greatest(l.week_ref, l.year_ref)
+        arg_max(d.close, d.date) filter (where d.date <= b.week_ref)  as close_week_ago,
+        arg_max(d.close, d.date) filter (where d.date <= b.month_ref) as close_month_ago,
+        arg_max(d.close, d.date) filter (where d.date <= b.year_ref)  as close_year_end
+    from {{ ref('int_running_peaks') }} as d
+    inner join bounds as b using (symbol)
+    where d.date > b.scan_from and d.date <= b.scan_to
+    group by d.symbol
+),
+
+-- a symbol with history before a reference but no close between scan_from and it (a gap of
+-- over a month in its history) has that close further back: those few are read whole
+gapped as (
+    select b.*
+    from bounds as b
+    left join windowed as w using (symbol)
+    where (w.close_week_ago is null and b.first_date <= b.week_ref)
+       or (w.close_month_ago is null and b.first_date <= b.month_ref)
+       or (w.close_year_end is null and b.first_date <= b.year_ref)
+),
+
+reference_closes as (
+    select w.*
+    from windowed as w
+    where not exists (select 1 from gapped as g where g.symbol = w.symbol)
+    union all
+    select
+        d.symbol,
+        arg_max(d.close, d.date) filter (where d.date <= g.week_ref)  as close_week_ago,
+        arg_max(d.close, d.date) filter (where d.date <= g.month_ref) as close_month_ago,
+        arg_max(d.close, d.date) filter (where d.date <= g.year_ref)  as close_year_end
+    from {{ ref('int_running_peaks') }} as d
+    inner join gapped as g using (symbol)
+    where d.date <= g.scan_to
     group by d.symbol
 )
 
