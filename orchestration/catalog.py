@@ -4,6 +4,7 @@ file LOCKSTEP_CATALOG names (same format), read when a run or a command needs it
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,12 +132,12 @@ def parse_catalog(raw: dict) -> Catalog:
                 demo=dict(entry.get("demo") or {}),
             )
         )
+    # counted once each (list.count per key made 5,000 symbols cost 1.7 s)
     for kind, keys in (("symbol", [i.symbol for i in market]), ("series", [s.id for s in fred])):
-        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        dupes = sorted(k for k, n in Counter(keys).items() if n > 1)
         if dupes:
             raise CatalogError(f"duplicate {kind} in catalog: {', '.join(dupes)}")
-    stems = [i.file_stem for i in market]
-    clash = sorted({s for s in stems if stems.count(s) > 1})
+    clash = sorted(s for s, n in Counter(i.file_stem for i in market).items() if n > 1)
     if clash:
         raise CatalogError(f"symbols map to the same file name: {', '.join(clash)}")
     sections: dict[str, tuple[dict, ...]] = {}
@@ -169,7 +170,8 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
     path = chosen if path is None else Path(path)
     named = f"{CATALOG_ENV}={path}" if path == chosen != CATALOG_PATH else str(path)
     try:
-        raw = yaml.safe_load(path.read_text())
+        # libyaml's safe loader when PyYAML has it (5,000 symbols: 0.2 s against 1.6 s)
+        raw = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (FileNotFoundError, IsADirectoryError) as exc:
         raise CatalogError(f"catalog file not found: {named}") from exc
     except yaml.YAMLError as exc:
