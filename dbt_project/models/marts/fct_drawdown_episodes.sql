@@ -57,7 +57,9 @@ daily as (
         session_number,
         close,
         is_record_close,
-        {{ running_count('is_record_close', 'symbol', 'date') }} as record_group
+        -- the record group is the day that opened it: the most recent record day, which
+        -- int_running_peaks carries as peak_close_date (no window needed here)
+        peak_close_date as record_group
     from source
 ),
 

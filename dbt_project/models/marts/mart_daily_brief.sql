@@ -56,16 +56,15 @@
 {%- set min_n = var('outcome_min_episodes') %}
 {%- set from_date = inputs_changed_from() %}
 {%- set from_sql = "cast('" ~ from_date ~ "' as date)" if from_date else none %}
-with prices as (
-    select * from {{ ref('int_running_peaks') }}
-),
-
-instruments as (
+-- int_running_peaks is read where it is used, never through a shared CTE: DuckDB
+-- materializes a CTE read more than once, here every row and column of the history.
+with instruments as (
     select * from {{ ref('stg_instruments') }}
 ),
 
 bounds as (
-    select min(date) as first_date, max(date) as last_date from prices
+    select min(date) as first_date, max(date) as last_date
+    from {{ ref('int_running_peaks') }}
 ),
 
 brief_dates as (
@@ -93,7 +92,7 @@ history as (
         {%- else %}
         cast(null as date) as date_before
         {%- endif %}
-    from prices
+    from {{ ref('int_running_peaks') }}
     group by symbol
 ),
 
@@ -107,7 +106,8 @@ symbol_days as (
         ), h.date_before) as as_of_date
     from history as h
     inner join brief_dates as d on d.brief_date >= h.first_date
-    left join prices as p on p.symbol = h.symbol and p.date = d.brief_date
+    left join {{ ref('int_running_peaks') }} as p
+        on p.symbol = h.symbol and p.date = d.brief_date
 ),
 
 standing_base as (
@@ -121,7 +121,8 @@ standing_base as (
         h.first_date                                        as history_start_date,
         c_now.sessions_to_date - c_then.sessions_to_date    as sessions_behind
     from symbol_days as s
-    inner join prices as p on p.symbol = s.symbol and p.date = s.as_of_date
+    inner join {{ ref('int_running_peaks') }} as p
+        on p.symbol = s.symbol and p.date = s.as_of_date
     inner join history as h on h.symbol = s.symbol
     left join instruments as i on i.symbol = s.symbol
     left join calendar_days as c_then

@@ -19,9 +19,12 @@ with episodes as (
     from {{ ref('fct_divergence_episodes') }}
 ),
 
+-- the instruments of the pairs only (this CTE is read three times, so DuckDB materializes
+-- it: over every instrument that was 39 M rows at 5,000 symbols)
 prices as (
     select symbol, date, session_number, close, drawdown_close, is_record_close, is_record_high
     from {{ ref('int_running_peaks') }}
+    where symbol in (select leader from episodes union all select laggard from episodes)
 ),
 
 coverage as (
