@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -46,13 +47,12 @@ def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, dbt_manifest):
                                      ).fetchone()[0]
     second, _ = materialize_all(tmp_path, source="demo")
     assert second.success
-    with duckdb.connect(str(warehouse), read_only=True) as live:
-        rewrites = live.execute("SELECT id, mart, rewritten_from FROM ops.mart_rewrites "
-                                "ORDER BY id").fetchall()
-    # dbt's post-hook recorded each build of the brief: the first rewrote every row, the
-    # second only from the day after the newest price (no new or revised inputs)
-    assert rewrites == [(1, "mart_daily_brief", None),
-                        (2, "mart_daily_brief", date(2026, 1, 1))]
+    # dbt's post-hooks recorded each build of the brief and of int_running_peaks, and the
+    # view over it (fct_drawdowns_daily) took int_running_peaks' date: the first build
+    # rewrote every row, the second only from the day after the newest price (no new or
+    # revised inputs)
+    every = {"int_running_peaks": None, "fct_drawdowns_daily": None, "mart_daily_brief": None}
+    assert _rewrites(warehouse) == [every, dict.fromkeys(every, date(2026, 1, 1))]
     version_two = os.path.realpath(current)
     assert version_two != version_one
     # nothing changed in the marts: the new version is the old one's copy, every mart as it
@@ -60,7 +60,7 @@ def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, dbt_manifest):
     second_manifest = json.loads((current / "manifest.json").read_text())
     assert second_manifest["started_from"] == os.path.basename(version_one)
     assert set(second_manifest["changes"].values()) == {"unchanged"}
-    assert second_manifest["rewrites_seen"][0] == 2
+    assert second_manifest["rewrites_seen"][0] == 6  # the second build's last record
     _same(warehouse, current / "lockstep.duckdb")
     # the open reader still reads its version, whole; a new reader sees the new one
     assert reader.execute("SELECT count(*) FROM marts.mart_market_snapshot").fetchone()[0] \
@@ -191,6 +191,36 @@ def test_a_new_version_replaces_only_the_dates_that_changed(tmp_path, monkeypatc
     assert _parquet(root, "five", "daily") == {"2025": 36, "2026": 83, "undated": 2}
     assert _parquet(root, "five", "extra") == {"all": 1}
     assert not (root / "v-five" / "parquet" / "daily.parquet").exists()
+
+
+def _rewrites(warehouse) -> list[dict]:
+    """ops.mart_rewrites per dbt invocation, in order: {mart: rewritten_from}."""
+    with duckdb.connect(str(warehouse), read_only=True) as live:
+        rows = live.execute("SELECT invocation_id, mart, rewritten_from FROM "
+                            "ops.mart_rewrites ORDER BY id").fetchall()
+    builds: dict[str, dict] = {}
+    for invocation, mart, first in rows:
+        builds.setdefault(invocation, {})[mart] = first
+    return list(builds.values())
+
+
+def test_a_view_built_alone_records_every_row(tmp_path, dbt_manifest):
+    """fct_drawdowns_daily built by hand without int_running_peaks (its SQL may have
+    changed): it cannot tell which rows changed, so it records every row (null)."""
+    import subprocess
+
+    from orchestration.settings import dbt_executable
+
+    first, warehouse = materialize_all(tmp_path, source="demo")
+    assert first.success
+    dbt_dir = Path(__file__).resolve().parent.parent / "dbt_project"
+    out = subprocess.run(
+        [str(dbt_executable()), "run", "--select", "fct_drawdowns_daily", "--profiles-dir",
+         ".", "--target-path", str(tmp_path / "target")],
+        cwd=dbt_dir, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "LOCKSTEP_WAREHOUSE": str(warehouse)})
+    assert out.returncode == 0, out.stdout[-2000:]
+    assert _rewrites(warehouse)[-1] == {"fct_drawdowns_daily": None}
 
 
 def _rewrote(warehouse, mart: str, from_day: str | None) -> None:

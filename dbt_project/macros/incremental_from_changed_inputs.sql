@@ -62,21 +62,40 @@
 -- publish step (orchestration/lib/publish.py), which then hashes only those rows to find
 -- what changed: the rows on or after rewritten_from, or every row (null) on a full build
 -- or an incremental build that was not told the date. Runs in the model's transaction, so
--- a failed build records nothing; a build by hand records what it did too.
-{% macro record_rewritten_rows() -%}
+-- a failed build records nothing; a build by hand records what it did too. `rewritten_from`
+-- (SQL) replaces the model's own changed date (a view's record, below).
+{% macro record_rewritten_rows(rewritten_from=none) -%}
     {%- set from_date = inputs_changed_from() -%}
     create schema if not exists ops;
     create table if not exists ops.mart_rewrites (
         id             bigint    primary key,
         mart           varchar   not null,
         rewritten_at   timestamp not null,
-        rewritten_from date
+        rewritten_from date,
+        invocation_id  varchar
     );
-    insert into ops.mart_rewrites
+    alter table ops.mart_rewrites add column if not exists invocation_id varchar;
+    insert into ops.mart_rewrites (id, mart, rewritten_at, rewritten_from, invocation_id)
     select
         coalesce(max(id), 0) + 1,
         '{{ this.identifier }}',
         cast(now() as timestamp),
-        {{ "cast('" ~ from_date ~ "' as date)" if from_date else "null" }}
+        {%- if rewritten_from %}
+        {{ rewritten_from }},
+        {%- else %}
+        {{ "cast('" ~ from_date ~ "' as date)" if from_date else "null" }},
+        {%- endif %}
+        '{{ invocation_id }}'
     from ops.mart_rewrites
+{%- endmacro %}
+
+-- the post-hook of a view whose rows are `upstream`'s, row for row (fct_drawdowns_daily over
+-- int_running_peaks): its rows changed where upstream's did, so it records the date
+-- upstream recorded in this same dbt invocation; every row (null) when upstream was not
+-- built in it (the view alone, by hand: its SQL may have changed) or rewrote every row.
+{% macro record_rewritten_rows_of_view(upstream) -%}
+    {{ record_rewritten_rows(
+        "(select case when count(*) > 0 and count(rewritten_from) = count(*) then "
+        ~ "min(rewritten_from) end from ops.mart_rewrites where mart = '" ~ upstream
+        ~ "' and invocation_id = '" ~ invocation_id ~ "')") }}
 {%- endmacro %}

@@ -3,7 +3,10 @@
     incremental_strategy="delete+insert",
     unique_key=["symbol", "date"],
     on_schema_change="fail",
-    post_hook="delete from {{ this }} where symbol not in (select symbol from {{ ref('stg_instruments') }})",
+    post_hook=[
+        "delete from {{ this }} where symbol not in (select symbol from {{ ref('stg_instruments') }})",
+        "{{ record_rewritten_rows() }}",
+    ],
 ) }}
 -- Running peaks and drawdowns per symbol, on both bases. The window logic every mart uses.
 --   A record day on a basis: the day's value is >= every earlier value (the first stored

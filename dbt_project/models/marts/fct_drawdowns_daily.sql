@@ -1,5 +1,10 @@
-{{ config(materialized="view") }}
--- Per symbol and trading date: running peaks and drawdowns on both bases.
+{{ config(
+    materialized="view",
+    post_hook="{{ record_rewritten_rows_of_view('int_running_peaks') }}",
+) }}
+-- Per symbol and trading date: running peaks and drawdowns on both bases. Its rows are
+-- int_running_peaks', row for row, so a daily build records that it rewrote them from the
+-- date int_running_peaks did (ops.mart_rewrites), and publishing hashes only those.
 select
     symbol,
     date,
