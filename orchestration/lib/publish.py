@@ -292,37 +292,43 @@ def _sync_table(con, name: str, live: list[tuple[str, str]]) -> tuple[str, set |
         con.execute(f'CREATE TABLE published.marts."{name}" AS SELECT * FROM marts."{name}"')
         return COPIED, None
     date_column = _slice_column(live)
-    differ = con.execute("""
+    # the differing dates in a temp table (a scan filtered by a registered DataFrame could
+    # not skip row groups: 6.9 s to insert the brief's 3 new dates at 5,009 symbols)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE lockstep_changed_dates AS
         WITH l AS (SELECT * FROM lockstep_live_digest WHERE mart = $1),
              p AS (SELECT * FROM lockstep_old_digest WHERE mart = $1)
-        SELECT coalesce(l.slice, p.slice) AS slice, coalesce(l.n, 0) AS n,
-               (SELECT sum(n) FROM l) AS total, (SELECT count(*) FROM l) AS slices
+        SELECT coalesce(l.slice, p.slice) AS slice, coalesce(l.n, 0) AS n
         FROM l FULL JOIN p ON l.slice IS NOT DISTINCT FROM p.slice
         WHERE l.n IS DISTINCT FROM p.n OR l.h IS DISTINCT FROM p.h
-        """, [name]).df()
-    if differ.empty:
-        return UNCHANGED, set()
-    total = int(differ["total"].iloc[0] or 0)
-    replaced = int(differ["n"].sum())
-    if date_column is None or replaced * 2 > total:
-        con.execute(f'DELETE FROM published.marts."{name}"')
-        con.execute(f'INSERT INTO published.marts."{name}" SELECT * FROM marts."{name}"')
-        return COPIED, None
-    dates = differ[["slice"]]
-    column = f'"{date_column}"'
-    which = f"{column} IN (SELECT slice FROM lockstep_changed_dates)"
-    if dates["slice"].isna().any():
-        which = f"({which} OR {column} IS NULL)"
-    con.register("lockstep_changed_dates", dates[dates["slice"].notna()])
+        """, [name])
     try:
+        changed, replaced, first, last, undated = con.execute(
+            "SELECT count(*), coalesce(sum(n), 0), min(slice), max(slice), "
+            "coalesce(bool_or(slice IS NULL), false) FROM lockstep_changed_dates").fetchone()
+        if not changed:
+            return UNCHANGED, set()
+        total, slices = con.execute("SELECT coalesce(sum(n), 0), count(*) FROM "
+                                    "lockstep_live_digest WHERE mart = ?", [name]).fetchone()
+        if date_column is None or replaced * 2 > total:
+            con.execute(f'DELETE FROM published.marts."{name}"')
+            con.execute(f'INSERT INTO published.marts."{name}" SELECT * FROM marts."{name}"')
+            return COPIED, None
+        column = f'"{date_column}"'
+        # the bounds are constants, so both scans skip the row groups outside them
+        which = (f"({column} BETWEEN DATE '{first}' AND DATE '{last}' AND {column} IN "
+                 f"(SELECT slice FROM lockstep_changed_dates))" if first is not None
+                 else "false")
+        if undated:
+            which = f"({which} OR {column} IS NULL)"
         con.execute(f'DELETE FROM published.marts."{name}" WHERE {which}')
         con.execute(f'INSERT INTO published.marts."{name}" SELECT * FROM marts."{name}" '
                     f"WHERE {which}")
+        years = {None if d is None else d.year for (d,) in con.execute(
+            "SELECT DISTINCT slice FROM lockstep_changed_dates").fetchall()}
     finally:
-        con.unregister("lockstep_changed_dates")
-    slices = int(differ["slices"].iloc[0] or 0)
-    years = {None if d is None or d != d else d.year for d in dates["slice"]}  # NaT != NaT
-    return (f"{len(dates):,} of {slices:,} dates ({date_column}) replaced, "
+        con.execute("DROP TABLE IF EXISTS lockstep_changed_dates")
+    return (f"{changed:,} of {slices:,} dates ({date_column}) replaced, "
             f"{replaced:,} of {total:,} rows"), years
 
 
