@@ -47,15 +47,18 @@ bounds as (
     from latest
 ),
 
-windowed as (
-    select
+{#- the three closes, from prices `d` joined to the symbol's reference dates `r` #}
+{%- set closes_at_references %}
         d.symbol,
-        arg_max(d.close, d.date) filter (where d.date <= b.week_ref)  as close_week_ago,
-        arg_max(d.close, d.date) filter (where d.date <= b.month_ref) as close_month_ago,
-        arg_max(d.close, d.date) filter (where d.date <= b.year_ref)  as close_year_end
+        arg_max(d.close, d.date) filter (where d.date <= r.week_ref)  as close_week_ago,
+        arg_max(d.close, d.date) filter (where d.date <= r.month_ref) as close_month_ago,
+        arg_max(d.close, d.date) filter (where d.date <= r.year_ref)  as close_year_end
+{%- endset %}
+windowed as (
+    select {{ closes_at_references }}
     from {{ ref('int_running_peaks') }} as d
-    inner join bounds as b using (symbol)
-    where d.date > b.scan_from and d.date <= b.scan_to
+    inner join bounds as r using (symbol)
+    where d.date > r.scan_from and d.date <= r.scan_to
     group by d.symbol
 ),
 
@@ -75,14 +78,10 @@ reference_closes as (
     from windowed as w
     where not exists (select 1 from gapped as g where g.symbol = w.symbol)
     union all
-    select
-        d.symbol,
-        arg_max(d.close, d.date) filter (where d.date <= g.week_ref)  as close_week_ago,
-        arg_max(d.close, d.date) filter (where d.date <= g.month_ref) as close_month_ago,
-        arg_max(d.close, d.date) filter (where d.date <= g.year_ref)  as close_year_end
+    select {{ closes_at_references }}
     from {{ ref('int_running_peaks') }} as d
-    inner join gapped as g using (symbol)
-    where d.date <= g.scan_to
+    inner join gapped as r using (symbol)
+    where d.date <= r.scan_to
     group by d.symbol
 )
 
