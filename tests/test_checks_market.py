@@ -1,10 +1,12 @@
 """The raw market checks on hand-made bars (orchestration/sources/yahoo/checks.py): spikes,
 daily moves and missing sessions, each against what the fixture's own dates say."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orchestration.lib.warehouse import ensure_raw_schema
 from orchestration.sources.yahoo import checks
@@ -63,3 +65,83 @@ def test_spikes_and_daily_moves_read_the_same_moves(q):
         ("RAT", D[2], 2.1)]
     assert [line for _, line in moves["_problems"]] == [
         "SPK 2025-12-04: -26.4 %", "SPK 2025-12-03: +38.6 %", "RAT 2025-12-02: +210.0 %"]
+
+
+# --------------------------------------------- judging only where rows changed = judging all
+
+ROW_RULES = (checks.market_prices_no_spikes, checks.market_prices_daily_moves,
+             checks.market_prices_ohlc_consistent)
+# closes that often make spikes, reversals and 3x moves next to each other
+CLOSES = st.sampled_from([100.0, 101.0, 140.0, 60.0, 310.0, 99.0])
+
+
+class _Warehouse:
+    """An in-memory warehouse whose row rules run as one check step each (a fresh step
+    judges again: the per-connection marker goes)."""
+
+    def __init__(self):
+        self.con = duckdb.connect(":memory:")
+        ensure_raw_schema(self.con)
+        for ddl in checks.FLAGS_DDL:
+            self.con.execute(ddl)
+
+    def q(self, sql, params=None):
+        return self.con.execute(sql, params or []).fetchall()
+
+    def write(self, symbol, day, close, low, at):
+        self.con.execute("""
+            INSERT OR REPLACE INTO raw.market_prices (symbol, date, open, high, low, close,
+                                                      source, ingested_at)
+            VALUES (?, ?, ?, ?, ?, ?, 'test', ?)""",
+                         [symbol, date(2020, 1, 1) + timedelta(days=day), close, close * 1.01,
+                          low, close, at])
+
+    def step(self, whole=False):
+        self.q("DROP TABLE IF EXISTS lockstep_flagged")
+        if whole:
+            self.q("DELETE FROM ops.market_check_state")
+        return [[r for r, _ in rule(self.q, None)["_problems"]] for rule in ROW_RULES]
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(first=st.dictionaries(st.sampled_from(["A", "B"]),
+                             st.lists(CLOSES, min_size=1, max_size=8), min_size=1),
+       changes=st.lists(st.tuples(st.sampled_from(["A", "B", "C"]), st.integers(0, 60),
+                                  CLOSES, st.booleans()), min_size=1, max_size=6),
+       per_step=st.integers(1, 3))
+def test_row_rules_judged_where_rows_changed_equal_judging_every_row(first, changes,
+                                                                       per_step):
+    """Appends, revisions deep in history, backfills into gaps and new symbols, a few per
+    refresh: after each refresh the incremental flags equal a whole re-judging."""
+    chained, whole = _Warehouse(), _Warehouse()
+    at = datetime(2026, 1, 1)
+    for symbol, closes in first.items():
+        for i, c in enumerate(closes):  # every third day, so backfills land in gaps
+            for w in (chained, whole):
+                w.write(symbol, 3 * i, c, c * 0.99, at)
+    assert chained.step() == whole.step(whole=True)
+    for n in range(0, len(changes), per_step):
+        at += timedelta(days=1)
+        for symbol, day, close, bad_low in changes[n:n + per_step]:
+            for w in (chained, whole):
+                w.write(symbol, day, close, close * (1.5 if bad_low else 0.99), at)
+        assert chained.step() == whole.step(whole=True)
+
+
+def test_a_daily_refresh_judges_only_the_new_bar_and_the_one_before(q):
+    """After one new bar per symbol, the region starts at each symbol's bar before it and
+    the window reads from the bar before that."""
+    checks.market_prices_no_spikes(q, None)
+    q("DROP TABLE lockstep_flagged")
+    q("INSERT INTO raw.market_prices (symbol, date, close, source, ingested_at) "
+      "VALUES ('SPK', ?, 300, 'test', ?), ('TRD', ?, 125, 'test', ?)",
+      [D[5], datetime(2025, 12, 14), D[4], datetime(2025, 12, 14)])
+    spikes = checks.market_prices_no_spikes(q, None)
+    assert q("SELECT symbol, recheck_from, read_from FROM lockstep_region ORDER BY 1") == [
+        ("SPK", D[4], D[3]), ("TRD", D[3], D[2])]
+    # SPK's 4th is no longer a reversal's end but the 5th is a 2.9x... below 3x: SPK's 3rd
+    # stays flagged (its close after, 103, did not change), nothing new is
+    assert [r for r, _ in spikes["_problems"]] == [
+        ("RAT", D[2], 10, 31, None), ("SPK", D[3], 101, 140, 103)]
+    moves = checks.market_prices_daily_moves(q, None)
+    assert ("SPK", D[5], pytest.approx(300 / 103 - 1)) in [r for r, _ in moves["_problems"]]
