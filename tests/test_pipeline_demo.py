@@ -222,29 +222,35 @@ def test_not_null_columns_names_the_null_column(demo_run, tmp_path):
             ("record_close_date", 2)]
 
 
-def test_an_incremental_build_tests_the_keys_from_the_changed_date(demo_run, tmp_path,
-                                                                   monkeypatch):
-    """The key tests of the incrementally built models read, on an incremental build, only
-    the rows from LOCKSTEP_INPUTS_CHANGED_FROM on (macros/get_where_subquery.sql); without
-    the date they read every row."""
+@pytest.mark.parametrize("test_name", ["mart_daily_brief__key_is_unique",
+                                       "mart_daily_brief__never_uses_a_later_day"])
+def test_an_incremental_build_tests_the_brief_from_the_changed_date(demo_run, tmp_path,
+                                                                    monkeypatch, test_name):
+    """The key and row tests of the incrementally built models read, on an incremental
+    build, only the rows from LOCKSTEP_INPUTS_CHANGED_FROM on (macros/get_where_subquery.sql);
+    without the date they read every row."""
     _, _, warehouse, _ = demo_run
     copy = tmp_path / "w" / "lockstep.duckdb"
     copy.parent.mkdir()
     shutil.copy(warehouse, copy)
-    with duckdb.connect(str(copy)) as con:  # one brief row twice, on 2025-12-01
+    with duckdb.connect(str(copy)) as con:  # on 2025-12-01: one brief row twice, and one
+        # standing row as of the day after (each fails one of the two tests)
         con.execute("INSERT INTO marts.mart_daily_brief SELECT * FROM marts.mart_daily_brief "
                     "WHERE brief_date = DATE '2025-12-01' AND fact_kind = 'rates'")
+        con.execute("""UPDATE marts.mart_daily_brief SET as_of_date = brief_date + 1
+                       WHERE brief_date = DATE '2025-12-01' AND fact_kind = 'standing'
+                         AND symbol = 'BTC-USD' AND basis = 'close'""")
 
     def failures(changed_from: str | None) -> int:
         if changed_from is None:
             monkeypatch.delenv("LOCKSTEP_INPUTS_CHANGED_FROM", raising=False)
         else:
             monkeypatch.setenv("LOCKSTEP_INPUTS_CHANGED_FROM", changed_from)
-        _, [result] = _dbt_test("mart_daily_brief__key_is_unique", copy, tmp_path / "target")
+        _, [result] = _dbt_test(test_name, copy, tmp_path / "target")
         return result["failures"]
 
     assert failures(None) == 1  # a whole build: every row
-    assert failures("2025-12-01") == 1  # the duplicate is on the changed date
+    assert failures("2025-12-01") == 1  # the bad row is on the changed date
     assert failures("2025-12-02") == 0  # it is before it: not read again
 
 
