@@ -124,6 +124,9 @@ def test_a_new_version_replaces_only_the_dates_that_changed(tmp_path, monkeypatc
     from orchestration.lib.publish import DB_NAME, publish_marts
 
     monkeypatch.setattr(publish, "ONE_PASS_ROWS", one_pass_rows)
+    # every version kept, so each starts from a copy of the one before (the reuse of a
+    # retired version's file: the next test)
+    monkeypatch.setattr(publish, "KEEP_VERSIONS", 10)
     warehouse, root = tmp_path / "w.duckdb", tmp_path / "published"
     _live(warehouse).close()
     one = publish_marts(warehouse, root, "one")
@@ -191,6 +194,66 @@ def test_a_new_version_replaces_only_the_dates_that_changed(tmp_path, monkeypatc
     assert _parquet(root, "five", "daily") == {"2025": 36, "2026": 83, "undated": 2}
     assert _parquet(root, "five", "extra") == {"all": 1}
     assert not (root / "v-five" / "parquet" / "daily.parquet").exists()
+
+
+# a process that opens a published file read-only, says so, and reads it when told
+READER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print("open", flush=True)
+sys.stdin.readline()
+print(con.execute("SELECT count(*), sum(value) FROM marts.daily").fetchone(), flush=True)
+"""
+
+
+def test_a_new_version_reuses_the_file_of_the_version_it_retires(tmp_path):
+    """With two versions kept, the third publish retires the first: it moves the first's
+    DuckDB file into the new version and writes what differs from it (two publishes' worth
+    of changes) instead of copying the current file. A reader in another process holding
+    the retiring file open keeps it as it was: the publish copies the current file then."""
+    import subprocess
+    import sys
+
+    from orchestration.lib.publish import DB_NAME, publish_marts
+
+    warehouse, root = tmp_path / "w.duckdb", tmp_path / "published"
+    _live(warehouse).close()
+
+    def change(sql: str) -> None:
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute(sql)
+
+    assert publish_marts(warehouse, root, "one")["reused_retired_file"] is False
+    change("UPDATE marts.daily SET value = -1 WHERE day = DATE '2026-01-05'")
+    two = publish_marts(warehouse, root, "two")
+    assert two["started_from"] == "v-one" and two["reused_retired_file"] is False
+    two_bytes = (root / "v-two" / DB_NAME).read_bytes()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        two_daily = con.execute("SELECT count(*), sum(value) FROM marts.daily").fetchone()
+    change("DELETE FROM marts.daily WHERE day = DATE '2026-01-07'")
+    three = publish_marts(warehouse, root, "three")
+    assert three["started_from"] == "v-one" and three["reused_retired_file"] is True
+    # what v-one held differs from the live marts on both changed dates: 3 rows on the 5th
+    # (updated), none now on the 7th (3 deleted)
+    assert three["changes"]["daily"] == "2 of 40 dates (day) replaced, 3 of 118 rows"
+    _same(warehouse, root / "current" / DB_NAME)
+    assert sorted(p.name for p in root.glob("v-*")) == ["v-three", "v-two"]
+    assert (root / "v-two" / DB_NAME).read_bytes() == two_bytes  # the kept one: untouched
+
+    # a reader holds v-two, the version the next publish retires
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(root / "v-two" / DB_NAME)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "open"
+        change("UPDATE marts.daily SET value = value + 100")
+        four = publish_marts(warehouse, root, "four")
+        assert four["started_from"] == "v-three" and four["reused_retired_file"] is False
+        _same(warehouse, root / "current" / DB_NAME)
+        out, _ = reader.communicate("go\n", timeout=60)
+    finally:
+        reader.kill()
+    assert out.strip() == str(two_daily)  # the reader read v-two as it was published
+    assert sorted(p.name for p in root.glob("v-*")) == ["v-four", "v-three"]
 
 
 def _rewrites(warehouse) -> list[dict]:
