@@ -153,6 +153,7 @@ def test_a_new_version_replaces_only_the_dates_that_changed(tmp_path, monkeypatc
     assert two["tables"] == {"daily": 121, "latest": 2, "pairs": 1}
     # Parquet by year: what did not change is the previous version's file (a hard link)
     assert _parquet(root, "two", "daily") == {"2025": 36, "2026": 83, "undated": 2}
+    _parquet_is_live(warehouse, root, "two", "daily")
     assert _parquet(root, "two", "pairs") == {"all": 1}
     assert _same_file(root, "one", "two", "pairs/all", "daily/2025")
     assert not _same_file(root, "one", "two", "daily/2026")
@@ -185,6 +186,7 @@ def test_a_new_version_replaces_only_the_dates_that_changed(tmp_path, monkeypatc
     assert _same_file(root, "three", "four", "daily/2025", "daily/undated")
     assert not _same_file(root, "three", "four", "daily/2026")
     assert _parquet(root, "four", "daily") == {"2025": 36, "2026": 83, "undated": 2}
+    _parquet_is_live(warehouse, root, "four", "daily")
     # a version published when Parquet was one file per mart: every part is written
     old = root / "v-four" / "parquet"
     for mart in ("daily", "pairs", "extra"):
@@ -237,6 +239,7 @@ def test_a_new_version_reuses_the_file_of_the_version_it_retires(tmp_path):
     # (updated), none now on the 7th (3 deleted)
     assert three["changes"]["daily"] == "2 of 40 dates (day) replaced, 3 of 118 rows"
     _same(warehouse, root / "current" / DB_NAME)
+    _parquet_is_live(warehouse, root, "three", "daily")
     assert sorted(p.name for p in root.glob("v-*")) == ["v-three", "v-two"]
     assert (root / "v-two" / DB_NAME).read_bytes() == two_bytes  # the kept one: untouched
 
@@ -350,6 +353,16 @@ def _parquet(root, version, mart):
     folder = root / f"v-{version}" / "parquet" / mart
     return {f.stem: duckdb.sql(f"SELECT count(*) FROM '{f}'").fetchall()[0][0]
             for f in sorted(folder.iterdir())}
+
+
+def _parquet_is_live(warehouse, root, version, mart):
+    """The version's Parquet files of a mart hold the live mart's rows, no more, no fewer."""
+    files = str(root / f"v-{version}" / "parquet" / mart / "*.parquet")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for a, b in ((f"marts.{mart}", f"read_parquet('{files}')"),
+                     (f"read_parquet('{files}')", f"marts.{mart}")):
+            assert con.execute(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL "
+                               f"SELECT * FROM {b})").fetchone() == (0,), (version, mart)
 
 
 def _same_file(root, one, two, *parts):
