@@ -389,9 +389,10 @@ def _changed_rows(column: str, first: date | None, last: date | None) -> str:
 
 UNDATED, WHOLE = "undated", "all"  # the Parquet files of rows without a date, of a dateless mart
 # Up to this many rows, a mart's years are written in one pass (DuckDB's partitioned COPY);
-# above it, a year at a time: the partitioned write buffers every open year's rows (9.3 GiB
-# resident for the 509-symbol benchmark's brief, 11.5 M rows x 93 columns, in 38.9 s; a year
-# at a time, 0.7 GiB in 26.7 s), and a small mart's years one by one cost a COPY each.
+# above it, a year at a time (a changed year from the previous version's file): the
+# partitioned write buffers every open year's rows (9.3 GiB resident for the 509-symbol
+# benchmark's brief, 11.5 M rows x 93 columns, in 38.9 s; a year at a time, 0.7 GiB in
+# 26.7 s), and a small mart's years one by one cost a COPY each.
 ONE_PASS_ROWS = 1_000_000
 
 
@@ -421,7 +422,10 @@ def _write_parquet(con, name: str, column: str | None, folder: Path, old: Path |
         con.execute(f'COPY (SELECT * FROM marts."{name}") TO '
                     f"{_quote(str(folder / f'{WHOLE}.parquet'))} (FORMAT parquet)")
         return
-    if sum(rows[y] for y in write) > ONE_PASS_ROWS:
+    # a big mart's years one by one even when few rows are written: each then reads the
+    # previous version's file of the year and only the changed dates from the live mart
+    # (_year_rows); one pass would select the years' rows from the whole live mart
+    if sum(rows.values()) > ONE_PASS_ROWS:
         for year in write:
             target = folder / f"{UNDATED if year is None else year}.parquet"
             kept = _part_files(old, str(year)) if (
