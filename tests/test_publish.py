@@ -305,9 +305,11 @@ def _change(warehouse, sql: str) -> None:
         con.execute(sql)
 
 
-def test_only_the_rows_a_build_rewrote_are_hashed(tmp_path):
+def test_only_the_rows_a_build_rewrote_are_hashed(tmp_path, monkeypatch):
+    from orchestration.lib import publish
     from orchestration.lib.publish import DB_NAME, publish_marts
 
+    monkeypatch.setattr(publish, "KEEP_VERSIONS", 10)  # each starts from the one before
     warehouse, root = tmp_path / "w.duckdb", tmp_path / "published"
     _live(warehouse).close()
     _rewrote(warehouse, "daily", None)  # its first build: every row
