@@ -259,6 +259,41 @@ def test_a_new_version_reuses_the_file_of_the_version_it_retires(tmp_path):
     assert sorted(p.name for p in root.glob("v-*")) == ["v-four", "v-three"]
 
 
+def test_a_retired_version_older_than_a_whole_rebuild_is_not_reused(tmp_path):
+    """A version retired one publish after a build that rewrote every row would make the new
+    version hash every row again; the current version needs only the day's rows, so the
+    publish copies it instead. Once both would hash alike, the retired file is reused."""
+    from orchestration.lib.publish import DB_NAME, publish_marts
+
+    warehouse, root = tmp_path / "w.duckdb", tmp_path / "published"
+    _live(warehouse).close()
+    _rewrote(warehouse, "daily", None)
+    publish_marts(warehouse, root, "one")
+    _rewrote(warehouse, "daily", "2026-01-15")
+    publish_marts(warehouse, root, "two")
+    # the rebuild after an upgrade: every row rewritten
+    _change(warehouse, "UPDATE marts.daily SET value = value * 2")
+    _rewrote(warehouse, "daily", None)
+    three = publish_marts(warehouse, root, "three")
+    assert three["reused_retired_file"] is True  # from v-one or v-two: every row either way
+    _same(warehouse, root / "current" / DB_NAME)
+    # the next day: from v-two every row would be hashed again, from v-three only the day's
+    _change(warehouse, "UPDATE marts.daily SET value = 0 WHERE day = DATE '2026-01-25'")
+    _rewrote(warehouse, "daily", "2026-01-25")
+    four = publish_marts(warehouse, root, "four")
+    assert four["reused_retired_file"] is False and four["started_from"] == "v-three"
+    assert four["changes"]["daily"] == "1 of 41 dates (day) replaced, 3 of 121 rows"
+    _same(warehouse, root / "current" / DB_NAME)
+    # a day later both v-three and v-four need only the rows from their records on
+    _change(warehouse, "UPDATE marts.daily SET value = 1 WHERE day = DATE '2026-01-26'")
+    _rewrote(warehouse, "daily", "2026-01-26")
+    five = publish_marts(warehouse, root, "five")
+    assert five["reused_retired_file"] is True and five["started_from"] == "v-three"
+    assert five["changes"]["daily"] == "2 of 41 dates (day) replaced, 6 of 121 rows"
+    _same(warehouse, root / "current" / DB_NAME)
+    assert sorted(p.name for p in root.glob("v-*")) == ["v-five", "v-four"]
+
+
 def _rewrites(warehouse) -> list[dict]:
     """ops.mart_rewrites per dbt invocation, in order: {mart: rewritten_from}."""
     with duckdb.connect(str(warehouse), read_only=True) as live:

@@ -82,20 +82,23 @@ def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
     shutil.rmtree(staging, ignore_errors=True)
     (staging / "parquet").mkdir(parents=True)
     previous, retired = _previous_version(root), None
-    if previous is not None:
-        # the version this one starts from: the DuckDB file of a version this publish
-        # retires, when no reader holds it (no copy), else a copy of the current one
-        retired = _take_retired_file(root, previous, staging / DB_NAME)
-        if retired is not None:
-            previous = retired
-        else:
-            shutil.copyfile(previous / DB_NAME, staging / DB_NAME)
     with connect(warehouse, log=log) as con:
         marts = [r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
             "ORDER BY 1").fetchall()]
         if not marts:
             raise RuntimeError(f"{warehouse} has no marts to publish; build them first")
+        if previous is not None:
+            # the version this one starts from: the DuckDB file of a version this publish
+            # retires, when no reader holds it and it costs no more hashing than the
+            # current one (no copy); else a copy of the current one
+            retired = _take_retired_file(root, previous, staging / DB_NAME,
+                                         lambda version: _hashed_whole(con, version)
+                                         <= _hashed_whole(con, previous))
+            if retired is not None:
+                previous = retired
+            else:
+                shutil.copyfile(previous / DB_NAME, staging / DB_NAME)
         con.execute(f"ATTACH {_quote(str(staging / DB_NAME))} AS published "
                     f"(STORAGE_VERSION '{STORAGE_VERSION}')")
         try:
@@ -144,11 +147,13 @@ def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
     return {**manifest, "path": str(final)}
 
 
-def _take_retired_file(root: Path, current: Path, target: Path) -> Path | None:
+def _take_retired_file(root: Path, current: Path, target: Path,
+                       worth_it=lambda version: True) -> Path | None:
     """Move the DuckDB file of the newest whole version that this publish retires (every
     version but `current` beyond the KEEP_VERSIONS - 1 newest others) to `target`, and
-    return that version; None when there is none, or a process holds its file open (DuckDB
-    keeps a POSIX lock on an open file: a reader's shared lock refuses our exclusive one).
+    return that version; None when there is none, when `worth_it(version)` says no, or when
+    a process holds its file open (DuckDB keeps a POSIX lock on an open file: a reader's
+    shared lock refuses our exclusive one).
 
     A version is retired only after the one that replaced it has been current for a whole
     publish, so readers have moved on; one still reading keeps its version untouched (the
@@ -164,6 +169,8 @@ def _take_retired_file(root: Path, current: Path, target: Path) -> Path | None:
     if not retiring:
         return None
     version = retiring[0]
+    if not worth_it(version):
+        return None
     try:
         fd = os.open(version / DB_NAME, os.O_RDWR)
     except OSError:
@@ -274,6 +281,19 @@ def _unchanged_before(con, previous: Path | None) -> tuple[dict[str, date], list
         if not whole:
             since[mart] = first or date.max
     return since, seen
+
+
+def _hashed_whole(con, version: Path) -> set[str]:
+    """The marts whose builds record the rows they rewrite that a publish starting from
+    `version` would hash whole: a build since rewrote every row of them (the rebuild after an
+    upgrade), or `version`'s record is gone. A version retired a publish after such a build
+    would cost every row's hash again, where the current version costs only the day's."""
+    recorded = {r[0] for r in con.execute(
+        "SELECT DISTINCT mart FROM ops.mart_rewrites").fetchall()} if con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'ops' AND table_name = 'mart_rewrites'").fetchone()[0] else set()
+    since, _ = _unchanged_before(con, version)
+    return recorded - set(since)
 
 
 def _digests(con, marts: list[str], previous: Path | None, since: dict[str, date]) -> None:
