@@ -220,19 +220,14 @@ def test_a_new_version_reuses_the_file_of_the_version_it_retires(tmp_path):
 
     warehouse, root = tmp_path / "w.duckdb", tmp_path / "published"
     _live(warehouse).close()
-
-    def change(sql: str) -> None:
-        with duckdb.connect(str(warehouse)) as con:
-            con.execute(sql)
-
     assert publish_marts(warehouse, root, "one")["reused_retired_file"] is False
-    change("UPDATE marts.daily SET value = -1 WHERE day = DATE '2026-01-05'")
+    _change(warehouse, "UPDATE marts.daily SET value = -1 WHERE day = DATE '2026-01-05'")
     two = publish_marts(warehouse, root, "two")
     assert two["started_from"] == "v-one" and two["reused_retired_file"] is False
     two_bytes = (root / "v-two" / DB_NAME).read_bytes()
     with duckdb.connect(str(warehouse), read_only=True) as con:
         two_daily = con.execute("SELECT count(*), sum(value) FROM marts.daily").fetchone()
-    change("DELETE FROM marts.daily WHERE day = DATE '2026-01-07'")
+    _change(warehouse, "DELETE FROM marts.daily WHERE day = DATE '2026-01-07'")
     three = publish_marts(warehouse, root, "three")
     assert three["started_from"] == "v-one" and three["reused_retired_file"] is True
     # what v-one held differs from the live marts on both changed dates: 3 rows on the 5th
@@ -248,7 +243,7 @@ def test_a_new_version_reuses_the_file_of_the_version_it_retires(tmp_path):
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert reader.stdout.readline().strip() == "open"
-        change("UPDATE marts.daily SET value = value + 100")
+        _change(warehouse, "UPDATE marts.daily SET value = value + 100")
         four = publish_marts(warehouse, root, "four")
         assert four["started_from"] == "v-three" and four["reused_retired_file"] is False
         _same(warehouse, root / "current" / DB_NAME)

@@ -260,9 +260,7 @@ def _unchanged_before(con, previous: Path | None) -> tuple[dict[str, date], list
     manifest keeps for the next publish. The previous version's record must still be there
     as it was (else the warehouse was replaced, or its records were): then every mart is
     left out."""
-    if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = "
-                       "current_database() AND schema_name = 'ops' AND table_name = "
-                       "'mart_rewrites'").fetchone()[0]:
+    if not _has_mart_rewrites(con):
         return {}, None
     newest = con.execute("SELECT id, rewritten_at FROM ops.mart_rewrites "
                          "ORDER BY id DESC LIMIT 1").fetchone()
@@ -283,15 +281,22 @@ def _unchanged_before(con, previous: Path | None) -> tuple[dict[str, date], list
     return since, seen
 
 
+def _has_mart_rewrites(con) -> bool:
+    """Whether the live warehouse has dbt's rewrite records (ops.mart_rewrites)."""
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'ops' AND table_name = 'mart_rewrites'").fetchone()[0])
+
+
 def _hashed_whole(con, version: Path) -> set[str]:
     """The marts whose builds record the rows they rewrite that a publish starting from
     `version` would hash whole: a build since rewrote every row of them (the rebuild after an
     upgrade), or `version`'s record is gone. A version retired a publish after such a build
     would cost every row's hash again, where the current version costs only the day's."""
+    if not _has_mart_rewrites(con):
+        return set()
     recorded = {r[0] for r in con.execute(
-        "SELECT DISTINCT mart FROM ops.mart_rewrites").fetchall()} if con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'ops' AND table_name = 'mart_rewrites'").fetchone()[0] else set()
+        "SELECT DISTINCT mart FROM ops.mart_rewrites").fetchall()}
     since, _ = _unchanged_before(con, version)
     return recorded - set(since)
 
