@@ -194,7 +194,13 @@ def _docs(settings, port: int, serve: bool) -> int:
         return 0
     print(f"lockstep: dbt docs on http://127.0.0.1:{port} (Ctrl-C stops it)", flush=True)
     # this process becomes the server: stopping it (Ctrl-C, a signal) stops the server,
-    # never leaving a dbt docs server behind
+    # never leaving a dbt docs server behind. An ignored signal stays ignored across exec,
+    # and whoever started this process may ignore SIGTERM (seen once in a test session: the
+    # server outlived the test's SIGTERM), so both are reset to their default first.
+    import signal
+
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, signal.SIG_DFL)
     os.chdir(project)
     os.execve(dbt, [dbt, "docs", "serve", *common, "--host", "127.0.0.1", "--port", str(port),
                     "--no-browser"], env)
