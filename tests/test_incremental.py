@@ -31,7 +31,8 @@ pytestmark = pytest.mark.slow
 
 # what the incremental models feed, compared row by row with a full rebuild
 COMPARED = ["intermediate.int_running_peaks", "marts.fct_drawdowns_daily",
-            "marts.fct_all_time_highs", "marts.fct_drawdown_episodes", "marts.mart_daily_brief"]
+            "marts.fct_all_time_highs", "marts.fct_divergence_daily",
+            "marts.fct_drawdown_episodes", "marts.mart_daily_brief"]
 SELECTION = ["+int_running_peaks", "fct_drawdowns_daily", "fct_all_time_highs",
              "fct_drawdown_episodes", "+mart_daily_brief"]
 # the synthetic symbols' pairs: a crypto laggard behind two equity leaders
@@ -448,11 +449,11 @@ def test_the_brief_starts_where_the_inputs_changed(tmp_path):
 
 
 def test_the_brief_and_the_episodes_keep_what_came_before_the_change(sandbox):
-    """Sentinels planted in the brief before the first changed date, and in every drawdown
-    episode, survive the next build (a new day of AAA) where nothing new can change them:
-    the brief's earlier days, AAA's episodes before its restart peak (the peak of its last
-    row before the new day), every episode of the other symbols. The new day's rows are
-    there."""
+    """Sentinels planted in the brief before the first changed date, in every record of
+    fct_all_time_highs and in every drawdown episode, survive the next build (a new day of
+    AAA, a record) where nothing new can change them: the brief's earlier days, every
+    earlier record, AAA's episodes before its restart peak (the peak of its last row before
+    the new day), every episode of the other symbols. The new day's rows are there."""
     rng = random.Random(11)
     symbols = _initial(rng)
     sandbox.reset(symbols)
@@ -461,6 +462,7 @@ def test_the_brief_and_the_episodes_keep_what_came_before_the_change(sandbox):
     sandbox.execute("UPDATE marts.mart_daily_brief SET subject_name = 'sentinel' "
                     f"WHERE brief_date = DATE '{first}'")
     sandbox.execute("UPDATE marts.fct_drawdown_episodes SET max_drawdown = 99")
+    sandbox.execute("UPDATE marts.fct_all_time_highs SET history_note = 'sentinel'")
     with duckdb.connect(str(sandbox.path), read_only=True) as con:
         episodes = con.execute("SELECT symbol, peak_date FROM marts.fct_drawdown_episodes"
                                ).df()
@@ -477,7 +479,8 @@ def test_the_brief_and_the_episodes_keep_what_came_before_the_change(sandbox):
     survivors = sum(int(peak < restarts[s]) for s, peak in
                     zip(episodes.symbol, episodes.peak_date.dt.date, strict=True))
     aaa = symbols["AAA"]["rows"]
-    aaa[new_day] = (aaa[max(aaa)][0] * 1.01, aaa[max(aaa)][0] * 1.02)
+    # a record close and a record high: above every earlier close and high
+    aaa[new_day] = (max(c for c, _ in aaa.values()) * 1.5, max(h for _, h in aaa.values()) * 1.5)
     sandbox.write(symbols)
     sandbox.build()
     assert sandbox.last_from == new_day, sandbox.last_reason
@@ -489,7 +492,15 @@ def test_the_brief_and_the_episodes_keep_what_came_before_the_change(sandbox):
                                "AND symbol = 'AAA' AND basis = 'close'").fetchone()
         planted = con.execute("SELECT count(*) FROM marts.fct_drawdown_episodes "
                               "WHERE max_drawdown = 99").fetchone()[0]
+        records = con.execute(
+            "SELECT date >= ? AS new, count(*), count(*) FILTER (history_note = 'sentinel'), "
+            "count(*) FILTER (symbol = 'AAA' AND date = ?) "
+            "FROM marts.fct_all_time_highs GROUP BY 1 ORDER BY 1", [new_day, new_day]).fetchall()
     assert kept == 0  # not rewritten
     assert standing == (aaa[new_day][0],)
     assert planted == survivors
+    # every earlier record kept as stored; from the new day on every record written again,
+    # AAA's two of the new day (close, high) among them
+    assert records[0][0] is False and records[0][1] == records[0][2] > 0
+    assert records[1][0] is True and records[1][2:] == (0, 2)
     assert 0 < survivors < len(episodes)  # some episodes recomputed, some not

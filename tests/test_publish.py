@@ -47,11 +47,12 @@ def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, dbt_manifest):
                                      ).fetchone()[0]
     second, _ = materialize_all(tmp_path, source="demo")
     assert second.success
-    # dbt's post-hooks recorded each build of the brief and of int_running_peaks, and the
-    # view over it (fct_drawdowns_daily) took int_running_peaks' date: the first build
-    # rewrote every row, the second only from the day after the newest price (no new or
-    # revised inputs)
-    every = {"int_running_peaks": None, "fct_drawdowns_daily": None, "mart_daily_brief": None}
+    # dbt's post-hooks recorded each build of the brief, fct_all_time_highs,
+    # fct_divergence_daily and int_running_peaks, and the view over it (fct_drawdowns_daily)
+    # took int_running_peaks' date: the first build rewrote every row, the second only from
+    # the day after the newest price (no new or revised inputs)
+    every = {"int_running_peaks": None, "fct_drawdowns_daily": None, "fct_all_time_highs": None,
+             "fct_divergence_daily": None, "mart_daily_brief": None}
     assert _rewrites(warehouse) == [every, dict.fromkeys(every, date(2026, 1, 1))]
     version_two = os.path.realpath(current)
     assert version_two != version_one
@@ -60,7 +61,7 @@ def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, dbt_manifest):
     second_manifest = json.loads((current / "manifest.json").read_text())
     assert second_manifest["started_from"] == os.path.basename(version_one)
     assert set(second_manifest["changes"].values()) == {"unchanged"}
-    assert second_manifest["rewrites_seen"][0] == 6  # the second build's last record
+    assert second_manifest["rewrites_seen"][0] == 10  # the second build's last record
     _same(warehouse, current / "lockstep.duckdb")
     # the open reader still reads its version, whole; a new reader sees the new one
     assert reader.execute("SELECT count(*) FROM marts.mart_market_snapshot").fetchone()[0] \

@@ -34,7 +34,8 @@ DEFAULT_PAIR = "^RUT/BTC-USD"  # the pair charted on fct_divergence_daily
 FEATURED = {dg.AssetKey(["marts", name]) for name in
             ("mart_market_snapshot", "mart_daily_brief")}
 # incremental from the first date whose inputs changed (CHANGED_FROM)
-FROM_CHANGED_INPUTS = ("fct_drawdown_episodes", "mart_daily_brief")
+FROM_CHANGED_INPUTS = ("fct_all_time_highs", "fct_divergence_daily", "fct_drawdown_episodes",
+                       "mart_daily_brief")
 
 
 def eager_after_raw() -> dg.AutomationCondition:

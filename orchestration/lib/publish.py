@@ -19,9 +19,9 @@ A new version starts from an earlier one and changes only what differs, so a dai
 refresh costs what changed, not the whole history: per mart, the rows of each date (the
 mart's first DATE column; the whole table if it has none) are compared by count and a sum of
 row hashes with the live mart, and only the dates that differ are deleted and inserted again.
-A mart whose dbt builds record the rows they rewrite (ops.mart_rewrites: the brief, and
-fct_drawdowns_daily, a view that takes int_running_peaks' record) has only those rows hashed
-(_live_digest).
+A mart whose dbt builds record the rows they rewrite (ops.mart_rewrites: the brief,
+fct_all_time_highs, fct_divergence_daily, and fct_drawdowns_daily, a view that takes
+int_running_peaks' record) has only those rows hashed (_live_digest).
 A mart whose columns changed, or that changed in more than half its rows, is copied whole.
 Parquet is split by year for the same reason: a year's file with no changed date is a hard
 link to the previous version's (no Parquet file is ever written again), and only the

@@ -1,3 +1,10 @@
+{{ config(
+    materialized="incremental",
+    incremental_strategy="append",
+    on_schema_change="fail",
+    pre_hook="{{ delete_from_the_changed_date('date') }}",
+    post_hook=["{{ record_rewritten_rows() }}"],
+) }}
 -- Per configured (leader, laggard) pair and leader trading date: both assets' drawdowns,
 -- the gap between them, and whether the day is divergent.
 -- Alignment: the leader's stored trading dates, each with the laggard's close of the same
@@ -8,12 +15,52 @@
 -- Divergent day (dbt vars): the leader sets a record on divergence_leader_basis while the
 -- laggard's close is at least divergence_laggard_min_drawdown below its record on
 -- divergence_laggard_basis (their values and reasons: dbt_project/dbt_project.yml).
+--
+-- Incremental (README, "Incremental marts"), like the brief: a build told the first date
+-- whose inputs changed (LOCKSTEP_INPUTS_CHANGED_FROM) deletes the rows from that date on
+-- (pre-hook) and writes them again. A row depends on the pair's rows up to it: the 30- and
+-- 90-row correlations on the 90 rows before it (and the close before those, for the first
+-- return), the previous divergent date on every earlier row. So per pair the build reads
+-- the leader's rows from the 90th stored row before the date on (window_start), computes
+-- them as a whole build would, and takes the previous divergent date before window_start
+-- from the stored row there. A full build, or an incremental one not told the date,
+-- computes every row.
 {%- set leader_basis = var('divergence_leader_basis') %}
 {%- set laggard_basis = var('divergence_laggard_basis') %}
 {%- set threshold = var('divergence_laggard_min_drawdown') %}
+{%- set from_date = inputs_changed_from() %}
 with pairs as (
     {{ divergence_pairs_cte() }}
 ),
+{%- if from_date %}
+
+-- per pair, the stored rows the recomputed ones need: from the 90th row before the date on
+-- (every row when there are fewer), with the previous divergent date before the first
+before_change as (
+    select
+        pair_id,
+        date,
+        previous_divergent_date,
+        row_number() over (partition by pair_id order by date desc) as rows_back
+    from {{ this }}
+    where date < cast('{{ from_date }}' as date)
+),
+
+window_start as (
+    select
+        b.pair_id,
+        b.date                         as start_date,
+        b.previous_divergent_date      as carried_previous_divergent_date
+    from before_change as b
+    inner join (
+        select pair_id, max(rows_back) as rows_back
+        from before_change
+        where rows_back <= 90
+        group by pair_id
+    ) as first_needed
+        on first_needed.pair_id = b.pair_id and first_needed.rows_back = b.rows_back
+),
+{%- endif %}
 
 aligned as (
     select
@@ -34,9 +81,16 @@ aligned as (
         {{ basis_column(laggard_basis, 'drawdown', 'g') }}
             <= -{{ threshold }}                          as laggard_below_peak,
         g.symbol is not null                             as laggard_has_row
+        {%- if from_date %},
+        w.carried_previous_divergent_date
+        {%- endif %}
     from pairs as p
     inner join {{ ref('int_running_peaks') }} as l on l.symbol = p.leader
     left join {{ ref('int_running_peaks') }} as g on g.symbol = p.laggard and g.date = l.date
+    {%- if from_date %}
+    left join window_start as w on w.pair_id = p.pair_id
+    where w.start_date is null or l.date >= w.start_date
+    {%- endif %}
 ),
 
 returns as (
@@ -48,34 +102,48 @@ returns as (
         ln(laggard_close / lag(laggard_close) over by_pair)      as laggard_log_return
     from aligned
     window by_pair as (partition by pair_id order by date)
+),
+
+computed as (
+    select
+        pair_id,
+        leader,
+        laggard,
+        date,
+        leader_session_number,
+        leader_close,
+        leader_drawdown_close,
+        leader_drawdown_high,
+        leader_at_record,
+        laggard_close,
+        laggard_drawdown_close,
+        laggard_drawdown_high,
+        drawdown_gap,
+        laggard_below_peak,
+        is_divergent,
+        leader_log_return,
+        laggard_log_return,
+        case when count(leader_log_return + laggard_log_return) over last_30 = 30
+            then corr(leader_log_return, laggard_log_return) over last_30 end as return_corr_30,
+        case when count(leader_log_return + laggard_log_return) over last_90 = 90
+            then corr(leader_log_return, laggard_log_return) over last_90 end as return_corr_90,
+        {%- if from_date %}
+        coalesce(max(case when is_divergent then date end) over earlier,
+                 carried_previous_divergent_date)                     as previous_divergent_date
+        {%- else %}
+        max(case when is_divergent then date end) over earlier        as previous_divergent_date
+        {%- endif %}
+    from returns
+    window
+        last_30 as (partition by pair_id order by date rows between 29 preceding and current row),
+        last_90 as (partition by pair_id order by date rows between 89 preceding and current row),
+        earlier as (partition by pair_id order by date
+                    rows between unbounded preceding and 1 preceding)
 )
 
-select
-    pair_id,
-    leader,
-    laggard,
-    date,
-    leader_session_number,
-    leader_close,
-    leader_drawdown_close,
-    leader_drawdown_high,
-    leader_at_record,
-    laggard_close,
-    laggard_drawdown_close,
-    laggard_drawdown_high,
-    drawdown_gap,
-    laggard_below_peak,
-    is_divergent,
-    leader_log_return,
-    laggard_log_return,
-    case when count(leader_log_return + laggard_log_return) over last_30 = 30
-        then corr(leader_log_return, laggard_log_return) over last_30 end as return_corr_30,
-    case when count(leader_log_return + laggard_log_return) over last_90 = 90
-        then corr(leader_log_return, laggard_log_return) over last_90 end as return_corr_90,
-    max(case when is_divergent then date end) over earlier        as previous_divergent_date
-from returns
-window
-    last_30 as (partition by pair_id order by date rows between 29 preceding and current row),
-    last_90 as (partition by pair_id order by date rows between 89 preceding and current row),
-    earlier as (partition by pair_id order by date
-                rows between unbounded preceding and 1 preceding)
+select *
+from computed
+{%- if from_date %}
+-- the rows from the changed date on (after the windows: they read the rows before it)
+where date >= cast('{{ from_date }}' as date)
+{%- endif %}
