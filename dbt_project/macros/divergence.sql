@@ -23,3 +23,15 @@
     {%- else -%}{{ exceptions.raise_compiler_error("unknown basis column " ~ what) }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- The configured pairs' instruments as a SQL list of literals ('^RUT', 'BTC-USD', ...), for
+    a filter every engine applies in the scan itself. -#}
+{% macro divergence_pair_symbols() -%}
+    {%- set symbols = [] -%}
+    {%- for p in var('divergence_pairs') -%}
+        {%- for s in [p.leader, p.laggard] if s not in symbols -%}
+            {%- do symbols.append(s) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- for s in symbols %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+{%- endmacro %}
