@@ -108,7 +108,10 @@ def test_joint_bottom_november_2025(wh):
 
 
 def test_records_every_symbol_and_date(wh, prices):
-    ours = query(wh, "SELECT symbol, basis, date, value FROM marts.fct_all_time_highs")
+    # a table has no order of its own: the incremental model's rows come in whatever order
+    # its windows and appends leave them
+    ours = query(wh, "SELECT symbol, basis, date, value FROM marts.fct_all_time_highs "
+                     "ORDER BY symbol, basis, date")
     for symbol, frame in prices.items():
         for basis, column in (("close", "close"), ("high", "high_value")):
             values = frame[column]
