@@ -29,6 +29,8 @@
 {%- set laggard_basis = var('divergence_laggard_basis') %}
 {%- set threshold = var('divergence_laggard_min_drawdown') %}
 {%- set from_date = inputs_changed_from() %}
+{#- the longest window (return_corr_90): an incremental build reads this many rows back #}
+{%- set longest_window = 90 %}
 with pairs as (
     {{ divergence_pairs_cte() }}
 ),
@@ -43,31 +45,27 @@ pair_rows as (
 ),
 {%- if from_date %}
 
--- per pair, the stored rows the recomputed ones need: from the 90th row before the date on
--- (every row when there are fewer), with the previous divergent date before the first
+-- per pair, the first stored row the recomputed ones need: the 90th row before the date
+-- (the first row when there are fewer), with the previous divergent date before it
 before_change as (
     select
         pair_id,
         date,
         previous_divergent_date,
-        row_number() over (partition by pair_id order by date desc) as rows_back
+        row_number() over (partition by pair_id order by date desc) as rows_back,
+        count(*) over (partition by pair_id)                        as rows_before
     from {{ this }}
     where date < cast('{{ from_date }}' as date)
 ),
 
 window_start as (
     select
-        b.pair_id,
-        b.date                         as start_date,
-        b.previous_divergent_date      as carried_previous_divergent_date
-    from before_change as b
-    inner join (
-        select pair_id, max(rows_back) as rows_back
-        from before_change
-        where rows_back <= 90
-        group by pair_id
-    ) as first_needed
-        on first_needed.pair_id = b.pair_id and first_needed.rows_back = b.rows_back
+        pair_id,
+        date                       as start_date,
+        previous_divergent_date    as carried_previous_divergent_date
+    from before_change
+    where rows_back = case when rows_before < {{ longest_window }} then rows_before
+                           else {{ longest_window }} end
 ),
 {%- endif %}
 
@@ -89,9 +87,11 @@ aligned as (
             - {{ basis_column(laggard_basis, 'drawdown', 'g') }} as drawdown_gap,
         {{ basis_column(laggard_basis, 'drawdown', 'g') }}
             <= -{{ threshold }}                          as laggard_below_peak,
-        g.symbol is not null                             as laggard_has_row
-        {%- if from_date %},
+        g.symbol is not null                             as laggard_has_row,
+        {%- if from_date %}
         w.carried_previous_divergent_date
+        {%- else %}
+        cast(null as date)                               as carried_previous_divergent_date
         {%- endif %}
     from pairs as p
     inner join pair_rows as l on l.symbol = p.leader
@@ -134,18 +134,15 @@ computed as (
         laggard_log_return,
         case when count(leader_log_return + laggard_log_return) over last_30 = 30
             then corr(leader_log_return, laggard_log_return) over last_30 end as return_corr_30,
-        case when count(leader_log_return + laggard_log_return) over last_90 = 90
+        case when count(leader_log_return + laggard_log_return) over last_90 = {{ longest_window }}
             then corr(leader_log_return, laggard_log_return) over last_90 end as return_corr_90,
-        {%- if from_date %}
         coalesce(max(case when is_divergent then date end) over earlier,
                  carried_previous_divergent_date)                     as previous_divergent_date
-        {%- else %}
-        max(case when is_divergent then date end) over earlier        as previous_divergent_date
-        {%- endif %}
     from returns
     window
         last_30 as (partition by pair_id order by date rows between 29 preceding and current row),
-        last_90 as (partition by pair_id order by date rows between 89 preceding and current row),
+        last_90 as (partition by pair_id order by date
+                    rows between {{ longest_window - 1 }} preceding and current row),
         earlier as (partition by pair_id order by date
                     rows between unbounded preceding and 1 preceding)
 )

@@ -186,8 +186,7 @@ no_data as (
     cross join brief_dates as d
     left join history as h on h.symbol = i.symbol
     where h.first_date is null
-       or (d.brief_date < h.first_date and i.symbol in (
-            {%- for p in var('divergence_pairs') %}'{{ p.leader }}', '{{ p.laggard }}'{% if not loop.last %}, {% endif %}{% endfor %}))
+       or (d.brief_date < h.first_date and i.symbol in ({{ divergence_pair_symbols() }}))
 ),
 
 -- ---------------------------------------------------------------- pairs
