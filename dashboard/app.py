@@ -138,7 +138,7 @@ def table(frame: pd.DataFrame, name: str, height: int | None = None,
 # Plotly's toolbar); inside the figure, the top margin is the toolbar's strip and, below it,
 # the lane of event labels (rows of LANE_ROW_PX, never over the plot area).
 MODEBAR_PX = 34
-LEFT_PX, RIGHT_PX, RIGHT_AXIS_PX = 72, 16, 76
+LEFT_PX, RIGHT_PX, RIGHT_AXIS_PX = 80, 16, 80
 LANE_ROW_PX = 17
 LANE_FONT_PX = 10
 # the narrowest plot area the dashboard lays labels out for: a 390 px phone (about 358 px of
@@ -179,6 +179,8 @@ def layout(fig: go.Figure, height: int, lane_rows: int = 0,
                       margin=dict(l=LEFT_PX, r=right,
                                   t=MODEBAR_PX + lane_rows * LANE_ROW_PX + 4, b=10),
                       legend=dict(orientation="h", yanchor="top", y=-0.1, x=0))
+    # fixed margins: Plotly's automargin would widen each chart's by its own tick labels
+    fig.update_yaxes(automargin=False)
     return fig
 
 
