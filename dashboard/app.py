@@ -152,9 +152,9 @@ PERIODS = (("week", "W", 7), ("month", "M", 30.44), ("quarter", "Q", 91.31),
 CSS = """<style>
 /* a table never gets wider than the page: it scrolls sideways inside its own frame (st.table
    has one; the brief's Markdown tables get one), its cells on one line (the dated events'
-   text wraps) */
+   text wraps; the brief's cells wrap on a wide screen, where the table then fits) */
 [data-testid='stMarkdownContainer'] table { display: block; max-width: 100%; overflow-x: auto; }
-[data-testid='stMarkdownContainer'] td { white-space: nowrap; }
+@media (max-width: 640px) { [data-testid='stMarkdownContainer'] td { white-space: nowrap; } }
 [data-testid='stTable'] td [data-testid='stMarkdownContainer'] p,
 [data-testid='stTable'] tbody th [data-testid='stMarkdownContainer'] p { white-space: nowrap; }
 [class*='st-key-wrap_'] [data-testid='stTable'] td [data-testid='stMarkdownContainer'] p {
