@@ -169,18 +169,19 @@ def time_axis(fig: go.Figure, lo: date, hi: date, **extra) -> None:
                      range=[lo, hi], autorange=False, **extra)
 
 
-def layout(fig: go.Figure, height: int, lane_rows: int = 0,
-           right: int = RIGHT_PX) -> go.Figure:
+def layout(fig: go.Figure, height: int, lane_rows: int = 0, right: int = RIGHT_PX,
+           left: int | None = LEFT_PX) -> go.Figure:
     """Style and margins. The time charts of a page share their left and right margins (and
-    their range), so a date sits at the same pixel in each; `right` makes room for a right
-    axis on every chart of a page that has one."""
+    their range), so a date sits at the same pixel in each: fixed margins, as Plotly's
+    automargin would widen each chart's by its own tick labels. `right` makes room for a
+    right axis on every chart of a page that has one; `left=None` lets a page's only chart
+    fit its left margin to its axis labels."""
     fig.update_layout(template="plotly_white", height=height + lane_rows * LANE_ROW_PX,
                       hovermode="x unified",
-                      margin=dict(l=LEFT_PX, r=right,
+                      margin=dict(l=left, r=right,
                                   t=MODEBAR_PX + lane_rows * LANE_ROW_PX + 4, b=10),
                       legend=dict(orientation="h", yanchor="top", y=-0.1, x=0))
-    # fixed margins: Plotly's automargin would widen each chart's by its own tick labels
-    fig.update_yaxes(automargin=False)
+    fig.update_yaxes(automargin=left is None)
     return fig
 
 
@@ -506,6 +507,10 @@ def page_coincidence() -> None:
                     "AND NOT is_first_observation ORDER BY date", (p.laggard,))
     first_lag = query("SELECT min(date) AS d FROM marts.fct_drawdowns_daily WHERE symbol = ?",
                       (p.laggard,)).d.iat[0]
+    if events.empty and records.empty:
+        st.info(f"No record cluster or bottom of {lead_name} and no record of {lag_name} "
+                f"in the published warehouse.")
+        return
     first, last = first_last(events.leader_start_date, events.leader_event_date,
                              events.leader_end_date, records.date)
     lo, hi = range_control("range_coincidence", first, last, "SINCE", first_lag,
@@ -562,8 +567,7 @@ def page_coincidence() -> None:
     fig.update_yaxes(categoryorder="array", categoryarray=[
         rows["bottoms"], rows["records"], rows["high"], rows["close"]])
     time_axis(fig, lo, hi)
-    layout(fig, 380).update_layout(hovermode="closest", margin_l=None)
-    fig.update_yaxes(automargin=True)  # its one chart's left margin fits the row names
+    layout(fig, 380, left=None).update_layout(hovermode="closest")
     show(fig, "coincidence_timeline",
          f"{lead_name} record clusters and bottoms against {lag_name}'s records",
          f"A cluster coincides when {lag_name} set a record (either basis) within "
