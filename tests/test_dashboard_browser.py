@@ -185,6 +185,7 @@ def test_page_in_chromium(dashboard, browser, tmp_path, page):
 
     kind, url = dashboard
     title, marker = PAGES[page]
+    browser.set_window_size(1600, 1200)  # another test may have left it at a phone's width
     browser.get(url)
     _wait(browser, "h1")
     _click_label(browser, "//*[@data-testid='stSidebar']", page)
@@ -216,6 +217,7 @@ def test_pair_and_range_controls_in_chromium(dashboard, browser):
     leader's axis then reaches back before Bitcoin (1990s); the default range starts with
     the laggard's history."""
     kind, url = dashboard
+    browser.set_window_size(1600, 1200)
     browser.get(url)
     _wait(browser, "h1")
     _click_label(browser, "//*[@data-testid='stSidebar']", "Pairs")
@@ -336,42 +338,49 @@ def test_layout_at_1600_and_390_px(dashboard, browser, page):
         _settled(browser)
     if page != "Today":
         _wait(browser, ".js-plotly-plot .xtick text")
-    for width in (1600, 390):
-        found = _geometry(browser, width)
-        where = f"{kind}, {page}, {width} px"
-        charts = found["charts"]
-        assert (page == "Today") == (not charts), where
-        # one x range, and the same plot-area edges, on every chart of the page
-        assert len({json.dumps(r) for c in charts for r in c["ranges"]}) <= 1, where
-        for edge in ("left", "right"):
-            edges = [c["area"][edge] for c in charts]
-            assert not edges or max(edges) - min(edges) <= 1, (where, edge, edges)
-        for c in charts:
-            what = f"{where}, chart {c['key'] or c['titles']}"
-            titles = [t for t in c["titles"] if t["text"]]
-            assert titles, what
-            for t in titles:
-                assert t["right"] <= found["width"] and t["left"] >= 0, (what, t)
-                assert not (c["modebar"] and _overlap(t, c["modebar"])), (what, t, c["modebar"])
-            for n, label in enumerate(c["labels"]):
-                assert not _overlap(label, c["area"]), (what, label, c["area"])
-                assert not (c["modebar"] and _overlap(label, c["modebar"])), (what, label)
-                assert not (c["legend"] and _overlap(label, c["legend"])), (what, label)
-                assert c["chart"]["left"] <= label["left"] and \
-                    label["right"] <= c["chart"]["right"], (what, label)
-                for other in c["labels"][n + 1:]:
-                    assert not _overlap(label, other), (what, label, other)
-            for text in c["axes"]:  # axis titles and tick labels are not cut off
-                assert c["chart"]["left"] <= text["left"] + 1 and \
-                    text["right"] <= c["chart"]["right"] + 1, (what, text)
-            assert all(w >= 3 for w in c["bars"]), (what, min(c["bars"]))
-            for line in c["lines"]:
-                rebased = re.search(r"\(100 = (\d{4}-\d\d-\d\d)\)", line["name"] or "")
-                if rebased:
-                    assert line["x0"][:10] == rebased.group(1), (what, line)
-                    assert line["y0"] == pytest.approx(100), (what, line)
-        for table in found["tables"]:
-            assert table["scrolls"], (where, table)
-            assert 0 <= table["frame"]["left"] and table["frame"]["right"] <= found["width"], \
-                (where, table)
-            assert table["inner"] >= table["width"] - 1, (where, table)
+    try:
+        for width in (1600, 390):
+            _check_layout(kind, page, _geometry(browser, width))
+    finally:
+        browser.set_window_size(1600, 1200)
+
+
+def _check_layout(kind, page, found):
+    """The assertions of test_layout_at_1600_and_390_px on one width's geometry."""
+    where = f"{kind}, {page}, {found['width']} px"
+    charts = found["charts"]
+    assert (page == "Today") == (not charts), where
+    # one x range, and the same plot-area edges, on every chart of the page
+    assert len({json.dumps(r) for c in charts for r in c["ranges"]}) <= 1, where
+    for edge in ("left", "right"):
+        edges = [c["area"][edge] for c in charts]
+        assert not edges or max(edges) - min(edges) <= 1, (where, edge, edges)
+    for c in charts:
+        what = f"{where}, chart {c['key'] or c['titles']}"
+        titles = [t for t in c["titles"] if t["text"]]
+        assert titles, what
+        for t in titles:
+            assert t["right"] <= found["width"] and t["left"] >= 0, (what, t)
+            assert not (c["modebar"] and _overlap(t, c["modebar"])), (what, t, c["modebar"])
+        for n, label in enumerate(c["labels"]):
+            assert not _overlap(label, c["area"]), (what, label, c["area"])
+            assert not (c["modebar"] and _overlap(label, c["modebar"])), (what, label)
+            assert not (c["legend"] and _overlap(label, c["legend"])), (what, label)
+            assert c["chart"]["left"] <= label["left"] and \
+                label["right"] <= c["chart"]["right"], (what, label)
+            for other in c["labels"][n + 1:]:
+                assert not _overlap(label, other), (what, label, other)
+        for text in c["axes"]:  # axis titles and tick labels are not cut off
+            assert c["chart"]["left"] <= text["left"] + 1 and \
+                text["right"] <= c["chart"]["right"] + 1, (what, text)
+        assert all(w >= 3 for w in c["bars"]), (what, min(c["bars"]))
+        for line in c["lines"]:
+            rebased = re.search(r"\(100 = (\d{4}-\d\d-\d\d)\)", line["name"] or "")
+            if rebased:
+                assert line["x0"][:10] == rebased.group(1), (what, line)
+                assert line["y0"] == pytest.approx(100), (what, line)
+    for table in found["tables"]:
+        assert table["scrolls"], (where, table)
+        assert 0 <= table["frame"]["left"] and table["frame"]["right"] <= found["width"], \
+            (where, table)
+        assert table["inner"] >= table["width"] - 1, (where, table)
