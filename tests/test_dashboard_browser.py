@@ -4,7 +4,9 @@ warehouse built from demo data and one built from the real history (skipped when
 ../shared/data/real is absent): titles, the pair and range controls, years on every time
 axis, tables without raw fractions and with every column visible, the synthetic label (and
 its absence on real data), no Streamlit exception; a screenshot of every page under a
-temporary folder. Skipped when Chromium is not installed."""
+temporary folder. Then the layout of every page on "All" at 1600 and at 390 px (a phone):
+shared ranges and plot edges, event labels, titles, bars and tables, from what Plotly drew.
+Skipped when Chromium is not installed."""
 
 import json
 import os
