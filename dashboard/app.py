@@ -114,11 +114,19 @@ def yes_no_unknown(flag, unknown: str = "unknown") -> str:
     return unknown if flag is None or pd.isna(flag) else ("yes" if flag else "no")
 
 
-def table(frame: pd.DataFrame, name: str, height: int | None = None) -> None:
-    """A formatted table (every cell already text, every column visible) and a CSV of
-    exactly what it shows."""
+def plain(text: str) -> str:
+    """Text shown as itself in Markdown (names may hold `$`, `*`, `_`...)."""
+    return "".join("\\" + c if c in "\\`*_[]<>$|~" else c for c in text)
+
+
+def table(frame: pd.DataFrame, name: str, height: int | None = None,
+          wrap: bool = False) -> None:
+    """A formatted table (every cell already text, one line each unless `wrap`: it scrolls
+    sideways inside its frame when wider than the page) and a CSV of exactly what it shows."""
     frame = frame.reset_index(drop=True)
-    box = st.container(height=height) if height and len(frame) > 12 else st.container()
+    key = f"{'wrap' if wrap else 'table'}_{name}"
+    box = (st.container(height=height, key=key) if height and len(frame) > 12
+           else st.container(key=key))
     box.table(frame.set_index(frame.columns[0]))
     st.download_button(f"Download this table (CSV, {len(frame):,} rows)",
                        frame.to_csv(index=False).encode(), file_name=f"{name}.csv",
@@ -126,45 +134,120 @@ def table(frame: pd.DataFrame, name: str, height: int | None = None) -> None:
 
 
 # ------------------------------------------------------------------------------ charts
-def time_axis(fig: go.Figure, start, end, **extra) -> None:
-    """A date axis over [start, end] (start None: from the first point drawn), years on
-    every tick."""
-    if start is None:
-        firsts = [min(d for d in trace.x if d is not None) for trace in fig.data
-                  if trace.x is not None and any(d is not None for d in trace.x)]
-        start = min(firsts) if firsts else None
-    fig.update_xaxes(type="date", tickformatstops=YEAR_TICKS, showgrid=True, **extra)
-    if start is not None:
-        fig.update_xaxes(range=[start, end])
+# Every chart's title is a Streamlit line above it (it wraps at any width and never sits under
+# Plotly's toolbar); inside the figure, the top margin is the toolbar's strip and, below it,
+# the lane of event labels (rows of LANE_ROW_PX, never over the plot area).
+MODEBAR_PX = 34
+LEFT_PX, RIGHT_PX, RIGHT_AXIS_PX = 80, 16, 80
+LANE_ROW_PX = 17
+LANE_FONT_PX = 10
+# the narrowest plot area the dashboard lays labels out for: a 390 px phone (about 358 px of
+# chart, less the margins). Wider screens only spread the labels further apart.
+NARROW_PLOT_PX = 200
+# the most bars a bar chart draws over its range: beyond it, weeks become months, quarters or
+# years, so each bar stays a few pixels wide on a phone
+MAX_BARS = 64
+PERIODS = (("week", "W", 7), ("month", "M", 30.44), ("quarter", "Q", 91.31),
+           ("year", "Y", 365.25))
+CSS = """<style>
+/* a table never gets wider than the page: it scrolls sideways inside its own frame (st.table
+   has one; the brief's Markdown tables get one), its cells on one line (the dated events'
+   text wraps; the brief's cells wrap on a wide screen, where the table then fits) */
+[data-testid='stMarkdownContainer'] table { display: block; max-width: 100%; overflow-x: auto; }
+@media (max-width: 640px) { [data-testid='stMarkdownContainer'] td { white-space: nowrap; } }
+[data-testid='stTable'] td [data-testid='stMarkdownContainer'] p,
+[data-testid='stTable'] tbody th [data-testid='stMarkdownContainer'] p { white-space: nowrap; }
+[class*='st-key-wrap_'] [data-testid='stTable'] td [data-testid='stMarkdownContainer'] p {
+  white-space: normal; min-width: 12em; }
+</style>"""
 
 
-def layout(fig: go.Figure, height: int, title: str) -> go.Figure:
-    fig.update_layout(template="plotly_white", height=height, hovermode="x unified",
-                      title=dict(text=title, x=0, font=dict(size=16)),
-                      margin=dict(l=70, r=70, t=50, b=40),
-                      legend=dict(orientation="h", yanchor="top", y=-0.12, x=0))
+def time_axis(fig: go.Figure, lo: date, hi: date, **extra) -> None:
+    """The page's date range [lo, hi] on the figure's date axes, years on every tick: every
+    time chart of a page gets the same range, so they line up."""
+    fig.update_xaxes(type="date", tickformatstops=YEAR_TICKS, showgrid=True,
+                     range=[lo, hi], autorange=False, **extra)
+
+
+def layout(fig: go.Figure, height: int, lane_rows: int = 0, right: int = RIGHT_PX,
+           left: int | None = LEFT_PX) -> go.Figure:
+    """Style and margins. The time charts of a page share their left and right margins (and
+    their range), so a date sits at the same pixel in each: fixed margins, as Plotly's
+    automargin would widen each chart's by its own tick labels. `right` makes room for a
+    right axis on every chart of a page that has one; `left=None` lets a page's only chart
+    fit its left margin to its axis labels."""
+    fig.update_layout(template="plotly_white", height=height + lane_rows * LANE_ROW_PX,
+                      hovermode="x unified",
+                      margin=dict(l=left, r=right,
+                                  t=MODEBAR_PX + lane_rows * LANE_ROW_PX + 4, b=10),
+                      legend=dict(orientation="h", yanchor="top", y=-0.1, x=0))
+    fig.update_yaxes(automargin=left is None)
     return fig
 
 
-def show(fig: go.Figure, key: str) -> None:
-    st.plotly_chart(fig, width="stretch", key=key,
-                    config={"scrollZoom": True, "displaylogo": False})
+def show(fig: go.Figure, key: str, title: str, caption: str | None = None) -> None:
+    """A chart under its title (and above its caption), in a container keyed `chart_<key>`."""
+    with st.container(key=f"chart_{key}"):
+        st.markdown(f"**{plain(title)}**")
+        st.plotly_chart(fig, width="stretch", key=key,
+                        config={"scrollZoom": True, "displaylogo": False})
+        if caption:
+            st.caption(caption)
 
 
-def range_control(key: str, since: date | None, since_label: str, default: str,
-                  last: date) -> tuple[date | None, date]:
-    """The date range of the page's time charts (zoom and pan inside each chart too)."""
+def label_lane(fig: go.Figure, labels: list[tuple[date, str, str]], lo: date,
+               hi: date) -> int:
+    """Event labels (date, short text, hover text) in rows above the plot area, each at its
+    date: a label runs right from its date, or left near the right edge, and takes the first
+    row where it clears every label already there at the narrowest plot width
+    (NARROW_PLOT_PX). Returns the number of rows (the figure's top margin grows by as many)."""
+    span = max((pd.Timestamp(hi) - pd.Timestamp(lo)).days, 1)
+    rows: list[list[tuple[float, float]]] = []
+    for day, text, hover in sorted(labels, key=lambda label: label[0]):
+        at = (pd.Timestamp(day) - pd.Timestamp(lo)).days / span * NARROW_PLOT_PX
+        width = len(text) * LANE_FONT_PX * 0.62 + 8
+        anchor = "left" if at + width <= NARROW_PLOT_PX else "right"
+        extent = (at, at + width) if anchor == "left" else (at - width, at)
+        row = next((n for n, taken in enumerate(rows)
+                    if all(extent[1] + 6 <= a or b + 6 <= extent[0] for a, b in taken)),
+                   len(rows))
+        if row == len(rows):
+            rows.append([])
+        rows[row].append(extent)
+        fig.add_annotation(x=day, xref="x", y=1, yref="paper", yanchor="bottom",
+                           yshift=2 + row * LANE_ROW_PX, xanchor=anchor, showarrow=False,
+                           text=text, hovertext=hover, font=dict(size=LANE_FONT_PX,
+                                                                 color=EVENT_COLOR),
+                           bgcolor="rgba(255,255,255,0.9)")
+    return len(rows)
+
+
+def range_control(key: str, first: date, last: date, default: str,
+                  since: date | None = None, since_label: str = "") -> tuple[date, date]:
+    """The date range [lo, hi] of every time chart on the page (zoom and pan inside each
+    chart too): the chosen start clamped to the page's first date, the page's last date."""
     labels = {"1Y": "1 year", "5Y": "5 years", "SINCE": since_label, "All": "All"}
     options = [r for r in RANGES if r != "SINCE" or since is not None]
     choice = st.radio("Date range", options, index=options.index(default), horizontal=True,
                       format_func=labels.get, key=key)
-    if choice == "1Y":
-        return last - timedelta(days=365), last
-    if choice == "5Y":
-        return last - timedelta(days=5 * 365), last
-    if choice == "SINCE":
-        return since, last
-    return None, last
+    start = {"1Y": last - timedelta(days=365), "5Y": last - timedelta(days=5 * 365),
+             "SINCE": since, "All": first}[choice]
+    return max(start, first), last
+
+
+def late_starts(lo: date, firsts: dict[str, date | None]) -> str | None:
+    """The lines whose stored data starts more than a week after the range start, and when
+    (the range is the page's, so a line may start later than its chart)."""
+    late = [f"{name} on {when(day)}" for name, day in firsts.items()
+            if day is not None and not pd.isna(day) and day > lo + timedelta(days=7)]
+    return ("Lines start where their stored data starts: " + ", ".join(late) + "."
+            if late else None)
+
+
+def first_last(*columns: pd.Series) -> tuple[date, date]:
+    """The first and the last date in any of the columns (the page's data)."""
+    days = [d for column in columns for d in (column.min(), column.max()) if not pd.isna(d)]
+    return min(days), max(days)
 
 
 # ------------------------------------------------------------------------------ banners
@@ -281,25 +364,28 @@ def page_pairs() -> None:
                           "ORDER BY date", (laggard,))
     basis = query("SELECT laggard_basis FROM marts.mart_daily_brief WHERE pair_id = ? "
                   "AND fact_kind = 'divergence' LIMIT 1", (p.pair_id,)).laggard_basis.iat[0]
-    last = max(daily.date.max(), laggard_daily.date.max())
+    first, last = first_last(daily.date, laggard_daily.date)
     since = laggard_daily.date.min()
-    start, end = range_control("range_pair", since, f"Since {lag_name}'s first date "
-                               f"({when(since)})", "SINCE", last)
-    lo = start or min(daily.date.min(), since)
+    lo, hi = range_control("range_pair", first, last, "SINCE", since,
+                           f"Since {lag_name}'s first date ({when(since)})")
     view = daily[daily.date >= lo]
     lag_view = laggard_daily[laggard_daily.date >= lo]
 
-    # 1. both rebased to 100 on the range start, log scale, record closes marked
+    # 1. each line rebased to 100 at its own first close in the range (an instrument whose
+    # data starts later starts later), log scale, record closes marked
     fig = go.Figure()
+    bases = []
     for series, frame, column, name, symbol in (
             ("leader", view, "leader_close", lead_name, leader),
             ("laggard", lag_view, "close", lag_name, laggard)):
         frame = frame.dropna(subset=[column])
         if frame.empty:
             continue
-        rebased = frame[column] / frame[column].iat[0] * 100
+        base_day, base = frame.date.iat[0], frame[column].iat[0]
+        bases.append(f"{name} at its close of {when(base_day)} ({num(base)})")
+        rebased = frame[column] / base * 100
         fig.add_trace(go.Scatter(
-            x=frame.date, y=rebased, name=name, mode="lines",
+            x=frame.date, y=rebased, name=f"{name} (100 = {when(base_day)})", mode="lines",
             line=dict(color=PALETTE.get(symbol, None), width=1.6),
             customdata=frame[column],
             hovertemplate=f"{name}: %{{customdata:,.2f}} (rebased %{{y:,.1f}})<extra></extra>"))
@@ -307,15 +393,16 @@ def page_pairs() -> None:
                         else frame.is_record_close]
         fig.add_trace(go.Scatter(
             x=records.date, y=rebased[records.index], mode="markers",
-            name=f"{name}: record close", legendgroup="records",
+            name=f"{name}: record close",
             marker=dict(symbol="triangle-up", size=6, color=PALETTE.get(symbol),
                         line=dict(width=0.5, color="white")),
             hovertemplate=f"{name} record close<extra></extra>"))
     fig.update_yaxes(type="log", dtick="D2", tickformat=",.0f",
-                     title_text=f"rebased to 100 on {when(lo)} (log scale)")
-    time_axis(fig, start, end)
-    show(layout(fig, 420, f"{lead_name} and {lag_name}, rebased to 100 on {when(lo)}"),
-         "pair_prices")
+                     title_text="rebased to 100 (log scale)")
+    time_axis(fig, lo, hi)
+    show(layout(fig, 420), "pair_prices",
+         f"{lead_name} and {lag_name}, each rebased to 100 at its first close in the range",
+         "100 = " + "; ".join(bases) + "." if bases else None)
 
     # 2. drawdowns with divergence episodes shaded
     episodes = query("""
@@ -338,9 +425,11 @@ def page_pairs() -> None:
     threshold = query("SELECT divergence_threshold FROM marts.mart_daily_brief WHERE "
                       "pair_id = ? AND fact_kind = 'divergence' LIMIT 1",
                       (p.pair_id,)).divergence_threshold.iat[0]
-    fig.add_hline(y=-threshold, line=dict(color="#888", dash="dot", width=1),
-                  annotation_text=f"divergence threshold: {pct(threshold)} below",
-                  annotation_position="bottom right")
+    # the threshold's name in the legend, not over the lines
+    fig.add_hline(y=-threshold, line=dict(color="#888", dash="dot", width=1))
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines",
+                             name=f"divergence threshold: {pct(threshold)} below",
+                             line=dict(color="#888", dash="dot", width=1)))
     for e in episodes.itertuples():
         fig.add_vrect(x0=e.start_date, x1=e.end_date + timedelta(days=1),
                       fillcolor="#d1495b", opacity=0.18, line_width=0, layer="below")
@@ -352,9 +441,10 @@ def page_pairs() -> None:
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="divergence episode",
                              marker=dict(symbol="square", size=12, color="rgba(209,73,91,0.3)")))
     fig.update_yaxes(tickformat=".0%", title_text="below the record")
-    time_axis(fig, start, end)
-    show(layout(fig, 380, f"Drawdowns: {lead_name} (record close) and {lag_name} "
-                          f"({basis_words}); divergence episodes shaded"), "pair_drawdowns")
+    time_axis(fig, lo, hi)
+    show(layout(fig, 380), "pair_drawdowns",
+         f"Drawdowns: {lead_name} (record close) and {lag_name} ({basis_words}); "
+         f"divergence episodes shaded")
 
     # 3. the episodes and what happened next
     st.subheader("Divergence episodes and what happened next (newest first)")
@@ -417,18 +507,26 @@ def page_coincidence() -> None:
                     "AND NOT is_first_observation ORDER BY date", (p.laggard,))
     first_lag = query("SELECT min(date) AS d FROM marts.fct_drawdowns_daily WHERE symbol = ?",
                       (p.laggard,)).d.iat[0]
-    last = max(events.leader_event_date.max(), records.date.max())
-    start, end = range_control("range_coincidence", first_lag,
-                               f"Since {lag_name}'s first date ({when(first_lag)})",
-                               "SINCE", last)
+    if events.empty and records.empty:
+        st.info(f"No record cluster or bottom of {lead_name} and no record of {lag_name} "
+                f"in the published warehouse.")
+        return
+    first, last = first_last(events.leader_start_date, events.leader_event_date,
+                             events.leader_end_date, records.date)
+    lo, hi = range_control("range_coincidence", first, last, "SINCE", first_lag,
+                           f"Since {lag_name}'s first date ({when(first_lag)})")
 
     def status(flag) -> str:
         return "unknown" if flag is None or pd.isna(flag) else ("coincides" if flag
                                                                  else "does not")
 
     events["status"] = [status(v) for v in events.coincides]
-    rows = {"close": f"{lead_name} record-close clusters",
-            "high": f"{lead_name} record-high clusters"}
+    # each row's name on two lines, so a phone keeps room for the timeline
+    rows = {"close": f"{lead_name}<br>record-close clusters",
+            "high": f"{lead_name}<br>record-high clusters",
+            "records": f"{lag_name}<br>records", "bottoms": f"{lead_name}<br>bottoms"}
+    states = {"coincides": "coincides", "does not": "does not coincide",
+              "unknown": f"unknown (no {lag_name} data)"}
     fig = go.Figure()
     clusters = events[events.event_type == "record_cluster"]
     for state, color in STATUS_COLORS.items():
@@ -446,12 +544,12 @@ def page_coincidence() -> None:
                           f"{count(e.leader_n_records)} records; {what}"] * 2 + [None]
             fig.add_trace(go.Scatter(
                 x=xs, y=ys, mode="lines+markers", text=texts, hoverinfo="text",
-                name=f"cluster: {state}", legendgroup=state, showlegend=basis == "close",
+                name=states[state], legendgroup=state, showlegend=basis == "close",
                 line=dict(color=color, width=9), marker=dict(size=9, color=color)))
     for basis, symbol in (("close", "diamond"), ("high", "diamond-open")):
         part = records[records.basis == basis]
         fig.add_trace(go.Scatter(
-            x=part.date, y=[f"{lag_name} records"] * len(part), mode="markers",
+            x=part.date, y=[rows["records"]] * len(part), mode="markers",
             name=f"{lag_name} record {basis}", marker=dict(symbol=symbol, size=8,
                                                            color=PALETTE.get(p.laggard)),
             customdata=part.value,
@@ -460,23 +558,22 @@ def page_coincidence() -> None:
     for state, color in STATUS_COLORS.items():
         part = bottoms[bottoms.status == state]
         fig.add_trace(go.Scatter(
-            x=part.leader_event_date, y=[f"{lead_name} bottoms"] * len(part), mode="markers",
-            name=f"bottom: {state}", legendgroup=state,
+            x=part.leader_event_date, y=[rows["bottoms"]] * len(part), mode="markers",
+            name=f"bottom: {states[state]}", legendgroup=state, showlegend=False,
             marker=dict(symbol="triangle-down", size=11, color=color),
             text=[f"{lead_name} trough {when(e.leader_event_date)} ({pct(e.leader_max_drawdown)}); "
                   f"{lag_name} lowest low {when(e.laggard_event_date)}"
                   for e in part.itertuples()], hoverinfo="text"))
     fig.update_yaxes(categoryorder="array", categoryarray=[
-        f"{lead_name} bottoms", f"{lag_name} records", rows["high"], rows["close"]])
-    time_axis(fig, start, end)
-    fig.update_layout(hovermode="closest")
-    show(layout(fig, 380, f"{lead_name} record clusters and bottoms against {lag_name}'s "
-                          f"records"), "coincidence_timeline")
-    fig.update_layout(hovermode="closest")
-    st.caption(f"A cluster coincides when {lag_name} set a record (either basis) within "
-               f"{count(events.window_days.max())} days of it; a bottom when {lag_name}'s "
-               f"lowest low of those days lies strictly inside them. Unknown: "
-               f"{lag_name}'s stored history does not cover the window.")
+        rows["bottoms"], rows["records"], rows["high"], rows["close"]])
+    time_axis(fig, lo, hi)
+    layout(fig, 380, left=None).update_layout(hovermode="closest")
+    show(fig, "coincidence_timeline",
+         f"{lead_name} record clusters and bottoms against {lag_name}'s records",
+         f"A cluster coincides when {lag_name} set a record (either basis) within "
+         f"{count(events.window_days.max())} days of it; a bottom when {lag_name}'s "
+         f"lowest low of those days lies strictly inside them. Unknown: "
+         f"{lag_name}'s stored history does not cover the window.")
     st.subheader("Clusters and bottoms (newest first)")
     shown = pd.DataFrame({
         "Leader event": [when(v) for v in events.leader_event_date],
@@ -509,6 +606,37 @@ def _range_steps(changes: pd.DataFrame, last: date) -> pd.DataFrame:
     ], ignore_index=True)
 
 
+def _period_changes(weekly: pd.DataFrame, column: str, lo: date,
+                    hi: date) -> tuple[str, pd.DataFrame]:
+    """The weekly changes in `column` as bars over [lo, hi]: per week, or, when the range
+    holds more than MAX_BARS weeks, the sum of each month's (quarter's, year's) known weekly
+    changes. Returns the period's name and one row per bar: x (the period's middle), width
+    (ms), value, first and last week summed, weeks, hover text."""
+    span = (pd.Timestamp(hi) - pd.Timestamp(lo)).days
+    period, freq, days = next((p for p in PERIODS if span / p[2] <= MAX_BARS), PERIODS[-1])
+    known = weekly.dropna(subset=[column])
+    weeks = pd.to_datetime(known.week_ending)
+    groups = known.groupby(weeks if period == "week" else weeks.dt.to_period(freq))
+    keys = groups.size().index
+    if period == "week":
+        middle, label = keys, [f"week ending {when(w)}" for w in keys]
+    else:
+        middle = keys.start_time + (keys.end_time - keys.start_time) / 2
+        label = [str(k).replace("Q", " Q") for k in keys]
+    bars = pd.DataFrame({"x": middle, "width": days * 0.8 * 86_400_000,
+                         "value": groups[column].sum().to_numpy(),
+                         "first": [when(d) for d in groups.week_ending.min()],
+                         "last": [when(d) for d in groups.week_ending.max()],
+                         "weeks": groups.size().to_numpy(), "label": label})
+    bars["text"] = [
+        f"{r.label}: {r.value:+,.1f} bn" + ("" if period == "week" else
+                                            f", the sum of {count(r.weeks)} weekly change"
+                                            f"{'' if r.weeks == 1 else 's'} (weeks ending "
+                                            f"{r.first} to {r.last})")
+        for r in bars.itertuples()]
+    return period, bars
+
+
 def page_liquidity() -> None:
     st.title("Liquidity and rates")
     banners()
@@ -524,21 +652,19 @@ def page_liquidity() -> None:
         return
     name = names()
     btc = macro.laggard.iat[0] if not macro.empty else "BTC-USD"
-    last = max(d for d in (weekly.week_ending.max(), macro.date.max(),
-                           changes.effective_date.max()) if not pd.isna(d))
-    start, end = range_control("range_liquidity", None, "", "5Y", last)
-    # draw the chosen range only, so its moves fill the height (zoom and pan within it)
+    btc_name = name.get(btc, btc)
+    last = first_last(weekly.week_ending, macro.date, changes.effective_date)[1]
     steps = _range_steps(changes, last)
+    first = first_last(weekly.week_ending, macro.date, steps.date)[0]
+    lo, hi = range_control("range_liquidity", first, last, "5Y")
+    # draw the chosen range only, so its moves fill the height (zoom and pan within it)
     all_dated = dated
-    if start is not None:
-        weekly = weekly[weekly.week_ending >= start]
-        macro = macro[macro.date >= start]
-        dated = dated[dated.event_date >= start]
-        in_force = steps[steps.date <= start].tail(1).assign(date=start)
-        steps = pd.concat([in_force, steps[steps.date > start]])
-        shown_changes = changes[changes.effective_date >= start]
-    else:
-        shown_changes = changes
+    weekly = weekly[weekly.week_ending >= lo]
+    macro = macro[macro.date >= lo]
+    dated = dated[dated.event_date >= lo]
+    in_force = steps[steps.date <= lo].tail(1).assign(date=lo)
+    steps = pd.concat([in_force, steps[steps.date > lo]])
+    shown_changes = changes[changes.effective_date >= lo]
 
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_trace(go.Scatter(
@@ -548,25 +674,29 @@ def page_liquidity() -> None:
     if not macro.empty:
         fig.add_trace(go.Scatter(
             x=macro.date, y=macro.laggard_close,
-            name=f"{name.get(btc, btc)} close (USD, right, log)",
+            name=f"{btc_name} close (USD, right, log)",
             line=dict(color=PALETTE.get(btc), width=1.2),
-            hovertemplate="%{y:,.2f}<extra>" + name.get(btc, btc) + "</extra>"),
+            hovertemplate="%{y:,.2f}<extra>" + btc_name + "</extra>"),
             secondary_y=True)
-    for n, e in enumerate(dated.itertuples()):
+    # each dated event a dashed line through the plot, its label in the lane above it
+    for e in dated.itertuples():
         fig.add_shape(type="line", x0=e.event_date, x1=e.event_date, y0=0, y1=1, yref="paper",
                       line=dict(color=EVENT_COLOR, dash="dash", width=1))
-        fig.add_annotation(x=e.event_date, y=0.98 - 0.07 * (n % 3), yref="paper",
-                           text=EVENT_LABELS.get(e.kind, e.kind.replace("_", " ")),
-                           hovertext=f"{when(e.event_date)}: {e.text} ({e.label}; {e.source})",
-                           showarrow=False, xanchor="right", font=dict(size=10),
-                           bgcolor="rgba(255,255,255,0.8)")
+    lane = label_lane(fig, [(e.event_date, EVENT_LABELS.get(e.kind, e.kind.replace("_", " ")),
+                             f"{when(e.event_date)}: {e.text} ({e.label}; {e.source})")
+                            for e in dated.itertuples()], lo, hi)
     fig.update_yaxes(title_text="net liquidity, billions of USD", tickformat=",.0f",
                      secondary_y=False)
-    fig.update_yaxes(title_text=f"{name.get(btc, btc)}, USD (log)", type="log", dtick="D2",
+    fig.update_yaxes(title_text=f"{btc_name}, USD (log)", type="log", dtick="D2",
                      tickformat=",.0f", secondary_y=True, showgrid=False)
-    time_axis(fig, start, end)
-    show(layout(fig, 420, f"Net liquidity (total assets - TGA - reverse repo) and "
-                          f"{name.get(btc, btc)}"), "liquidity_btc")
+    time_axis(fig, lo, hi)
+    notes = [late_starts(lo, {"net liquidity": weekly.week_ending.min(),
+                              btc_name: macro.dropna(subset=["laggard_close"]).date.min()}),
+             "Dashed lines: dated events (as reported; the table at the bottom of the page "
+             "lists them); hover a label for its text." if lane else None]
+    show(layout(fig, 420, lane, right=RIGHT_AXIS_PX), "liquidity_btc",
+         f"Net liquidity (total assets - TGA - reverse repo) and {btc_name}",
+         " ".join(n for n in notes if n) or None)
 
     # the target range as steps, each move marked, EFFR beside it
     fig = go.Figure()
@@ -601,19 +731,29 @@ def page_liquidity() -> None:
               f"{m.change_bp:+d} bp, effective {when(m.effective_date)}"
               for m in announced.itertuples()], hoverinfo="text"))
     fig.update_yaxes(title_text="percent", ticksuffix=" %")
-    time_axis(fig, start, end)
-    show(layout(fig, 380, "Federal funds target range (steps), each cut and hike marked"),
-         "policy_range")
+    time_axis(fig, lo, hi)
+    show(layout(fig, 380, right=RIGHT_AXIS_PX), "policy_range",
+         "Federal funds target range (steps), each cut and hike marked",
+         late_starts(lo, {"the target range": steps.date.min(),
+                          "EFFR": macro.dropna(subset=["effr"]).date.min()}))
 
+    # one bar per week, or per month, quarter or year when the range holds too many weeks
+    period, bars = _period_changes(weekly, "treasuries_change_1w", lo, hi)
     fig = go.Figure(go.Bar(
-        x=weekly.week_ending, y=weekly.treasuries_change_1w, name="weekly change",
-        marker_color=["#2a9d8f" if v > 0 else "#d1495b" for v in
-                      weekly.treasuries_change_1w.fillna(0)],
-        hovertemplate="%{y:+,.1f} bn<extra>Treasury holdings</extra>"))
+        x=bars.x, y=bars.value, width=bars.width, name=f"change per {period}",
+        marker_color=["#2a9d8f" if v > 0 else "#d1495b" for v in bars.value],
+        customdata=bars[["first", "last", "weeks"]].to_numpy(), hovertext=bars.text,
+        hoverinfo="text"))
     fig.update_yaxes(title_text="billions of USD", tickformat="+,.0f")
-    time_axis(fig, start, end)
-    show(layout(fig, 300, "Fed's Treasury holdings: change from the previous week"),
-         "treasuries_change")
+    time_axis(fig, lo, hi)
+    show(layout(fig, 300, right=RIGHT_AXIS_PX), "treasuries_change",
+         f"Fed's Treasury holdings: change per {period}",
+         f"Each bar is the change in the Fed's holdings of Treasury securities (H.4.1, "
+         f"billions of USD) over one {period}" + (
+             " (from the previous week's Wednesday level)." if period == "week" else
+             f": the sum of its weekly changes (weeks ending on Wednesdays). Ranges of more "
+             f"than {MAX_BARS} weeks are drawn per month, quarter or year, so the bars stay "
+             f"readable; hover a bar for its weeks."))
 
     st.subheader("Policy-rate changes (newest first)")
     newest = changes.sort_values("effective_date", ascending=False)
@@ -637,7 +777,7 @@ def page_liquidity() -> None:
             "Event": list(newest_events.text),
             "Source": [f"{s} ({lab})" for s, lab in
                        zip(newest_events.source, newest_events.label, strict=True)],
-        }), "dated_events")
+        }), "dated_events", wrap=True)
 
 
 PAGES = {
@@ -650,6 +790,7 @@ PAGES = {
 
 def main() -> None:
     st.set_page_config(page_title="lockstep", layout="wide")
+    st.html(CSS)
     if not published_db().exists():
         st.error(f"No published warehouse at {published_db()}. Run `make demo` (or `make "
                  f"run`) first: the dashboard reads only the published copy, which the run "

@@ -3,10 +3,11 @@
     uv run python docs/make_screenshots.py        (or: make screenshots)
 
 Builds a demo warehouse in a temporary folder (the same `python -m orchestration.cli run`
-that `make demo` runs), serves the dashboard on a free local port, opens the Today and Pairs
-pages in headless Chromium (Debian's chromium and chromium-driver) at 1600 px, and writes
-docs/dashboard-today.png and docs/dashboard-pairs.png, each reduced to a palette PNG under
-300 KB. The pictures show synthetic data, and say so.
+that `make demo` runs), serves the dashboard on a free local port, opens the Today, Pairs and
+Liquidity pages in headless Chromium (Debian's chromium and chromium-driver) at 1600 px and
+the Liquidity page at a phone's 390 px, and writes docs/dashboard-today.png, -pairs.png,
+-liquidity.png and -phone.png, each reduced to a palette PNG under 300 KB. The pictures show
+synthetic data, and say so.
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs"
 LIMIT = 300_000
 WIDTH = 1600
-SHOTS = {"Today": ("dashboard-today.png", 1250), "Pairs": ("dashboard-pairs.png", 1300)}
+# file -> (page, window width, height): the desktop pages, and the Liquidity page on a phone
+SHOTS = {"dashboard-today.png": ("Today", WIDTH, 1250),
+         "dashboard-pairs.png": ("Pairs", WIDTH, 1300),
+         "dashboard-liquidity.png": ("Liquidity and rates", WIDTH, 1400),
+         "dashboard-phone.png": ("Liquidity and rates", 390, 1400)}
 
 
 def _free_port() -> int:
@@ -96,7 +101,9 @@ def main() -> int:
                 if time.monotonic() > deadline:
                     raise SystemExit("the dashboard did not start")
                 time.sleep(0.5)
-            for page, (name, height) in SHOTS.items():
+            for name, (page, width, height) in SHOTS.items():
+                # choose the page in the sidebar at full width (a phone folds the sidebar
+                # away), then take the picture at the shot's width
                 driver.set_window_size(WIDTH, height)
                 driver.get(url)
                 time.sleep(5)
@@ -104,6 +111,9 @@ def main() -> int:
                     By.XPATH, f"//*[@data-testid='stSidebar']//p[normalize-space()='{page}']")
                 driver.execute_script("arguments[0].click();", label)
                 time.sleep(10)  # the charts draw after the page
+                if width != WIDTH:
+                    driver.set_window_size(width, height)
+                    time.sleep(5)  # Plotly redraws at the new width
                 target = OUT / name
                 driver.save_screenshot(str(target))
                 _shrink(target)

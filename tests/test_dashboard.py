@@ -2,9 +2,13 @@
 the synthetic label on each, its controls working and its tables formatted for people
 (Streamlit's headless AppTest; no browser)."""
 
+import base64
 import gc
+import json
 import re
+from datetime import date, timedelta
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -91,3 +95,194 @@ def test_missing_published_warehouse_is_explained(tmp_path, monkeypatch):
     assert not app.exception
     assert "No published warehouse" in app.error[0].value
     assert "LOCKSTEP_PUBLISH_DIR" in app.error[0].value
+
+
+# ------------------------------------------------------------------ issue 29: the time charts
+# Run on the demo warehouse and on one built from the real history (where Bitcoin starts 27
+# years after the Russell 2000); the expected dates and sums come from the published marts
+# through SQL, the charts from the figures the dashboard sends to the browser.
+@pytest.fixture(scope="module", params=["demo", "real"])
+def built(request, warehouse):
+    if request.param == "demo":
+        return "demo", warehouse
+    result, real = request.getfixturevalue("real_warehouse")
+    assert result.success
+    return "real", real
+
+
+def _sql(warehouse, sql, params=()):
+    import duckdb
+
+    from orchestration.lib.publish import DB_NAME, current_path
+
+    path = current_path(warehouse.parent / "published") / DB_NAME
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchall()
+
+
+def _figures(app) -> dict:
+    """The Plotly figures of the page by chart key (the id ends with the key)."""
+    return {c.proto.id.split("-", 2)[-1]: json.loads(c.proto.spec)
+            for c in app.get("plotly_chart")}
+
+
+def _values(data):
+    """A figure's array as a list: Plotly sends numbers as typed arrays (base64 `bdata`)."""
+    if isinstance(data, dict) and "bdata" in data:
+        values = np.frombuffer(base64.b64decode(data["bdata"]), dtype=data["dtype"])
+        return values.reshape(data["shape"]) if "shape" in data else values
+    return data
+
+
+def _day(value) -> date:
+    return date.fromisoformat(str(value)[:10])
+
+
+def _range(figure) -> list[date]:
+    ranges = {tuple(_day(v) for v in axis["range"]) for name, axis in figure["layout"].items()
+              if name.startswith("xaxis")}
+    assert len(ranges) == 1, ranges  # every x axis of a chart (a right axis shares it)
+    return list(ranges.pop())
+
+
+def _on(monkeypatch, warehouse, page, choice=None):
+    app = _open(monkeypatch, warehouse, page)
+    if choice:
+        key = {"Pairs": "range_pair", "Peak coincidence": "range_coincidence",
+               "Liquidity and rates": "range_liquidity"}[page]
+        app.radio(key=key).set_value(choice).run()
+        assert not app.exception, app.exception
+    return app
+
+
+def _page_dates(warehouse, page) -> tuple[date, date]:
+    """The first and last date of the data a page draws, straight from the marts."""
+    sql = {
+        "Pairs": """SELECT min(date), max(date) FROM (
+            SELECT date FROM marts.fct_divergence_daily WHERE pair_id = '^RUT/BTC-USD'
+            UNION ALL SELECT date FROM marts.fct_drawdowns_daily WHERE symbol = 'BTC-USD')""",
+        "Peak coincidence": """SELECT min(d), max(d) FROM (
+            SELECT unnest([leader_start_date, leader_event_date, leader_end_date]) AS d
+            FROM marts.fct_peak_coincidence WHERE pair_id = '^RUT/BTC-USD'
+            UNION ALL SELECT date FROM marts.fct_all_time_highs
+            WHERE symbol = 'BTC-USD' AND NOT is_first_observation)""",
+        # the target range's steps start the day before its first stored change
+        "Liquidity and rates": """SELECT min(d), max(greatest(d, e)) FROM (
+            SELECT week_ending AS d, week_ending AS e FROM marts.fct_fed_balance_sheet_weekly
+            WHERE is_complete
+            UNION ALL SELECT date, date FROM marts.mart_crypto_macro_daily
+            UNION ALL SELECT effective_date - 1, effective_date
+            FROM marts.fct_policy_rate_changes)""",
+    }[page]
+    [(first, last)] = _sql(warehouse, sql)
+    return first, last
+
+
+@pytest.mark.parametrize("choice", ["All", "1Y"])
+def test_each_rebased_line_starts_at_100_on_its_own_first_date(built, monkeypatch, choice):
+    """On "All" (and whenever an instrument starts after the range start) each line is 100 at
+    its own first close in the range, and the legend and the caption name that date; the
+    second point is that close's own ratio (the rebasing is the close's, not a rank)."""
+    kind, warehouse = built
+    app = _on(monkeypatch, warehouse, "Pairs", choice)
+    figure = _figures(app)["pair_prices"]
+    lo, hi = _range(figure)
+    first, last = _page_dates(warehouse, "Pairs")
+    assert hi == last and lo == (first if choice == "All" else last - timedelta(days=365))
+    expected = {
+        "Russell 2000": _sql(warehouse, """
+            SELECT date, leader_close FROM marts.fct_divergence_daily
+            WHERE pair_id = '^RUT/BTC-USD' AND leader_close IS NOT NULL AND date >= ?
+            ORDER BY date LIMIT 2""", (lo,)),
+        "Bitcoin": _sql(warehouse, """
+            SELECT date, close FROM marts.fct_drawdowns_daily
+            WHERE symbol = 'BTC-USD' AND close IS NOT NULL AND date >= ?
+            ORDER BY date LIMIT 2""", (lo,)),
+    }
+    lines = {t["name"].split(" (")[0]: t for t in figure["data"] if t.get("mode") == "lines"}
+    assert set(lines) == set(expected)
+    caption = " ".join(c.value for c in app.caption)
+    for name, ((day, close), (day2, close2)) in expected.items():
+        line, ys = lines[name], _values(lines[name]["y"])
+        assert _day(line["x"][0]) == day and ys[0] == pytest.approx(100)
+        assert _day(line["x"][1]) == day2
+        assert ys[1] == pytest.approx(close2 / close * 100)
+        assert line["name"] == f"{name} (100 = {day})"
+        assert f"{name} at its close of {day}" in caption
+    if kind == "real" and choice == "All":  # Bitcoin's history starts in 2014
+        assert expected["Bitcoin"][0][0] > expected["Russell 2000"][0][0] + timedelta(days=365)
+    titles = " ".join(m.value for m in app.markdown) + json.dumps(figure["layout"])
+    assert "rebased to 100 on" not in titles
+
+
+@pytest.mark.parametrize("choice", ["All", "1Y"])
+@pytest.mark.parametrize("page", ["Pairs", "Peak coincidence", "Liquidity and rates"])
+def test_every_time_chart_of_a_page_shares_the_range(built, monkeypatch, page, choice):
+    """One range per page, the one the control selects: "All" from the first to the last
+    date of everything the page draws, "1 year" the 365 days to that last date."""
+    _, warehouse = built
+    app = _on(monkeypatch, warehouse, page, choice)
+    figures = _figures(app)
+    assert len(figures) == {"Pairs": 2, "Peak coincidence": 1, "Liquidity and rates": 3}[page]
+    first, last = _page_dates(warehouse, page)
+    expected = [first if choice == "All" else last - timedelta(days=365), last]
+    assert {key: _range(f) for key, f in figures.items()} == dict.fromkeys(figures, expected)
+
+
+@pytest.mark.parametrize("choice", ["1Y", "5Y", "All"])
+def test_treasury_bars_stay_readable_and_say_what_they_are(built, monkeypatch, choice):
+    """At most 64 bars over any range: a year is drawn per week; longer ranges per month,
+    quarter or year, each bar the sum of the weekly changes of its weeks (checked against
+    the mart by SQL), every week of the range in exactly one bar; the title names the
+    period."""
+    _, warehouse = built
+    app = _on(monkeypatch, warehouse, "Liquidity and rates", choice)
+    figure = _figures(app)["treasuries_change"]
+    [bars] = figure["data"]
+    lo, hi = _range(figure)
+    title = next(m.value for m in app.markdown if "Treasury holdings" in m.value)
+    period = re.search(r"change per (week|month|quarter|year)", title).group(1)
+    if choice == "1Y":
+        assert period == "week"
+    values, spans = _values(bars["y"]), _values(bars["customdata"])
+    assert 0 < len(values) <= 64
+    previous = None
+    for value, (start, end, weeks) in zip(values, spans, strict=True):
+        start, end = _day(start), _day(end)
+        assert previous is None or start > previous
+        previous = end
+        span = {"week": lambda d: d, "month": lambda d: (d.year, d.month),
+                "quarter": lambda d: (d.year, (d.month - 1) // 3), "year": lambda d: d.year}
+        assert span[period](start) == span[period](end), (period, start, end)
+        [(total, n)] = _sql(warehouse, """
+            SELECT sum(treasuries_change_1w), count(*) FROM marts.fct_fed_balance_sheet_weekly
+            WHERE is_complete AND treasuries_change_1w IS NOT NULL
+              AND week_ending BETWEEN ? AND ?""", (start, end))
+        assert value == pytest.approx(total) and weeks == n
+    [(in_range,)] = _sql(warehouse, """
+        SELECT count(*) FROM marts.fct_fed_balance_sheet_weekly
+        WHERE is_complete AND treasuries_change_1w IS NOT NULL
+          AND week_ending BETWEEN ? AND ?""", (lo, hi))
+    assert sum(int(w) for _, _, w in spans) == in_range
+
+
+@pytest.mark.parametrize("choice", ["1Y", "All"])
+@pytest.mark.parametrize("page", ["Pairs", "Liquidity and rates"])
+def test_event_labels_sit_in_a_lane_above_the_plot(built, monkeypatch, page, choice):
+    """No label is drawn over the lines: every annotation sits above the plot area (paper
+    y >= 1, growing upwards), one per dated event in the range; rows never share a label
+    position."""
+    _, warehouse = built
+    app = _on(monkeypatch, warehouse, page, choice)
+    figures = _figures(app)
+    for key, figure in figures.items():
+        for note in figure["layout"].get("annotations", []):
+            assert note["yref"] == "paper" and note["y"] >= 1, (key, note)
+            assert note["yanchor"] == "bottom", (key, note)
+    if page == "Liquidity and rates":
+        lo, hi = _range(figures["liquidity_btc"])
+        dated = _sql(warehouse, "SELECT event_date FROM marts.fct_dated_events WHERE kind <> "
+                                "'fomc_announcement' AND event_date BETWEEN ? AND ?", (lo, hi))
+        notes = figures["liquidity_btc"]["layout"].get("annotations", [])
+        assert sorted(_day(n["x"]) for n in notes) == sorted(d for (d,) in dated)
+        assert len({(n["x"], n.get("yshift")) for n in notes}) == len(notes)

@@ -4,8 +4,11 @@ warehouse built from demo data and one built from the real history (skipped when
 ../shared/data/real is absent): titles, the pair and range controls, years on every time
 axis, tables without raw fractions and with every column visible, the synthetic label (and
 its absence on real data), no Streamlit exception; a screenshot of every page under a
-temporary folder. Skipped when Chromium is not installed."""
+temporary folder. Then the layout of every page on "All" at 1600 and at 390 px (a phone):
+shared ranges and plot edges, event labels, titles, bars and tables, from what Plotly drew.
+Skipped when Chromium is not installed."""
 
+import json
 import os
 import re
 import shutil
@@ -184,6 +187,7 @@ def test_page_in_chromium(dashboard, browser, tmp_path, page):
 
     kind, url = dashboard
     title, marker = PAGES[page]
+    browser.set_window_size(1600, 1200)  # another test may have left it at a phone's width
     browser.get(url)
     _wait(browser, "h1")
     _click_label(browser, "//*[@data-testid='stSidebar']", page)
@@ -215,6 +219,7 @@ def test_pair_and_range_controls_in_chromium(dashboard, browser):
     leader's axis then reaches back before Bitcoin (1990s); the default range starts with
     the laggard's history."""
     kind, url = dashboard
+    browser.set_window_size(1600, 1200)
     browser.get(url)
     _wait(browser, "h1")
     _click_label(browser, "//*[@data-testid='stSidebar']", "Pairs")
@@ -230,10 +235,154 @@ def test_pair_and_range_controls_in_chromium(dashboard, browser):
     _settled(browser)
     _click_label(browser, "//*[@data-testid='stRadio']", "All")
     _settled(browser)
-    _wait(browser, ".gtitle", "S&P 500 and Bitcoin")
+    _wait(browser, "[class*='st-key-chart_'] p", "S&P 500 and Bitcoin")
     oldest = 2019 if kind == "demo" else 1990
 
     def reaches_back(charts):
         return min(int(YEAR.search(t).group()) for t in charts[0]) <= oldest
 
     _year_ticks(browser, until=reaches_back)
+
+
+
+# ----------------------------------------------------- issue 29: the layout at 1600 and 390 px
+# What the browser drew, per chart: Plotly's own layout (`_fullLayout`: the x range, the plot
+# area) and data, and the bounding boxes of the titles, event labels, toolbar, legend and
+# bars; per table, its scrolling frame.
+GEOMETRY = """
+const box = e => { const r = e.getBoundingClientRect();
+                   return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+const charts = Array.from(document.querySelectorAll('.js-plotly-plot')).map(plot => {
+  const full = plot._fullLayout, at = plot.getBoundingClientRect(), size = full._size;
+  const holder = plot.closest("[class*='st-key-chart_']");
+  const titles = Array.from(plot.querySelectorAll('.gtitle')).concat(holder
+      ? Array.from(holder.querySelectorAll("[data-testid='stMarkdownContainer']")).filter(
+            e => !e.closest('.js-plotly-plot')).slice(0, 1) : []);
+  const bar = plot.querySelector('.modebar');
+  return {
+    key: holder ? holder.className.match(/st-key-chart_([a-z_]+)/)[1] : null,
+    width: full.width, shown: at.width, chart: box(plot),
+    ranges: Object.keys(full).filter(k => /^xaxis\\d*$/.test(k)).map(k => full[k].range),
+    area: {left: at.left + size.l, right: at.left + size.l + size.w,
+           top: at.top + size.t, bottom: at.top + size.t + size.h},
+    titles: titles.map(t => ({text: t.textContent.trim(), ...box(t)})),
+    modebar: bar && bar.getBoundingClientRect().width > 0 ? box(bar) : null,
+    legend: plot.querySelector('.legend') ? box(plot.querySelector('.legend')) : null,
+    labels: Array.from(plot.querySelectorAll('.annotation')).map(
+        a => ({text: a.textContent, ...box(a)})),
+    axes: Array.from(plot.querySelectorAll(
+        '.g-ytitle, .g-y2title, .ytick text, .y2tick text, .xtick text')).map(
+        a => ({text: a.textContent, ...box(a)})),
+    bars: Array.from(plot.querySelectorAll('.barlayer .point path')).map(
+        b => b.getBoundingClientRect().width),
+    lines: plot._fullData.filter(t => t.mode === 'lines').map(
+        t => ({name: t.name, x0: String(t.x[0]), y0: t.y[0]})),
+  };
+});
+const tables = Array.from(document.querySelectorAll('table')).map(t => {
+  const holder = t.closest("[data-testid='stElementContainer']");
+  let frame = t;
+  while (frame && frame !== holder &&
+         !['auto', 'scroll'].includes(getComputedStyle(frame).overflowX)) {
+    frame = frame.parentElement;
+  }
+  const own = frame && frame !== holder;
+  return {scrolls: own, frame: own ? box(frame) : box(holder), width: t.scrollWidth,
+          inner: own ? frame.scrollWidth : null};
+});
+return {width: window.innerWidth, charts: charts, tables: tables};
+"""
+
+
+def _overlap(a, b, slack=0.5) -> bool:
+    return (min(a["right"], b["right"]) - max(a["left"], b["left"]) > slack and
+            min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > slack)
+
+
+def _geometry(driver, width, timeout=60):
+    """The page's geometry once every chart has redrawn at the window's width (Plotly
+    follows its container after a resize)."""
+    driver.set_window_size(width, 1000)
+    deadline, previous = time.monotonic() + timeout, None
+    while True:
+        time.sleep(0.7)
+        found = driver.execute_script(GEOMETRY)
+        settled = all(abs(c["width"] - c["shown"]) <= 1 and c["chart"]["right"] <= found["width"]
+                      for c in found["charts"])
+        if settled and found == previous:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the charts did not settle at {width} px: {found['charts']}")
+        previous = found
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_layout_at_1600_and_390_px(dashboard, browser, page):
+    """On "All" (the longest range), at 1600 and at 390 px: the charts of a page share their
+    x range and their plot area's left and right edge (a date sits at the same pixel in
+    each); each rebased line is 100 at the date its legend names; event labels overlap
+    neither each other, the plot area (the lines), the toolbar, the legend nor another
+    chart; every chart's title sits clear of the toolbar, inside the page; no axis title or
+    tick label is cut off; bars are at least 3 px wide; every table lies inside the page and
+    scrolls inside its own frame."""
+    from selenium.webdriver.common.by import By
+
+    kind, url = dashboard
+    browser.set_window_size(1600, 1200)
+    browser.get(url)
+    _wait(browser, "h1")
+    _click_label(browser, "//*[@data-testid='stSidebar']", page)
+    _wait(browser, "h1", PAGES[page][0])
+    _wait(browser, "h2, h3", PAGES[page][1])
+    _settled(browser)
+    if browser.find_elements(By.XPATH, "//*[@data-testid='stRadio']//label[.//p[.='All']]"):
+        _click_label(browser, "//*[@data-testid='stRadio']", "All")
+        _settled(browser)
+    if page != "Today":
+        _wait(browser, ".js-plotly-plot .xtick text")
+    try:
+        for width in (1600, 390):
+            _check_layout(kind, page, _geometry(browser, width))
+    finally:
+        browser.set_window_size(1600, 1200)
+
+
+def _check_layout(kind, page, found):
+    """The assertions of test_layout_at_1600_and_390_px on one width's geometry."""
+    where = f"{kind}, {page}, {found['width']} px"
+    charts = found["charts"]
+    assert (page == "Today") == (not charts), where
+    # one x range, and the same plot-area edges, on every chart of the page
+    assert len({json.dumps(r) for c in charts for r in c["ranges"]}) <= 1, where
+    for edge in ("left", "right"):
+        edges = [c["area"][edge] for c in charts]
+        assert not edges or max(edges) - min(edges) <= 1, (where, edge, edges)
+    for c in charts:
+        what = f"{where}, chart {c['key'] or c['titles']}"
+        titles = [t for t in c["titles"] if t["text"]]
+        assert titles, what
+        for t in titles:
+            assert t["right"] <= found["width"] and t["left"] >= 0, (what, t)
+            assert not (c["modebar"] and _overlap(t, c["modebar"])), (what, t, c["modebar"])
+        for n, label in enumerate(c["labels"]):
+            assert not _overlap(label, c["area"]), (what, label, c["area"])
+            assert not (c["modebar"] and _overlap(label, c["modebar"])), (what, label)
+            assert not (c["legend"] and _overlap(label, c["legend"])), (what, label)
+            assert c["chart"]["left"] <= label["left"] and \
+                label["right"] <= c["chart"]["right"], (what, label)
+            for other in c["labels"][n + 1:]:
+                assert not _overlap(label, other), (what, label, other)
+        for text in c["axes"]:  # axis titles and tick labels are not cut off
+            assert c["chart"]["left"] <= text["left"] + 1 and \
+                text["right"] <= c["chart"]["right"] + 1, (what, text)
+        assert all(w >= 3 for w in c["bars"]), (what, min(c["bars"]))
+        for line in c["lines"]:
+            rebased = re.search(r"\(100 = (\d{4}-\d\d-\d\d)\)", line["name"] or "")
+            if rebased:
+                assert line["x0"][:10] == rebased.group(1), (what, line)
+                assert line["y0"] == pytest.approx(100), (what, line)
+    for table in found["tables"]:
+        assert table["scrolls"], (where, table)
+        assert 0 <= table["frame"]["left"] and table["frame"]["right"] <= found["width"], \
+            (where, table)
+        assert table["inner"] >= table["width"] - 1, (where, table)
