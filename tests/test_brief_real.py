@@ -159,6 +159,7 @@ def test_pair_and_fed_facts_against_the_csvs(wh, bars, sessions, real_data, day)
         liquidity = oracle.net_liquidity_known(real_data, day)
         [n] = _kind(rows, "net_liquidity")
         assert pd.Timestamp(n["week_ending"]) == liquidity["week"]
+        assert pd.Timestamp(n["available_from"]) == liquidity["published"]
         assert n["net_liquidity"] == pytest.approx(liquidity["net_liquidity"], abs=1e-9)
         assert n["treasuries_change_1w"] == pytest.approx(liquidity["treasuries_change_1w"],
                                                           abs=1e-9)
