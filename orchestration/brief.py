@@ -334,18 +334,16 @@ def _fed(kinds: dict[str, list[Row]], day: date) -> list[str]:
                      if p["announcement_date"] is not None
                      else "announcement date not in lockstep's dated events yet")
         today = "today; " if p["effective_date"] == day else ""
-        as_of = ""
-        if p["is_stale"]:
-            as_of = (f" as of {when(p['as_of_date'])}: FRED's target series (DFEDTARL, "
-                     f"DFEDTARU) stopped then, {days(p['days_since_as_of'])} before this date, "
-                     f"so a later move would not be shown")
-        elif p["as_of_date"] != day:
-            as_of = f" (as of {when(p['as_of_date'])}, FRED's latest target observation)"
+        as_of = ("" if p["as_of_date"] == day else
+                 f" (as of {when(p['as_of_date'])}, FRED's latest target observation)")
+        stopped = (f" FRED's target series (DFEDTARL, DFEDTARU) stopped on "
+                   f"{when(p['as_of_date'])}, {days(p['days_since_as_of'])} before this date: "
+                   f"a later move would not show here." if p["is_stale"] else "")
         lines.append(
             f"- Federal funds target range {rate(p['new_lower'])}-{rate(p['new_upper'])} %"
             f"{as_of}: {move}, {announced}, effective {when(p['effective_date'])} "
             f"({today}the day FRED's target series change). Before: "
-            f"{rate(p['old_lower'])}-{rate(p['old_upper'])} %.")
+            f"{rate(p['old_lower'])}-{rate(p['old_upper'])} %.{stopped}")
     for n in kinds["net_liquidity"]:
         stale = (f" No newer complete week has been loaded: these figures are "
                  f"{days(n['days_since_as_of'])} old." if n["is_stale"] else "")

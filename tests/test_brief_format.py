@@ -175,8 +175,9 @@ def test_fed_lines_say_as_of_and_name_stopped_series():
             "this date.") in text
     stopped = format_brief(newest, [{**rows[0], "is_stale": True, "as_of_date": date(2026, 7, 1),
                                      "days_since_as_of": 57}])
-    assert "as of 2026-07-01: FRED's target series (DFEDTARL, DFEDTARU) stopped then, 57 days" \
-        in stopped
+    assert "3.50-3.75 % (as of 2026-07-01, FRED's latest target observation)" in stopped
+    assert ("FRED's target series (DFEDTARL, DFEDTARU) stopped on 2026-07-01, 57 days before "
+            "this date: a later move would not show here.") in stopped
     saturday = format_brief(date(2025, 12, 13), [{
         **rows[1], "brief_date": date(2025, 12, 13), "is_stale": False, "dgs2": 3.52,
         "effr": 3.64, "spread_2y_effr": -0.12, "dgs2_as_of": date(2025, 12, 12),
