@@ -74,13 +74,27 @@ def pct(fraction: float) -> str:
     return f"{fraction * 100:.1f} %"
 
 
+def _small(fraction: float, sign: str = "") -> str:
+    """A distance or change: one decimal, but two below 0.05 % so that a non-zero one never
+    reads as 0.0 % (2,442.03 against 2,442.74 is 0.03 %), and 'less than 0.01 %' below
+    that. Zero is '0.0 %' (the caller says "at its record" or "equal to" instead)."""
+    size = abs(fraction) * 100
+    if size == 0 or size >= 0.05:
+        return f"{sign}{size:.1f} %"
+    if size >= 0.005:
+        return f"{sign}{size:.2f} %"
+    return f"less than {sign}0.01 %"
+
+
 def signed_pct(fraction: float) -> str:
-    return f"{fraction * 100:+.1f} %"
+    """A change with its sign: +1.2 %, -5.8 %, +0.03 % (never +0.0 % for a non-zero one)."""
+    return _small(fraction, "-" if fraction < 0 else "+")
 
 
 def below(fraction: float) -> str:
-    """A drawdown (<= 0) as the distance below the record: -0.267 -> '26.7 %'."""
-    return pct(abs(fraction))
+    """A drawdown (<= 0) as the distance below the record, without a sign: -0.267 ->
+    '26.7 %', -0.00029 -> '0.03 %' (the sentence says "below")."""
+    return _small(fraction)
 
 
 def days(n: int) -> str:
@@ -115,6 +129,20 @@ def _rank(row: Row) -> int:
 def _name(row: Row) -> str:
     name = row.get("subject_name")
     return f"{name} ({row['symbol']})" if name and row.get("symbol") else (name or row["symbol"])
+
+
+def _bases(close: float | None, high: float | None, close_day: date | None,
+           high_day: date | None) -> str:
+    """'record close X and record high Y on D': each basis with its own value, the day once
+    when both share it (or left out when None: the event is that day)."""
+    parts = []
+    for label, value, day in (("record close", close, close_day), ("record high", high, high_day)):
+        if value is not None:
+            parts.append((f"{label} {num(value)}", day))
+    if len(parts) == 2 and parts[0][1] == parts[1][1]:
+        parts = [(f"{parts[0][0]} and {parts[1][0]}", parts[0][1])]
+    return " and ".join(text + (f" on {when(day)}" if day is not None else "")
+                        for text, day in parts)
 
 
 # ------------------------------------------------------------------------------ sections
@@ -165,10 +193,13 @@ def _standing(rows: list[Row], day: date) -> tuple[list[str], list[Row]]:
             return (f"{num(r['record_value'])} on {when(r['record_date'])} "
                     f"({days(r['days_since_record'])})")
 
+        def distance(r: Row) -> str:
+            return "at record" if r["is_at_record"] else below(r["fraction_below_record"])
+
         lines.append(
             f"| {_name(close)} | {as_of} | {num(close['close'])} | "
-            f"{below(close['fraction_below_record'])} | {record(close)} | "
-            + (f"{below(high['fraction_below_record'])} | {record(high)} |" if high else "| |"))
+            f"{distance(close)} | {record(close)} | "
+            + (f"{distance(high)} | {record(high)} |" if high else "| |"))
     return (lines if below_any else []), at_record
 
 
@@ -226,26 +257,42 @@ def _pair(rows: list[Row], standing: dict[str, Row]) -> list[str]:
         items = []
         for r in coinciding:
             span = when(r["event_start_date"])
-            if r["event_end_date"] != r["event_start_date"]:
+            one_day = r["event_end_date"] == r["event_start_date"]
+            if not one_day:
                 span += f" to {when(r['event_end_date'])}"
-            top = (f"record close {num(r['leader_record_close'])}"
-                   if r["leader_record_close"] is not None
-                   else f"record high {num(r['leader_record_high'])}")
-            what = r["laggard_event"].replace("record_", "record ").replace("+", " and ")
-            items.append(f"{span} ({leader} {top}; {laggard} {what} "
-                         f"{num(r['laggard_event_value'])} on {when(r['laggard_event_date'])})")
+            top = _bases(r["leader_record_close"], r["leader_record_high"],
+                         None if one_day else r["leader_record_close_date"],
+                         None if one_day else r["leader_record_high_date"])
+            what = _bases(r["laggard_record_close"], r["laggard_record_high"],
+                          r["laggard_event_date"], r["laggard_event_date"])
+            items.append(f"{span} ({leader} {top}; {laggard} {what})")
         lines.append("- Records together, most recent first: " + "; ".join(items) + ".")
     for t in kinds["coincidence_tally"]:
         lines.append(
             f"- Of the {leader}'s record events settled by then, {t['n_coinciding']:,} "
             f"coincided with a {laggard} record within a week, {t['n_not_coinciding']:,} did "
             f"not, and {t['n_unknown']:,} cannot be told (no {laggard} data around them).")
-    for b in kinds["joint_bottom"]:
+    for b in sorted(kinds["joint_bottom"], key=lambda r: r["fact_rank"]):
+        if b["coincides"]:
+            lines.append(
+                f"- Latest joint bottom: the {leader} closed at {num(b['leader_trough_close'])} "
+                f"on {when(b['event_start_date'])}, {days(b['days_since_event'])} before this "
+                f"date ({below(b['leader_trough_drawdown'])} below its record close), "
+                f"{laggard}'s lowest low was {num(b['laggard_event_value'])} on "
+                f"{when(b['laggard_event_date'])} (confirmed {when(b['known_from'])}).")
+            continue
+        n = b["n_not_coinciding"]
+        head = ("Since then, the" if n == 1 else
+                f"Since then, {n:,} later drawdowns of the {leader} bottomed without {laggard}; "
+                f"the latest: the")
         lines.append(
-            f"- Latest joint bottom: the {leader} closed at {num(b['leader_trough_close'])} on "
-            f"{when(b['event_start_date'])} ({below(b['leader_trough_drawdown'])} below its "
-            f"record close), {laggard}'s lowest low was {num(b['laggard_event_value'])} on "
-            f"{when(b['laggard_event_date'])} (confirmed {when(b['known_from'])}).")
+            f"- {head} {leader}'s drawdown from its record close of {when(b['record_date'])} "
+            f"bottomed at {num(b['leader_trough_close'])} on {when(b['event_start_date'])}, "
+            f"{days(b['days_since_event'])} before this date "
+            f"({below(b['leader_trough_drawdown'])} below its record close), with no joint "
+            f"bottom: {laggard}'s lowest low within a week either side, "
+            f"{num(b['laggard_event_value'])} on {when(b['laggard_event_date'])}, lay at the "
+            f"edge of that window, not inside it (confirmed {when(b['known_from'])}).")
 
     history = sorted(kinds["divergence_history"], key=lambda r: r["horizon_days"])
     if history:
@@ -287,15 +334,19 @@ def _fed(kinds: dict[str, list[Row]], day: date) -> list[str]:
                      if p["announcement_date"] is not None
                      else "announcement date not in lockstep's dated events yet")
         today = "today; " if p["effective_date"] == day else ""
+        as_of = ("" if p["as_of_date"] == day else
+                 f" (as of {when(p['as_of_date'])}, FRED's latest target observation)")
+        stopped = (f" FRED's target series (DFEDTARL, DFEDTARU) stopped on "
+                   f"{when(p['as_of_date'])}, {days(p['days_since_as_of'])} before this date: "
+                   f"a later move would not show here." if p["is_stale"] else "")
         lines.append(
-            f"- Federal funds target range {rate(p['new_lower'])}-{rate(p['new_upper'])} %: "
-            f"{move}, {announced}, effective {when(p['effective_date'])} "
+            f"- Federal funds target range {rate(p['new_lower'])}-{rate(p['new_upper'])} %"
+            f"{as_of}: {move}, {announced}, effective {when(p['effective_date'])} "
             f"({today}the day FRED's target series change). Before: "
-            f"{rate(p['old_lower'])}-{rate(p['old_upper'])} %.")
+            f"{rate(p['old_lower'])}-{rate(p['old_upper'])} %.{stopped}")
     for n in kinds["net_liquidity"]:
-        age = (day - n["week_ending"]).days
         stale = (f" No newer complete week has been loaded: these figures are "
-                 f"{days(age)} old." if age > 13 else "")
+                 f"{days(n['days_since_as_of'])} old." if n["is_stale"] else "")
         change_4w = (f", {signed_bn(n['net_liquidity_change_4w'])} over four weeks"
                      if n["net_liquidity_change_4w"] is not None else "")
         treasuries = (f"; Treasury holdings {signed_bn(n['treasuries_change_1w'])} that week"
@@ -306,9 +357,29 @@ def _fed(kinds: dict[str, list[Row]], day: date) -> list[str]:
             f"{when(n['week_ending'])}, published {when(n['available_from'])}"
             f"{change_4w}{treasuries}.{stale}")
     for r in kinds["rates"]:
+        series = (("DGS2", "the 2-year Treasury yield", r["dgs2"], r["dgs2_as_of"]),
+                  ("EFFR", "the effective fed funds rate", r["effr"], r["effr_as_of"]))
+        if r["is_stale"]:
+            stopped = [f"{sid} ({what}) has no value since {when(as_of)}"
+                       + (f", {days(r['days_since_as_of'])} before this date"
+                          if as_of == r["as_of_date"] else "")
+                       for sid, what, value, as_of in series if value is None]
+            lines.append(
+                "- 2-year Treasury yield minus the effective fed funds rate: not known on this "
+                "date: " + "; ".join(stopped) + ".")
+            continue
+        dates = {as_of for _, _, _, as_of in series}
+        if dates == {day}:
+            figures = f"{rate(r['dgs2'])} % - {rate(r['effr'])} %"
+        elif len(dates) == 1:
+            figures = f"{rate(r['dgs2'])} % - {rate(r['effr'])} %, both as of {when(dates.pop())}"
+        else:
+            figures = " minus ".join(f"{rate(value)} %" + ("" if as_of == day
+                                                           else f" as of {when(as_of)}")
+                                     for _, _, value, as_of in series)
         lines.append(
             f"- 2-year Treasury yield minus the effective fed funds rate: "
-            f"{r['spread_2y_effr']:+.2f} points ({rate(r['dgs2'])} % - {rate(r['effr'])} %). "
+            f"{r['spread_2y_effr']:+.2f} points ({figures}). "
             f"A proxy of the moves markets price over the next two years (negative: cuts), "
             f"not a probability.")
     return lines
@@ -361,8 +432,8 @@ def format_brief(day: date, rows: list[Row]) -> str:
                     if r["history_note"]})
     stale = sorted({(r["symbol"], r["as_of_date"], r["sessions_behind"])
                     for r in kinds["standing"] if r["is_stale"]})
-    missing = sorted({(r["symbol"], r["history_start_date"]) for r in kinds["no_data"]},
-                     key=lambda t: t[0])
+    missing = sorted({(r["symbol"], _name(r), r["history_start_date"])
+                      for r in kinds["no_data"] if r["pair_id"] is None}, key=lambda t: t[0])
     if notes or stale or missing:
         out.append("")
     for symbol, note in notes:
@@ -371,12 +442,16 @@ def format_brief(day: date, rows: list[Row]) -> str:
         out.append(f"- **Stale**: {symbol}'s latest close is from {when(as_of)}, "
                    f"{sessions(behind)} of its calendar behind this date; its figures are "
                    f"as of then, not comparable with the others as of {day.isoformat()}.")
-    for symbol, first in sorted(missing, key=lambda t: t[0]):
-        out.append(f"- {symbol}: no stored prices " + (f"before {when(first)}."
-                                                        if first else "at all."))
+    for _, name, first in missing:
+        out.append(f"- {name}: no stored prices " + (f"before {when(first)}."
+                                                      if first else "at all."))
 
     divergence = sorted(kinds["divergence"], key=lambda r: (r["fact_rank"] or 0, r["pair_id"]))
-    if divergence:
+    unassessed: dict[str, list[Row]] = defaultdict(list)
+    for r in kinds["no_data"]:
+        if r["pair_id"] is not None:
+            unassessed[r["pair_id"]].append(r)
+    if divergence or unassessed:
         standing_close = {r["symbol"]: r for r in kinds["standing"] if r["basis"] == "close"}
         by_pair: dict[str, list[Row]] = defaultdict(list)
         for r in rows:
@@ -385,6 +460,14 @@ def format_brief(day: date, rows: list[Row]) -> str:
         out += ["", "## Pairs", ""]
         for d in divergence:
             out += _pair(by_pair[d["pair_id"]], standing_close)
+        for pair_id, members in sorted(unassessed.items(), key=lambda t: _rank(t[1][0])):
+            m = members[0]
+            names = " and ".join(f"{_name(r)}: no stored prices"
+                                 + (f" before {when(r['history_start_date'])}"
+                                    if r["history_start_date"] else "")
+                                 for r in sorted(members, key=lambda r: r["symbol"]))
+            out += [f"### {m['leader_name'] or m['leader']} / {m['laggard_name'] or m['laggard']}",
+                    "", f"{names}, so the pair {pair_id} cannot be assessed.", ""]
 
     fed = _fed(kinds, day)
     if fed:

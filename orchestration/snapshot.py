@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from orchestration.brief import below
 from orchestration.catalog import Catalog
 from orchestration.lib.warehouse import connect
 
@@ -41,8 +42,7 @@ def format_snapshot(rows: list[dict], catalog: Catalog) -> str:
             _money(r["latest_close"]),
             _money(r["record_close"]),
             str(r["record_close_date"]),
-            "at record" if r["is_record_today"]
-            else f"{r['fraction_below_record_close'] * 100:.1f} %",
+            "at record" if r["is_record_today"] else below(r["fraction_below_record_close"]),
             f"stale: {r['sessions_behind']:,} sessions behind" if r["is_stale"] else "",
         ]
         for r in rows

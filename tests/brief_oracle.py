@@ -119,12 +119,40 @@ def policy_in_force(root: Path, day: date) -> dict | None:
             "number_in_year": int((same.index <= effective).sum())}
 
 
+# Weekdays the Federal Reserve Board closed beyond the federal holidays (executive orders,
+# days of mourning) -- the same facts as the dbt seed, written out here independently:
+# Board statement of 2018-12-03 (2018-12-05); the H.4.1 of the week ended 2020-12-23
+# released 2020-12-28 (www.federalreserve.gov/releases/h41/20201228/); ABA Banking Journal
+# 2025-01-02 (Federal Reserve offices closed 2025-01-09); the H.4.1 of the week ended
+# 2025-12-24 released 2025-12-29 (2025-12-24 and 2025-12-26 closed by executive order).
+BOARD_SPECIAL_CLOSURES = ["2018-12-05", "2020-12-24", "2025-01-09", "2025-12-24", "2025-12-26"]
+
+
+def board_business_days(first: str = "2000-01-01", last: str = "2027-12-31") -> pd.DatetimeIndex:
+    """Weekdays the Board is open: pandas' US federal holiday rules (observed on the Friday
+    before a Saturday and the Monday after a Sunday, the Board's rule) and the closures
+    above. (Inauguration Day is left out: none fell on a Thursday in the stored years.)"""
+    from pandas.tseries.holiday import USFederalHolidayCalendar
+
+    closed = USFederalHolidayCalendar().holidays(first, last).union(
+        pd.DatetimeIndex(BOARD_SPECIAL_CLOSURES))
+    return pd.bdate_range(first, last).difference(closed)
+
+
+def h41_release_day(week: pd.Timestamp, open_days: pd.DatetimeIndex) -> pd.Timestamp:
+    """The H.4.1 of the week ending `week` (a Wednesday): the first Board business day
+    after it (Thursday, later when the Board is closed then)."""
+    return open_days[open_days.searchsorted(week, side="right")]
+
+
 def net_liquidity_known(root: Path, day: date) -> dict:
-    """The latest complete H.4.1 week published (Wednesday + 1 day) on or before `day`."""
+    """The latest complete H.4.1 week published (on its release day) on or before `day`."""
     walcl, tga, treast = (load_fred(root, s) / 1000 for s in ("WALCL", "WDTGAL", "TREAST"))
     rrp = load_fred(root, "RRPONTSYD")
     weeks = walcl.index.intersection(tga.index).intersection(treast.index)
-    weeks = weeks[(weeks + pd.Timedelta(days=1)) <= pd.Timestamp(day)]
+    open_days = board_business_days()
+    released = pd.DatetimeIndex([h41_release_day(w, open_days) for w in weeks])
+    weeks = weeks[released <= pd.Timestamp(day)]
     for week in weeks[::-1]:
         window = rrp[(rrp.index >= week - pd.Timedelta(days=6)) & (rrp.index <= week)]
         if not window.empty:
@@ -133,6 +161,7 @@ def net_liquidity_known(root: Path, day: date) -> dict:
             reverse_repo = 0.0
         else:
             continue
-        return {"week": week, "net_liquidity": walcl[week] - tga[week] - reverse_repo,
+        return {"week": week, "published": h41_release_day(week, open_days),
+                "net_liquidity": walcl[week] - tga[week] - reverse_repo,
                 "treasuries_change_1w": treast[week] - treast[treast.index < week].iloc[-1]}
     raise AssertionError(f"no complete week published by {day}")

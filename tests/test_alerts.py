@@ -229,3 +229,23 @@ def test_payload_is_slack_compatible_json():
                              "subject": "BTC-USD", "synthetic": True,
                              "details": {"latest": "2025-12-31"}, "source": "lockstep"}
     assert alerts.where("https://hooks.slack.com/services/T/B/secret") == "hooks.slack.com"
+
+
+def test_alert_texts_read_as_people_write():
+    """'1 day earlier', never '1 days'; a gain under 0.05 % is '+0.03 %', never '+0.0 %'; a
+    laggard record of both bases names the one value it gives as the close."""
+    record = alerts.describe({
+        "kind": "record_close", "subject_name": "Russell 2000", "symbol": "^RUT",
+        "value": 2442.74, "reference_value": 2442.03, "reference_date": date(2024, 11, 22),
+        "fraction": 2442.74 / 2442.03 - 1, "days": 1, "start_date": date(2024, 11, 25)})
+    assert "(+0.03 %, 1 day earlier)" in record
+    started = alerts.describe({
+        "kind": "divergence_started", "subject_name": "R / B", "start_date": date(2025, 12, 4),
+        "value": 2500.0, "fraction": -0.25, "reference_date": date(2025, 12, 3), "days": 1})
+    assert "1 day earlier" in started and "1 days" not in started
+    both = alerts.describe({
+        "kind": "records_coincide", "subject_name": "R / B", "start_date": date(2024, 11, 25),
+        "reference_value": 98997.66, "reference_date": date(2024, 11, 22),
+        "detail": "close+high"})
+    assert "a laggard record close of 98,997.66 (and a record intraday high) on 2024-11-22" \
+        in both

@@ -1,6 +1,7 @@
 """The daily brief on the real history: 2025-12-11 fact by fact, and other dates against an
 independent pandas computation from the CSV files (tests/brief_oracle.py)."""
 
+import re
 from datetime import date
 
 import pandas as pd
@@ -159,6 +160,7 @@ def test_pair_and_fed_facts_against_the_csvs(wh, bars, sessions, real_data, day)
         liquidity = oracle.net_liquidity_known(real_data, day)
         [n] = _kind(rows, "net_liquidity")
         assert pd.Timestamp(n["week_ending"]) == liquidity["week"]
+        assert pd.Timestamp(n["available_from"]) == liquidity["published"]
         assert n["net_liquidity"] == pytest.approx(liquidity["net_liquidity"], abs=1e-9)
         assert n["treasuries_change_1w"] == pytest.approx(liquidity["treasuries_change_1w"],
                                                           abs=1e-9)
@@ -176,17 +178,27 @@ def test_the_june_2022_joint_bottom_is_known_a_week_later(wh):
     assert pd.Timestamp(after["known_from"]) == pd.Timestamp("2022-06-23")
 
 
-def test_newest_date_says_stale_and_unknown(wh):
+def test_newest_date_says_stale_and_unknown(wh, real_data):
     text = read_brief(wh)  # the latest date
     assert text.startswith("# lockstep brief: 2026-08-27")
     assert "**Stale**: BTC-USD's latest close is from 2026-07-22, 36 sessions" in text
     assert "**Stale**: SI=F's latest close is from 2026-02-20" in text
     pair = text[text.index("### Russell 2000 / Bitcoin"):]
     assert "Divergence unknown" in pair.split("###")[1]
-    assert "- ^NDX: no stored prices at all." in text
-    # the target range and net liquidity are carried to the newest day, from complete weeks
-    assert "Federal funds target range 3.50-3.75 %" in text
-    assert "the H.4.1 week of 2026-08-19" in text
+    # ^NDX has no stored prices: named, and its pair named as not assessable (not skipped)
+    assert "- Nasdaq 100 (^NDX): no stored prices at all." in text
+    assert ("### Nasdaq 100 / Bitcoin\n\nNasdaq 100 (^NDX): no stored prices, so the pair "
+            "^NDX/BTC-USD cannot be assessed.") in text
+    # the target range and net liquidity are carried to the newest day, from complete weeks,
+    # each saying the day it is as of; DGS2 stopped on 2026-07-28 (the file's last row), so
+    # the spread is named as unknown with that day instead of vanishing
+    dgs2_last = pd.read_csv(real_data / "fred" / "DGS2.csv").date.iloc[-1]
+    target_last = pd.read_csv(real_data / "fred" / "DFEDTARU.csv").date.iloc[-1]
+    assert f"Federal funds target range 3.50-3.75 % (as of {target_last}" in text
+    assert "the H.4.1 week of 2026-08-19, published 2026-08-20" in text
+    days_ago = (date(2026, 8, 27) - date.fromisoformat(dgs2_last)).days
+    assert (f"not known on this date: DGS2 (the 2-year Treasury yield) has no value since "
+            f"{dgs2_last}, {days_ago} days before this date") in text
 
 
 def test_brief_dates_cover_every_calendar_day(wh):
@@ -196,3 +208,228 @@ def test_brief_dates_cover_every_calendar_day(wh):
                                      ).fetchone()
     assert first == date(1927, 12, 30) and last == date(2026, 8, 27)
     assert n == (last - first).days + 1
+
+
+# ------------------------------------------------------------------ every number, read back
+# The brief is read back as a person reads it: every number it states for an instrument is
+# parsed from the Markdown and compared with the brief's own table (the standing rows of
+# marts.mart_daily_brief, the same rows the table is made of) and with the pandas oracle
+# computed from the CSV files. Whatever number is left in the instrument sections after
+# that must belong to a line kind checked elsewhere (episode counts, the outcome table).
+NUMBER_DATES = [date(2024, 11, 25), date(2025, 12, 11), date(2025, 12, 13), date(2026, 8, 27),
+                date(2022, 6, 24), date(2021, 11, 8)]
+NUM = r"\d[\d,]*(?:\.\d+)?"
+DAY_RE = r"\d{4}-\d\d-\d\d"
+PCT = rf"(?:less than )?[+-]?{NUM} %"
+CENT = 0.0051  # two printed decimals (68,789.625 prints as 68,789.62)
+
+
+def _money(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def _check_pct(text: str, fraction: float, what) -> None:
+    """A printed distance or change against a fraction: within its printed precision, "0.0 %"
+    only for exactly zero, "less than 0.01 %" only below it."""
+    size = abs(fraction) * 100
+    if text.startswith("less than"):
+        assert 0 < size < 0.01, (what, text, fraction)
+        return
+    number = text.split()[0].lstrip("+-")
+    decimals = len(number.split(".")[1]) if "." in number else 0
+    assert abs(float(number) - size) <= 0.5 * 10 ** -decimals + 1e-9, (what, text, fraction)
+    if float(number) == 0:
+        assert fraction == 0, (what, text, fraction)
+    if text[0] in "+-" and fraction != 0:
+        assert (text[0] == "-") == (fraction < 0), (what, text, fraction)
+
+
+def _record_value_on(frame: pd.DataFrame, day: str, basis: str) -> float:
+    """The instrument's value on `day` on `basis`, asserted to be a record then (not its
+    first stored day)."""
+    column = "close" if basis == "close" else "high_value"
+    ts = pd.Timestamp(day)
+    before = frame.loc[frame.index < ts, column]
+    assert not before.empty and frame.loc[ts, column] >= before.max(), (day, basis)
+    return frame.loc[ts, column]
+
+
+def _sections(text: str) -> list[tuple[int, str]]:
+    """(line number, line) of the instrument sections: Records, Below their records, Pairs."""
+    out, keep = [], False
+    for n, line in enumerate(text.splitlines()):
+        if line.startswith("## "):
+            keep = line in ("## Records", "## Below their records", "## Pairs")
+        elif keep:
+            out.append((n, line))
+    return out
+
+
+@pytest.mark.parametrize("day", NUMBER_DATES, ids=str)
+def test_every_instrument_number_of_the_brief_agrees_with_its_table(wh, bars, day):
+    text = read_brief(wh, day)
+    rows = _rows(wh, day)
+    standing = {(r["symbol"], r["basis"]): r for r in _kind(rows, "standing")}
+    table: dict[tuple[str, str], tuple[str, str]] = {}   # (symbol, basis) -> (distance, record)
+    lines = _sections(text)
+    leftover = []
+    for _, line in lines:
+        rest = line
+        # the table: name (SYM), as of, close, below close, record close, below high, record high
+        if line.startswith("| ") and "(" in line.split("|")[1]:
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            symbol = cells[0][cells[0].rindex("(") + 1:-1]
+            for basis, distance, record in (("close", cells[3], cells[4]),
+                                            ("high", cells[5], cells[6])):
+                r, expected = standing[(symbol, basis)], oracle.standing(
+                    bars[symbol], day, basis) if symbol in bars else None
+                value, on, age = re.fullmatch(rf"({NUM}) on ({DAY_RE}) \(({NUM}) days?\)",
+                                              record).groups()
+                assert (_money(value), on, int(age.replace(",", ""))) == (
+                    pytest.approx(r["record_value"], abs=CENT), r["record_date"].isoformat(),
+                    r["days_since_record"]), (symbol, basis)
+                assert (distance == "at record") == r["is_at_record"], (symbol, basis)
+                if distance != "at record":
+                    _check_pct(distance, r["fraction_below_record"], (symbol, basis))
+                if expected is not None:
+                    assert _money(value) == pytest.approx(expected.record, abs=CENT), (
+                        symbol, basis, value, expected)
+                    assert on == expected.record_date.date().isoformat(), (symbol, basis, on,
+                                                                           expected)
+                    if distance != "at record":
+                        _check_pct(distance, expected.fraction, (symbol, basis, "csv"))
+                table[(symbol, basis)] = (distance, f"{value} on {on}")
+            assert cells[1].split()[0] == standing[(symbol, "close")]["as_of_date"].isoformat()
+            assert _money(cells[2]) == pytest.approx(standing[(symbol, "close")]["close"],
+                                                     abs=CENT)
+            if symbol in bars:
+                assert _money(cells[2]) == pytest.approx(
+                    oracle.standing(bars[symbol], day, "close").close, abs=CENT)
+            continue
+        # the day's records: "- **Name (SYM)** set a record close of X (+g % over Y of D, ...)"
+        head = re.match(r"- \*\*(.+) \((.+)\)\*\* set ", line)
+        if head:
+            symbol = head.group(2)
+            for m in re.finditer(rf"a record (close|intraday high) of ({NUM})(?: \((?:({PCT}) "
+                                 rf"over|equal to) ({NUM}) of ({DAY_RE}), ({NUM}) days? "
+                                 rf"earlier\))?", line):
+                basis = "close" if m.group(1) == "close" else "high"
+                got = oracle.records_on(bars[symbol], day, basis)
+                assert got is not None, (symbol, basis)
+                assert _money(m.group(2)) == pytest.approx(got[0], abs=CENT)
+                assert _money(m.group(2)) == pytest.approx(
+                    standing[(symbol, basis)]["record_value"], abs=CENT)
+                if m.group(4):
+                    assert _money(m.group(4)) == pytest.approx(got[1], abs=CENT)
+                    assert m.group(5) == got[2].date().isoformat()
+                    assert int(m.group(6).replace(",", "")) == (pd.Timestamp(day) - got[2]).days
+                    if m.group(3):
+                        _check_pct(m.group(3), got[0] / got[1] - 1, (symbol, basis, "gain"))
+                    else:
+                        assert got[0] == got[1]
+                rest = rest.replace(m.group(0), "")
+        leftover.append(rest)
+
+    for r in _kind(rows, "divergence"):
+        leader, laggard = r["leader_name"], r["laggard_name"]
+        section = text[text.index(f"### {leader} / {laggard}"):]
+        section = section[:section.find("\n### ", 4) if "\n### " in section[4:] else None]
+        lead, lag = r["leader"], r["laggard"]
+        # the sentence on the pair quotes the table's distances, never its own
+        # (an instrument at a record close is listed above the table, not in it: then the
+        # standing row the table would show)
+        for m in re.finditer(rf"the {re.escape(leader)} is ({PCT}) below its record close",
+                             section):
+            assert m.group(1) == table[(lead, "close")][0]
+        for m in re.finditer(rf"{re.escape(laggard)} is (?:only )?({PCT}) below its record "
+                             rf"(intraday high|close)", section):
+            basis = "high" if m.group(2) == "intraday high" else "close"
+            if (lag, basis) in table:
+                assert m.group(1) == table[(lag, basis)][0], (r["pair_id"], m.group(0))
+            else:
+                _check_pct(m.group(1), standing[(lag, basis)]["fraction_below_record"], m.group(0))
+        for m in re.finditer(rf"the {re.escape(leader)} set a record close of ({NUM})", section):
+            assert standing[(lead, "close")]["is_at_record"]
+            assert _money(m.group(1)) == pytest.approx(standing[(lead, "close")]["close"],
+                                                       abs=CENT)
+        # records together: each basis with its own value, a record on that day in the CSVs,
+        # and the table's own record where the table names the same day
+        together = [line for line in section.splitlines()
+                    if line.startswith("- Records together")]
+        for line in together:
+            for item in re.finditer(rf"({DAY_RE})(?: to ({DAY_RE}))? \({re.escape(leader)} "
+                                    rf"(.+?); {re.escape(laggard)} (.+?)\)(?:;|\.$)", line):
+                span_day = item.group(2) or item.group(1)
+                for symbol, part in ((lead, item.group(3)), (lag, item.group(4))):
+                    named = re.findall(rf"record (close|high) ({NUM})(?: on ({DAY_RE}))?", part)
+                    assert named, part
+                    shared = re.search(rf" on ({DAY_RE})$", part)
+                    for basis, value, on in named:
+                        on = on or (shared.group(1) if shared else span_day)
+                        assert _money(value) == pytest.approx(
+                            _record_value_on(bars[symbol], on, basis), abs=CENT), (symbol, on)
+                        distance, record = table.get((symbol, basis), (None, None))
+                        if record is not None and record.endswith(f" on {on}"):
+                            assert record == f"{value} on {on}", (symbol, basis, on)
+        for line in section.splitlines():
+            m = re.search(rf"closed at ({NUM}) on ({DAY_RE}), ({NUM}) days? before this date "
+                          rf"\(({PCT}) below its record close\), {re.escape(laggard)}'s lowest "
+                          rf"low was ({NUM}) on ({DAY_RE})", line)
+            later = re.search(rf"drawdown from its record close of ({DAY_RE}) bottomed at "
+                              rf"({NUM}) on ({DAY_RE}), ({NUM}) days? before this date "
+                              rf"\(({PCT}) below its record close\), with no joint bottom: "
+                              rf"{re.escape(laggard)}'s lowest low within a week either side, "
+                              rf"({NUM}) on ({DAY_RE})", line)
+            if m:
+                close, trough, age, below, low, low_day = m.groups()
+            elif later:
+                peak, close, trough, age, below, low, low_day = later.groups()
+                upto = bars[lead].close[bars[lead].index <= pd.Timestamp(trough)]
+                assert peak == upto[upto >= upto.cummax()].index[-1].date().isoformat()
+                window = bars[lag].low_value[
+                    (bars[lag].index >= pd.Timestamp(trough) - pd.Timedelta(days=7))
+                    & (bars[lag].index <= pd.Timestamp(trough) + pd.Timedelta(days=7))]
+                assert window.min() == pytest.approx(_money(low), abs=CENT)
+                assert abs((pd.Timestamp(low_day) - pd.Timestamp(trough)).days) == 7
+            else:
+                continue
+            frame = bars[lead]
+            assert _money(close) == pytest.approx(frame.close[pd.Timestamp(trough)], abs=CENT)
+            assert int(age.replace(",", "")) == (pd.Timestamp(day) - pd.Timestamp(trough)).days
+            peak_close = frame.close[frame.index <= pd.Timestamp(trough)].max()
+            _check_pct(below, _money(close) / peak_close - 1, (lead, trough))
+            assert _money(low) == pytest.approx(bars[lag].low_value[pd.Timestamp(low_day)],
+                                                abs=CENT)
+
+    # what is left: dates, and the numbers of line kinds checked elsewhere
+    checked_elsewhere = (
+        r"- Of the .+ record events settled by then", r"\| ", r"What happened after",
+        r"n = ", r"- \*\*Stale\*\*", r"- Records are records", r"\*\*(Not d|D)ivergent",
+        r"- Records together", r"- Latest joint bottom", r"- Since then",
+        r"At a record close", r"- .+ no stored prices", r".+ cannot be assessed",
+        r"This episode began")
+    names = sorted({r["subject_name"] for r in rows if r["subject_name"]}
+                   | {n for r in rows for n in (r["leader_name"], r["laggard_name"]) if n},
+                   key=len, reverse=True)
+    for rest in leftover:
+        rest = re.sub(DAY_RE, "", rest)
+        for name in names:   # "Russell 2000", "S&P 500": names, not numbers
+            rest = rest.replace(name, "")
+        if re.search(NUM, rest):
+            assert any(re.match(p, rest) for p in checked_elsewhere), rest
+
+
+def test_the_joint_bottom_of_2024_11_25_says_its_age_and_the_drawdown_without_one(wh, bars):
+    """On 2024-11-25 the latest joint bottom is ^RUT's close of 2021-07-19; the drawdown
+    from ^RUT's record close of 2021-11-08 bottomed on 2023-10-27 (its lowest close since,
+    in the CSV) with no Bitcoin bottom inside the week either side."""
+    text = read_brief(wh, date(2024, 11, 25))
+    pair = text[text.index("### Russell 2000 / Bitcoin"):text.index("### S&P 500 / Bitcoin")]
+    assert "on 2021-07-19, 1,225 days before this date" in pair
+    rut = bars["^RUT"].close
+    episode = rut[(rut.index > "2021-11-08") & (rut.index <= "2024-11-25")]
+    trough = episode.idxmin()
+    assert (f"drawdown from its record close of 2021-11-08 bottomed at {episode.min():,.2f} on "
+            f"{trough.date()}, {(pd.Timestamp('2024-11-25') - trough).days:,} days before this "
+            f"date") in pair
+    assert "with no joint bottom" in pair

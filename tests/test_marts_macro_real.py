@@ -122,3 +122,70 @@ def test_every_change_since_2015_has_its_fomc_announcement(wh):
                                                                date(2020, 3, 16)])]
     assert emergencies.announcement_date.dt.date.tolist() == [date(2020, 3, 3),
                                                               date(2020, 3, 15)]
+
+
+# The H.4.1 is "typically published on Thursday, generally at 4:30 p.m. ET" (Federal Reserve
+# Board, Data Download Program notice of 2009-08-05); when the Board is closed that Thursday
+# it comes out on its next business day. These are the weeks of 2015-2025 whose release did
+# not fall on the Thursday, with the day the Board published them:
+#   Thanksgiving (and New Year's Day, Independence Day, Veterans Day, Juneteenth on a
+#   Thursday): the Friday -- as the Board's H.4.1 pages are dated for Thanksgiving
+#   (www.federalreserve.gov/releases/h41/20011123/, .../20071123/), the rule for every
+#   Thursday holiday;
+#   2020-12-23: Monday 2020-12-28 (www.federalreserve.gov/releases/h41/20201228/; Thursday
+#   2020-12-24 closed by executive order, Friday Christmas);
+#   2025-01-08: Friday 2025-01-10 (Thursday 2025-01-09, national day of mourning: "Federal
+#   Reserve offices will be closed", ABA Banking Journal, 2025-01-02);
+#   2025-12-24: Monday 2025-12-29 (the Board's H.4.1 "Release Date: December 29, 2025",
+#   week ended Dec 24, 2025).
+# A holiday on the Wednesday itself moves nothing: the week of 2024-12-25 was released
+# Thursday 2024-12-26 (the Board's release of that date); 2015-12-23 on 2015-12-24
+# (.../h41/20151224/).
+H41_NOT_ON_THURSDAY = {
+    "2014-12-31": "2015-01-02", "2015-11-25": "2015-11-27", "2016-11-23": "2016-11-25",
+    "2017-11-22": "2017-11-24", "2018-11-21": "2018-11-23", "2019-07-03": "2019-07-05",
+    "2019-11-27": "2019-11-29", "2020-11-25": "2020-11-27", "2020-12-23": "2020-12-28",
+    "2021-11-10": "2021-11-12", "2021-11-24": "2021-11-26", "2022-11-23": "2022-11-25",
+    "2023-11-22": "2023-11-24", "2024-07-03": "2024-07-05", "2024-11-27": "2024-11-29",
+    "2025-01-08": "2025-01-10", "2025-06-18": "2025-06-20", "2025-11-26": "2025-11-28",
+    "2025-12-24": "2025-12-29", "2025-12-31": "2026-01-02",
+}
+
+
+def test_h41_release_days_of_the_holiday_weeks_2015_2025(wh):
+    """Every H.4.1 week of 2015-2025 with a federal holiday (pandas' US federal calendar)
+    or a Board closure between its Wednesday and the next: released on the Board's day, never
+    the fixed Wednesday + 1 (which had the week of 2025-12-24 "published" on Christmas)."""
+    from pandas.tseries.holiday import USFederalHolidayCalendar
+
+    from tests.brief_oracle import BOARD_SPECIAL_CLOSURES
+
+    closed = USFederalHolidayCalendar().holidays("2014-12-01", "2026-01-31").union(
+        pd.DatetimeIndex(BOARD_SPECIAL_CLOSURES))
+    weeks = query(wh, "SELECT week_ending, available_from FROM "
+                      "marts.fct_fed_balance_sheet_weekly WHERE week_ending BETWEEN "
+                      "DATE '2014-12-31' AND DATE '2025-12-31' ORDER BY week_ending")
+    holiday_weeks = weeks[[((closed >= w) & (closed < w + pd.Timedelta(days=7))).any()
+                           for w in weeks.week_ending]]
+    assert len(holiday_weeks) > 100  # about eleven a year
+    for w, published in zip(holiday_weeks.week_ending, holiday_weeks.available_from,
+                            strict=True):
+        expected = H41_NOT_ON_THURSDAY.get(w.date().isoformat(),
+                                           (w + pd.Timedelta(days=1)).date().isoformat())
+        assert published.date().isoformat() == expected, w.date()
+    moved = weeks[(weeks.available_from - weeks.week_ending).dt.days != 1]
+    assert sorted(moved.week_ending.dt.date.astype(str)) == sorted(H41_NOT_ON_THURSDAY)
+
+
+def test_no_day_uses_a_week_before_its_release(wh):
+    """Between Christmas 2025 and the release of 2025-12-29 the brief and the macro mart
+    still use the week of 2025-12-17; on 2025-12-29 the week of 2025-12-24."""
+    days = query(wh, "SELECT date, net_liquidity_week_ending FROM marts.mart_crypto_macro_daily "
+                     "WHERE date BETWEEN DATE '2025-12-24' AND DATE '2025-12-29' ORDER BY date")
+    weeks = [d.date().isoformat() for d in days.net_liquidity_week_ending]
+    assert weeks == ["2025-12-17"] * 5 + ["2025-12-24"]
+    brief = query(wh, "SELECT brief_date, week_ending, available_from FROM "
+                      "marts.mart_daily_brief WHERE fact_kind = 'net_liquidity' AND brief_date "
+                      "BETWEEN DATE '2025-11-27' AND DATE '2025-11-28' ORDER BY brief_date")
+    assert [d.date().isoformat() for d in brief.week_ending] == ["2025-11-19", "2025-11-26"]
+    assert brief.available_from.iloc[1].date() == date(2025, 11, 28)

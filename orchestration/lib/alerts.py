@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from orchestration.brief import below, days, signed_pct
 from orchestration.lib.retry import Backoff, RetriesExhausted, call_with_retries
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ def _num(value: float | None, decimals: int = 2) -> str:
 
 
 def _pct(fraction: float | None) -> str:
-    return "?" if fraction is None else f"{abs(fraction) * 100:.1f} %"
+    return "?" if fraction is None else below(fraction)
 
 
 def _day(value: date | None) -> str:
@@ -125,14 +126,18 @@ def describe(row: dict) -> str:
     """One sentence per event, from the numbers fct_events holds (nothing computed here)."""
     kind, subject = row["kind"], row["subject_name"]
     if kind == "record_close":
-        since = (f", above {_num(row['reference_value'])} of {_day(row['reference_date'])} "
-                 f"(+{_pct(row['fraction'])}, {row['days']:,} days earlier)"
-                 if row["reference_date"] else "")
+        since = ""
+        if row["reference_date"]:
+            earlier = f"{days(row['days'])} earlier"
+            since = (f", equal to {_num(row['reference_value'])} of "
+                     f"{_day(row['reference_date'])} ({earlier})" if row["fraction"] == 0 else
+                     f", above {_num(row['reference_value'])} of {_day(row['reference_date'])} "
+                     f"({signed_pct(row['fraction'])}, {earlier})")
         return (f"{subject} ({row['symbol']}) set a record close of {_num(row['value'])} on "
                 f"{_day(row['start_date'])}{since}.")
     if kind == "divergence_started":
         previous = (f"; the first since the episode that ended {_day(row['reference_date'])}, "
-                    f"{row['days']:,} days earlier" if row["reference_date"] else
+                    f"{days(row['days'])} earlier" if row["reference_date"] else
                     "; the first in the stored history")
         return (f"{subject}: a divergence episode began on {_day(row['start_date'])} -- the "
                 f"leader set a record close ({_num(row['value'])}) while the laggard is "
@@ -145,10 +150,14 @@ def describe(row: dict) -> str:
                 f"day{plural}; the laggard was at most {_pct(row['fraction'])} below its "
                 f"record high).")
     if kind == "records_coincide":
-        bases = (row["detail"] or "").replace("+", " and ")
+        # fct_events carries one value: the record close when the day is one, else the high
+        bases = (row["detail"] or "").split("+")
+        record = (f"a laggard record close of {_num(row['reference_value'])}"
+                  + (" (and a record intraday high)" if "high" in bases else "")
+                  if "close" in bases else
+                  f"a laggard record intraday high of {_num(row['reference_value'])}")
         return (f"{subject}: the leader's records since {_day(row['start_date'])} coincide "
-                f"with a laggard record {bases} ({_num(row['reference_value'])}) on "
-                f"{_day(row['reference_date'])}.")
+                f"with {record} on {_day(row['reference_date'])}.")
     if kind == "joint_bottom":
         return (f"{subject}: joint bottom confirmed -- the leader's close of "
                 f"{_num(row['value'])} on {_day(row['start_date'])} ({_pct(row['fraction'])} "

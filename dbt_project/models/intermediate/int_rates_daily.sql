@@ -3,7 +3,8 @@
 -- published for at most var('rates_max_staleness_days') days (null beyond: a stale rate is
 -- missing, not current). The days run to the newest stored market or FRED date, so the
 -- newest days carry the last published rates (within the staleness limit) instead of
--- stopping where the series stop.
+-- stopping where the series stop. <rate>_as_of is the day each value was published (the
+-- brief says it when it is not the day described, and names a series that stopped).
 -- spread_2y_effr = dgs2 - effr is a rough proxy of the cuts (negative) or hikes (positive)
 -- markets price over the next two years: the 2-year yield also carries a term premium, so
 -- it is a proxy, not a probability like CME FedWatch.
@@ -57,5 +58,10 @@ select
     case when date - {{ name }}_as_of <= {{ stale }} then {{ name }}_value end as {{ name }},
     {%- endfor %}
     case when date - effr_as_of <= {{ stale }} and date - dgs2_as_of <= {{ stale }}
-        then dgs2_value - effr_value end                                     as spread_2y_effr
+        then dgs2_value - effr_value end                                     as spread_2y_effr,
+    -- the day each rate was last published on or before `date` (also beyond the staleness
+    -- limit: a series that stopped is named with its last date, not left out)
+    {%- for name in series.values() %}
+    {{ name }}_as_of{% if not loop.last %},{% endif %}
+    {%- endfor %}
 from carried

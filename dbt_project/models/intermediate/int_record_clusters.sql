@@ -10,6 +10,10 @@
 --   match_*       the nearest match (0 days when inside the cluster; among equally near
 --                 ones, the one closest to the cluster's top record, then the earlier)
 --   first_match_* the match that could be known first (see known_from)
+--   *_close, *_high the laggard's record close and record intraday high that day (null on
+--                 the basis it set no record): a day with both states two values, never one
+--   top_close / top_high and their dates: the cluster's highest record close and intraday
+--                 high (the last record of each basis: records only rise)
 -- coincides: true with a match; false only when the laggard's stored history covers the
 --   whole window [start - window, end + window] and holds no match; null (unknown) else.
 -- known_from: for a coinciding cluster, the first day by which a matching laggard record
@@ -89,6 +93,9 @@ clusters as (
         arg_max(value, date)      as top_value,
         max(close_value)          as top_close,
         max(high_value)           as top_high,
+        -- records of one basis only rise within a cluster: its top is its last record
+        max(case when close_value is not null then date end) as top_close_date,
+        max(case when high_value is not null then date end)  as top_high_date,
         cast(count(*) as integer) as n_records
     from clustered
     group by pair_id, leader, laggard, basis, cluster_number
@@ -121,6 +128,8 @@ matches as (
         r.date                                           as laggard_date,
         r.bases                                          as laggard_bases,
         coalesce(r.record_close, r.record_high)          as laggard_value,
+        r.record_close                                   as laggard_close,
+        r.record_high                                    as laggard_high,
         case
             when r.date < c.start_date then {{ days_between('r.date', 'c.start_date') }}
             when r.date > c.end_date then {{ days_between('c.end_date', 'r.date') }}
@@ -169,13 +178,19 @@ select
     c.top_value,
     c.top_close,
     c.top_high,
+    c.top_close_date,
+    c.top_high_date,
     c.n_records,
     n.laggard_date                                        as match_date,
     n.laggard_value                                       as match_value,
     n.laggard_bases                                       as match_bases,
+    n.laggard_close                                       as match_close,
+    n.laggard_high                                        as match_high,
     f.laggard_date                                        as first_match_date,
     f.laggard_value                                       as first_match_value,
     f.laggard_bases                                       as first_match_bases,
+    f.laggard_close                                       as first_match_close,
+    f.laggard_high                                        as first_match_high,
     case
         when n.laggard_date is not null then true
         when v.first_date <= {{ add_days('c.start_date', -window_days) }}

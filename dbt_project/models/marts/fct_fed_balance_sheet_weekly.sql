@@ -11,7 +11,13 @@
 -- figures have only partly arrived (say the TGA before total assets) stays out until the
 -- rest is loaded, so "the latest week" is never a partial one. Older incomplete weeks (before
 -- a series' history starts) stay, flagged by is_complete = false.
-{%- set lag_days = var('h41_publication_lag_days') %}
+-- available_from: the H.4.1 is published on the Thursday after its Wednesday (16:30 New
+-- York), or, when the Board is closed that Thursday (Thanksgiving, Christmas, Independence
+-- Day or New Year's Day on a Thursday, an executive order), on the next day it is open:
+-- the first weekday after week_ending that is not in int_fed_board_closures. Thanksgiving
+-- 2024 moves the week of 2024-11-27 to Friday 2024-11-29; Christmas 2025 and the closure of
+-- 2025-12-26 move the week of 2025-12-24 to Monday 2025-12-29. A closed Wednesday changes
+-- nothing (the week of 2024-12-25 was published 2024-12-26).
 with obs as (
     select series_id, date, value from {{ ref('stg_fred_observations') }}
 ),
@@ -81,10 +87,25 @@ rrp_weekly as (
         from combined
     ),
 
+    offsets as (
+        select cast(unnest(generate_series(1, 14)) as integer) as k
+    ),
+
+    release_days as (
+        select w.week_ending, min({{ add_days('w.week_ending', 'o.k') }}) as available_from
+        from with_net as w
+        cross join offsets as o
+        where dayofweek({{ add_days('w.week_ending', 'o.k') }}) between 1 and 5
+          and {{ add_days('w.week_ending', 'o.k') }} not in (
+              select closure_date from {{ ref('int_fed_board_closures') }}
+          )
+        group by w.week_ending
+    ),
+
     weekly as (
     select
         week_ending,
-        week_ending + {{ lag_days }}                               as available_from,
+        r.available_from,
         total_assets,
         treasuries,
         bills,
@@ -105,6 +126,7 @@ rrp_weekly as (
         net_liquidity - lag(net_liquidity, 4) over by_week         as net_liquidity_change_4w,
         treasuries > lag(treasuries) over by_week                  as treasuries_rose
     from with_net
+    left join release_days as r using (week_ending)
     window by_week as (order by week_ending)
 )
 

@@ -54,6 +54,7 @@
 {%- set threshold = var('divergence_laggard_min_drawdown') %}
 {%- set laggard_basis = var('divergence_laggard_basis') %}
 {%- set min_n = var('outcome_min_episodes') %}
+{%- set rate_stale = var('rates_max_staleness_days') %}
 {%- set from_date = inputs_changed_from() %}
 {%- set from_sql = "cast('" ~ from_date ~ "' as date)" if from_date else none %}
 -- int_running_peaks is read where it is used, never through a shared CTE: DuckDB
@@ -175,6 +176,15 @@ records_today as (
     {%- endif %}
 ),
 
+configured_pairs as (
+    select c.*, case c.pair_id
+        {%- for p in var('divergence_pairs') %}
+        when '{{ p.leader }}/{{ p.laggard }}' then {{ loop.index }}
+        {%- endfor %}
+    end as pair_rank
+    from ({{ divergence_pairs_cte() }}) as c
+),
+
 no_data as (
     select {{ brief_select({
         'brief_date': 'd.brief_date', 'fact_kind': "'no_data'", 'fact_rank': 'i.display_order',
@@ -187,6 +197,35 @@ no_data as (
     left join history as h on h.symbol = i.symbol
     where h.first_date is null
        or (d.brief_date < h.first_date and i.symbol in ({{ divergence_pair_symbols() }}))
+    union all
+    -- a configured pair with no divergence row that day (its leader has no stored price by
+    -- then): each member without a stored price is named with the pair, never skipped
+    select {{ brief_select({
+        'brief_date': 'd.brief_date', 'fact_kind': "'no_data'", 'fact_rank': 'p.pair_rank',
+        'symbol': 'm.symbol', 'pair_id': 'p.pair_id', 'leader': 'p.leader',
+        'laggard': 'p.laggard',
+        'subject_name': 'coalesce(i.instrument_name, m.symbol)',
+        'leader_name': 'li.instrument_name', 'laggard_name': 'gi.instrument_name',
+        'history_start_date': 'h.first_date',
+    }) }}
+    from configured_pairs as p
+    cross join brief_dates as d
+    inner join (
+        select pair_id, leader as symbol from configured_pairs
+        union all
+        select pair_id, laggard from configured_pairs
+    ) as m on m.pair_id = p.pair_id
+    left join history as h on h.symbol = m.symbol
+    left join instruments as i on i.symbol = m.symbol
+    left join instruments as li on li.symbol = p.leader
+    left join instruments as gi on gi.symbol = p.laggard
+    left join (
+        select pair_id, min(date) as first_date
+        from {{ ref('fct_divergence_daily') }}
+        group by pair_id
+    ) as v on v.pair_id = p.pair_id
+    where (v.first_date is null or d.brief_date < v.first_date)
+      and (h.first_date is null or d.brief_date < h.first_date)
 ),
 
 -- ---------------------------------------------------------------- pairs
@@ -210,14 +249,11 @@ pairs as (
         {%- endif %}
         max(li.instrument_name)                              as leader_name,
         max(gi.instrument_name)                              as laggard_name,
-        case v.pair_id
-            {%- for p in var('divergence_pairs') %}
-            when '{{ p.leader }}/{{ p.laggard }}' then {{ loop.index }}
-            {%- endfor %}
-        end                                                  as pair_rank
+        max(cp.pair_rank)                                    as pair_rank
     from divergence_daily as v
     left join instruments as li on li.symbol = v.leader
     left join instruments as gi on gi.symbol = v.laggard
+    left join configured_pairs as cp on cp.pair_id = v.pair_id
     group by v.pair_id, v.leader, v.laggard
 ),
 
@@ -329,7 +365,9 @@ event_as_of as (
         e.fact_rank,
         max(r.date)                                          as end_date,
         max(case when r.basis = 'close' then r.value end)    as top_close,
-        max(case when r.basis = 'high' then r.value end)     as top_high
+        max(case when r.basis = 'high' then r.value end)     as top_high,
+        max(case when r.basis = 'close' then r.date end)     as top_close_date,
+        max(case when r.basis = 'high' then r.date end)      as top_high_date
     from event_days as e
     inner join {{ ref('fct_all_time_highs') }} as r
         on r.symbol = e.leader
@@ -351,8 +389,12 @@ coinciding as (
         'event_end_date': 'coalesce(a.end_date, e.end_date)',
         'leader_record_close': 'case when a.pair_id is null then e.top_close else a.top_close end',
         'leader_record_high': 'case when a.pair_id is null then e.top_high else a.top_high end',
+        'leader_record_close_date': 'case when a.pair_id is null then e.top_close_date else a.top_close_date end',
+        'leader_record_high_date': 'case when a.pair_id is null then e.top_high_date else a.top_high_date end',
         'laggard_event_date': 'case when e.match_date <= e.brief_date then e.match_date else e.first_match_date end',
         'laggard_event_value': 'case when e.match_date <= e.brief_date then e.match_value else e.first_match_value end',
+        'laggard_record_close': 'case when e.match_date <= e.brief_date then e.match_close else e.first_match_close end',
+        'laggard_record_high': 'case when e.match_date <= e.brief_date then e.match_high else e.first_match_high end',
         'laggard_event': "'record_' || replace(case when e.match_date <= e.brief_date then e.match_bases else e.first_match_bases end, '+', '+record_')",
         'coincides': 'true', 'known_from': 'e.known_from',
     }) }}
@@ -429,41 +471,61 @@ coincidence_tally as (
 ),
 
 -- the latest confirmed joint bottom: confirmed on confirmed_date, until the leader closes
--- lower (superseded_date)
+-- lower (superseded_date) -- fact_rank 1, with its age; and, fact_rank 2, the latest of the
+-- leader's later confirmed bottoms (of later drawdown episodes, each episode's lowest close
+-- as known then) that the laggard did not bottom with, with their count (n_not_coinciding):
+-- "the 2022-23 drawdown had none". Bottoms whose answer is unknown (no laggard data around
+-- them) are left out.
 bottoms as (
     select *
     from {{ ref('int_joint_bottoms') }}
-    where coincides and confirmed_date is not null
+    where coincides is not null and confirmed_date is not null
 ),
 
 bottom_days as (
     select
         d.brief_date,
         b.*,
-        row_number() over (
-            partition by b.pair_id, d.brief_date order by b.trough_date desc
-        ) as newest
+        max(case when b.coincides then b.trough_date end) over (
+            partition by b.pair_id, d.brief_date
+        ) as joint_trough_date
     from bottoms as b
     inner join brief_dates as d
         on d.brief_date >= b.confirmed_date
         and (b.superseded_date is null or d.brief_date < b.superseded_date)
 ),
 
+bottom_ranked as (
+    select
+        *,
+        case when coincides then 1 else 2 end as bottom_rank,
+        row_number() over (
+            partition by pair_id, brief_date, coincides order by trough_date desc
+        ) as newest,
+        count(*) over (partition by pair_id, brief_date, coincides) as n_of_kind
+    from bottom_days
+    where coincides or trough_date > joint_trough_date
+),
+
 joint_bottom as (
     select {{ brief_select({
         'brief_date': 'b.brief_date', 'fact_kind': "'joint_bottom'",
+        'fact_rank': 'b.bottom_rank',
         'pair_id': 'b.pair_id', 'leader': 'b.leader', 'laggard': 'b.laggard',
         'subject_name': "coalesce(p.leader_name, b.leader) || ' / ' || coalesce(p.laggard_name, b.laggard)",
         'leader_name': 'p.leader_name', 'laggard_name': 'p.laggard_name',
         'as_of_date': 'b.brief_date',
+        'record_date': 'b.peak_date',
         'event_start_date': 'b.trough_date',
+        'days_since_event': days_between('b.trough_date', 'b.brief_date'),
         'leader_trough_close': 'b.trough_close',
         'leader_trough_drawdown': 'b.trough_drawdown',
         'laggard_event_date': 'b.laggard_low_date', 'laggard_event_value': 'b.laggard_low',
         'laggard_event': "'lowest_low'", 'coincides': 'b.coincides',
         'known_from': 'b.confirmed_date',
+        'n_not_coinciding': 'case when not b.coincides then b.n_of_kind end',
     }) }}
-    from bottom_days as b
+    from bottom_ranked as b
     inner join pairs as p on p.pair_id = b.pair_id
     where b.newest = 1
 ),
@@ -573,11 +635,15 @@ fred_source as (
     select max(source) as source from {{ ref('stg_fred_observations') }}
 ),
 
+-- the range in force as of FRED's latest target observation on or before the day
+-- (as_of_date): stale, and so named with its last date, beyond rates_max_staleness_days
 policy_rate as (
     select {{ brief_select({
         'brief_date': 'd.brief_date', 'fact_kind': "'policy_rate'",
         'subject_name': "'Federal funds target range'",
-        'as_of_date': 'c.effective_date',
+        'as_of_date': 'coalesce(least(r.target_lower_as_of, r.target_upper_as_of), c.effective_date)',
+        'days_since_as_of': days_between('coalesce(least(r.target_lower_as_of, r.target_upper_as_of), c.effective_date)', 'd.brief_date'),
+        'is_stale': days_between('coalesce(least(r.target_lower_as_of, r.target_upper_as_of), c.effective_date)', 'd.brief_date') ~ ' > ' ~ rate_stale,
         'effective_date': 'c.effective_date', 'announcement_date': 'c.announcement_date',
         'change_bp': 'c.change_bp', 'direction': 'c.direction',
         'number_in_year': 'c.number_in_year',
@@ -589,14 +655,20 @@ policy_rate as (
     inner join brief_dates as d
         on d.brief_date >= c.effective_date
         and (c.next_effective_date is null or d.brief_date < c.next_effective_date)
+    left join {{ ref('int_rates_daily') }} as r on r.date = d.brief_date
     cross join fred_source as f
 ),
 
+-- is_stale: the week is more than 13 days old, so a newer one is missing (each week is
+-- published within 12 days of its Wednesday, even after a holiday: Monday 2025-12-29 for
+-- 2025-12-24)
 net_liquidity as (
     select {{ brief_select({
         'brief_date': 'n.date', 'fact_kind': "'net_liquidity'",
         'subject_name': "'Net liquidity'",
         'as_of_date': 'n.net_liquidity_week_ending',
+        'days_since_as_of': days_between('n.net_liquidity_week_ending', 'n.date'),
+        'is_stale': days_between('n.net_liquidity_week_ending', 'n.date') ~ ' > 13',
         'week_ending': 'n.net_liquidity_week_ending',
         'available_from': 'n.net_liquidity_available_from',
         'net_liquidity': 'n.net_liquidity',
@@ -610,18 +682,24 @@ net_liquidity as (
     where n.net_liquidity is not null
 ),
 
+-- the 2-year yield minus EFFR, each rate as of its latest publication (dgs2_as_of,
+-- effr_as_of); when either is older than rates_max_staleness_days the spread is unknown
+-- (is_stale) and the row names the series with its last date instead of vanishing
 rates as (
     select {{ brief_select({
         'brief_date': 'r.date', 'fact_kind': "'rates'",
         'subject_name': "'2-year Treasury yield minus EFFR (proxy)'",
-        'as_of_date': 'r.date',
+        'as_of_date': 'least(r.dgs2_as_of, r.effr_as_of)',
+        'days_since_as_of': days_between('least(r.dgs2_as_of, r.effr_as_of)', 'r.date'),
+        'is_stale': 'r.spread_2y_effr is null',
         'dgs2': 'r.dgs2', 'effr': 'r.effr', 'spread_2y_effr': 'r.spread_2y_effr',
+        'dgs2_as_of': 'r.dgs2_as_of', 'effr_as_of': 'r.effr_as_of',
         'source': 'f.source', 'is_synthetic': "f.source = 'demo'",
     }) }}
     from {{ ref('int_rates_daily') }} as r
     inner join brief_dates as d on d.brief_date = r.date
     cross join fred_source as f
-    where r.spread_2y_effr is not null
+    where r.dgs2_as_of is not null and r.effr_as_of is not null
 ),
 
 -- ---------------------------------------------------------------- dated events (seed)
