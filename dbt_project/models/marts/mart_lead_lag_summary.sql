@@ -9,6 +9,13 @@
 --   90-session return correlations were positive, each with its n (days it was defined).
 {%- set z = var('lead_lag_band_z') %}
 {%- set trend_days = var('correlation_trend_days') %}
+{%- set method = 'Fisher z comparison of |r| at the peak lag and at lag 0, two-sided: '
+    ~ 'distinguishable when |z| > ' ~ (z | string) ~ ' (5 %)' %}
+{%- set assumptions = 'weekly returns are serially independent and roughly normal; the two '
+    ~ 'correlations are treated as independent estimates (they come from the same weeks, but '
+    ~ 'for serially independent returns they are nearly uncorrelated); the peak is the largest '
+    ~ 'of ' ~ (2 * var('lead_lag_max_lag_weeks') + 1) ~ ' lags, which makes the test lenient '
+    ~ 'towards finding a lag' %}
 with lead_lag as (
     select * from {{ ref('mart_lead_lag') }}
 ),
@@ -97,12 +104,8 @@ select
         when c.peak_lag_weeks > 0 then cast('moves after the leader' as varchar)
         else cast('moves before the leader' as varchar)
     end                                                               as reading,
-    cast('Fisher z comparison of |r| at the peak lag and at lag 0, two-sided at the band''s '
-         || 'level' as varchar)                                       as comparison_method,
-    cast('weekly returns are serially independent and roughly normal; the two correlations '
-         || 'are treated as independent estimates, though they come from the same weeks; '
-         || 'the peak was picked as the largest of ' || '{{ 2 * var('lead_lag_max_lag_weeks') + 1 }}'
-         || ' lags, so the test is lenient towards a lag' as varchar) as comparison_assumptions,
+    cast('{{ method }}' as varchar)                                   as comparison_method,
+    cast('{{ assumptions }}' as varchar)                              as comparison_assumptions,
     t.latest_date                                                     as trend_last_date,
     t.trend_first_date,
     t.n_corr_30_known,

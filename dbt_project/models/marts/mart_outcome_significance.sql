@@ -10,6 +10,9 @@
 -- the check on that. The other two reference sets' shares stand beside it, so one row holds
 -- the whole comparison the brief states. The verdict follows the rules of the vars
 -- outcome_verdicts and outcome_verdict_otherwise (macro outcome_verdict), never a hand.
+{%- set assumptions = 'the n episodes with a known outcome are independent draws, each with '
+    ~ 'the laggard beating the leader at the unconditional base rate; the base rate is taken '
+    ~ 'as known (it is estimated from overlapping windows of the same history)' %}
 with summary as (
     select * from {{ ref('mart_divergence_outcome_summary') }}
 ),
@@ -60,10 +63,7 @@ select
     d.share_laggard_beat                                        as laggard_below_share,
     s.share_laggard_beat - a.share_laggard_beat                 as share_minus_base_rate,
     cast('exact binomial, one-sided' as varchar)                as method,
-    cast('the n episodes with a known outcome are independent draws, each with the '
-         || 'laggard beating the leader at the unconditional base rate; the base rate is '
-         || 'taken as known (it is estimated from overlapping windows of the same history)'
-         as varchar)                                            as assumptions,
+    cast('{{ assumptions }}' as varchar)                        as assumptions,
     t.p_value,
     {{ outcome_verdict('t.p_value', 's.n_known') }}             as verdict,
     {{ outcome_verdict_rules_text() }}                          as verdict_rules,
