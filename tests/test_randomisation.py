@@ -123,8 +123,15 @@ def test_disagreeing_marts_and_a_failed_write_leave_the_table_as_it_was(tmp_path
     write_table(con, randomised_outcomes(con, SETTINGS))
     before = con.execute(f"SELECT * FROM marts.{TABLE}").fetchall()
     con.execute("UPDATE marts.mart_divergence_outcome_summary SET n_laggard_beat = 1")
-    with pytest.raises(ValueError, match=r"L/G, 30 days: 2 of 2 known episodes beat, where "
-                                         r"mart_divergence_outcome_summary says 1 of 2"):
+    with pytest.raises(ValueError, match=r"the marts disagree on L/G at 30 days: "
+                                         r"mart_divergence_outcome_summary says 1 of 2 known "
+                                         r"episodes beat, .* 2 of 2"):
+        randomised_outcomes(con, SETTINGS)
+    con.execute("UPDATE marts.mart_divergence_outcome_summary SET n_laggard_beat = 2")
+    con.execute("DELETE FROM marts.fct_pair_forward_outcomes WHERE start_date = '2025-01-08'")
+    with pytest.raises(ValueError, match=r"the marts disagree on L/G at 30 days: episode end "
+                                         r"dates \['2025-01-08'\] have a known outcome in "
+                                         r"mart_divergence_outcomes but none"):
         randomised_outcomes(con, SETTINGS)
     bad = randomised_outcomes(_warehouse(tmp_path / "v.duckdb"), SETTINGS)
     bad["horizon_days"] = "thirty"

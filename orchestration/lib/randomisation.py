@@ -169,16 +169,17 @@ def randomised_outcomes(con, settings: dict | None = None):
         positions = dates.get_indexer(pd.DatetimeIndex(ends))
         if (positions < 0).any():
             missing = [f"{d:%Y-%m-%d}" for d in pd.DatetimeIndex(ends)[positions < 0]]
-            raise ValueError(f"{row.pair_id}, {row.horizon_days} days: episode end dates "
-                             f"{missing} have a known outcome in mart_divergence_outcomes but "
-                             "none in fct_pair_forward_outcomes; the two marts disagree")
+            raise ValueError(f"the marts disagree on {row.pair_id} at {row.horizon_days} days: "
+                             f"episode end dates {missing} have a known outcome in "
+                             "mart_divergence_outcomes but none in fct_pair_forward_outcomes")
         test = circular_shift_test(eligible.laggard_beat.to_numpy(dtype=bool), positions,
                                    draws, seed)
         if (test.n_known, test.n_laggard_beat) != (row.n_known, row.n_laggard_beat):
             raise ValueError(
-                f"{row.pair_id}, {row.horizon_days} days: {test.n_laggard_beat} of "
-                f"{test.n_known} known episodes beat, where mart_divergence_outcome_summary "
-                f"says {row.n_laggard_beat} of {row.n_known}; the marts disagree")
+                f"the marts disagree on {row.pair_id} at {row.horizon_days} days: "
+                f"mart_divergence_outcome_summary says {row.n_laggard_beat} of {row.n_known} "
+                f"known episodes beat, mart_divergence_outcomes and fct_pair_forward_outcomes "
+                f"{test.n_laggard_beat} of {test.n_known}")
         rows.append({
             "pair_id": row.pair_id, "leader": row.leader, "laggard": row.laggard,
             "horizon_days": row.horizon_days, "method": METHOD, "assumptions": ASSUMPTIONS,
