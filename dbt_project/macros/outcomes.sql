@@ -101,3 +101,30 @@
     ) as s
         on {% for key in keys %}s.{{ key }} = t.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %}
 {%- endmacro %}
+
+{#- What followed a set of start days (episode ends: mart_divergence_outcome_summary; any
+    day: mart_outcome_base_rates), as aggregates over rows with the columns laggard_return
+    and leader_return (null while the window is not stored), days_to_record (calendar days
+    to the laggard's next record on its divergence basis, null while none), horizon_days and
+    laggard_window_stored (the laggard's whole window is stored). Written once, so the base
+    rates and the outcomes they are read against share every definition:
+      n_known              both returns known
+      n_laggard_beat       the laggard's return was higher than the leader's
+      median_*_return      medians over the known outcomes
+      n_record_known       it is known whether the laggard set a new record within the
+                           horizon (it did, or its whole window is stored)
+      n_laggard_record     it did -#}
+{% macro outcome_statistics() -%}
+        cast(sum(case when laggard_return is not null and leader_return is not null
+                      then 1 else 0 end) as integer)                   as n_known,
+        cast(sum(case when laggard_return > leader_return then 1 else 0 end) as integer)
+                                                                       as n_laggard_beat,
+        percentile_cont(0.5) within group (order by case
+            when leader_return is not null then laggard_return end)    as median_laggard_return,
+        percentile_cont(0.5) within group (order by case
+            when laggard_return is not null then leader_return end)    as median_leader_return,
+        cast(sum(case when days_to_record <= horizon_days or laggard_window_stored
+                      then 1 else 0 end) as integer)                   as n_record_known,
+        cast(sum(case when days_to_record <= horizon_days then 1 else 0 end) as integer)
+                                                                       as n_laggard_record
+{%- endmacro %}

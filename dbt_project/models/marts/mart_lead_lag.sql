@@ -6,7 +6,6 @@
 -- the correlations of two unrelated white-noise series would fall (is_outside_band). is_peak
 -- marks the lag with the largest absolute correlation (ties: the lag nearer 0, then the
 -- negative one); mart_lead_lag_summary says whether it is distinguishable from lag 0.
-{%- set z = var('lead_lag_band_z') %}
 with lagged as (
     select * from {{ ref('int_pair_weekly_lagged') }}
 ),
@@ -34,13 +33,9 @@ select
     lag_weeks,
     n_weeks,
     return_corr,
-    {{ z }} / sqrt(n_weeks)                               as band_95,
-    abs(return_corr) > {{ z }} / sqrt(n_weeks)            as is_outside_band,
+    {{ correlation_band('n_weeks') }}                     as band_95,
+    abs(return_corr) > {{ correlation_band('n_weeks') }}  as is_outside_band,
     first_leader_week_ending,
     last_leader_week_ending,
-    row_number() over (
-        partition by pair_id
-        order by case when return_corr is null then 1 else 0 end, abs(return_corr) desc,
-                 abs(lag_weeks), lag_weeks
-    ) = 1 and return_corr is not null                     as is_peak
+    {{ is_strongest_lag('pair_id') }}                     as is_peak
 from correlated

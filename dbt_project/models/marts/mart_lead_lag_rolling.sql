@@ -6,7 +6,6 @@
 -- the lag with the largest absolute correlation in the window.
 {%- set max_lag = var('lead_lag_max_lag_weeks') %}
 {%- set window = var('lead_lag_window_weeks') %}
-{%- set z = var('lead_lag_band_z') %}
 with lagged as (
     select * from {{ ref('int_pair_weekly_lagged') }}
 ),
@@ -48,11 +47,7 @@ select
     lag_weeks,
     n_weeks,
     return_corr,
-    {{ z }} / sqrt(n_weeks)                                   as band_95,
-    abs(return_corr) > {{ z }} / sqrt(n_weeks)                as is_outside_band,
-    row_number() over (
-        partition by pair_id, window_end_week
-        order by case when return_corr is null then 1 else 0 end, abs(return_corr) desc,
-                 abs(lag_weeks), lag_weeks
-    ) = 1 and return_corr is not null                         as is_window_peak
+    {{ correlation_band('n_weeks') }}                         as band_95,
+    abs(return_corr) > {{ correlation_band('n_weeks') }}      as is_outside_band,
+    {{ is_strongest_lag('pair_id, window_end_week') }}        as is_window_peak
 from full_windows

@@ -7,8 +7,8 @@
 --                            the condition without the laggard's drawdown
 --   laggard_below_threshold  those on which the laggard was at least the divergence
 --                            threshold below its record: the condition without the record
--- The statistics are the outcome summary's, with the same definitions (n_known, shares,
--- medians over known outcomes, records known). Windows of start days fewer than N days apart
+-- The statistics are the outcome summary's, by the same macro (outcome_statistics): n_known,
+-- shares, medians over known outcomes, records known. Windows of start days fewer than N days apart
 -- overlap, so n start days are not n independent trials: windows_overlap says whether any
 -- do, n_non_overlapping_windows how many disjoint N-day windows the period holds.
 {%- set record_basis = var('divergence_laggard_basis') %}
@@ -27,7 +27,11 @@ in_sets as (
 ),
 
 known as (
-    select *, laggard_beat is not null as is_known
+    select
+        *,
+        laggard_beat is not null                     as is_known,
+        laggard_days_to_record                       as days_to_record,
+        window_end_date <= laggard_last_date         as laggard_window_stored
     from in_sets
 ),
 
@@ -60,15 +64,8 @@ counted as (
         horizon_days,
         reference_set,
         cast(count(*) as integer)                                    as n_start_days,
-        cast(sum(case when is_known then 1 else 0 end) as integer)   as n_known,
-        cast(sum(case when laggard_beat then 1 else 0 end) as integer) as n_laggard_beat,
-        percentile_cont(0.5) within group (order by case
-            when is_known then laggard_return end)                   as median_laggard_return,
-        percentile_cont(0.5) within group (order by case
-            when is_known then leader_return end)                    as median_leader_return,
-        cast(count(laggard_set_record) as integer)                   as n_record_known,
-        cast(sum(case when laggard_set_record then 1 else 0 end) as integer)
-                                                                     as n_laggard_record,
+        -- the statistics of mart_divergence_outcome_summary, by the same macro
+        {{ outcome_statistics() }},
         min(start_date)                                              as first_start_date,
         max(start_date)                                              as last_start_date,
         min(case when is_known then start_date end)                  as first_known_start_date,
