@@ -26,6 +26,7 @@ READS = [dg.AssetKey(["marts", name]) for name in
 )
 def mart_outcome_randomised(context: dg.AssetExecutionContext, lockstep: LockstepResource):
     from orchestration.lib.dbt_vars import dbt_var
+    from orchestration.lib.mart_metadata import SNAPSHOT_BANNER
     from orchestration.lib.randomisation import randomised_outcomes, write_table
     from orchestration.lib.warehouse import connect, writer_lock
 
@@ -34,6 +35,8 @@ def mart_outcome_randomised(context: dg.AssetExecutionContext, lockstep: Lockste
         with connect(settings.warehouse, log=context.log.warning) as con:
             frame = randomised_outcomes(con)
             write_table(con, frame)
+            synthetic = con.execute("SELECT bool_or(is_synthetic) FROM "
+                                    "marts.mart_market_snapshot").fetchone()[0]
 
     def pct(value) -> str:
         return "" if value is None or value != value else f"{value * 100:.1f} %"
@@ -51,5 +54,6 @@ def mart_outcome_randomised(context: dg.AssetExecutionContext, lockstep: Lockste
         "dagster/row_count": len(frame),
         "seed": dbt_var("outcome_randomisation_seed"),
         "draws": dbt_var("outcome_randomisation_draws"),
-        "results": dg.MetadataValue.md("\n".join(lines)),
+        "results": dg.MetadataValue.md((SNAPSHOT_BANNER if synthetic else "")
+                                       + "\n".join(lines)),
     })
