@@ -1,7 +1,8 @@
 """The one Definitions object of the lockstep code location.
 
 Each source folder under orchestration/sources brings its own assets and checks (found
-there, not listed here); then dbt, the published copy, the dashboard and the alerts.
+there, not listed here); then dbt, the randomised test after it, the published copy, the
+dashboard and the alerts.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import dagster as dg
 from orchestration.assets.alerts import alerts
 from orchestration.assets.dbt import lockstep_dbt_assets
 from orchestration.assets.publish import dashboard_spec, published_marts
+from orchestration.assets.randomised import mart_outcome_randomised
 from orchestration.resources import LockstepResource, dbt_resource
 from orchestration.schedules import daily_refresh, weekday_schedule, weekend_schedule
 from orchestration.sources import source_definitions
@@ -18,7 +20,8 @@ from orchestration.sources import source_definitions
 defs = dg.Definitions.merge(
     source_definitions(),
     dg.Definitions(
-        assets=[lockstep_dbt_assets, published_marts, alerts, dashboard_spec()],
+        assets=[lockstep_dbt_assets, mart_outcome_randomised, published_marts, alerts,
+                dashboard_spec()],
         jobs=[daily_refresh],
         schedules=[weekday_schedule, weekend_schedule],
         resources={"lockstep": LockstepResource(), "dbt": dbt_resource()},

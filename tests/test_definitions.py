@@ -15,7 +15,10 @@ MARTS = {"marts/mart_market_snapshot", "marts/fct_all_time_highs", "marts/fct_dr
          "marts/fct_fed_balance_sheet_weekly", "marts/fct_policy_rate_changes",
          "marts/mart_crypto_macro_daily", "marts/mart_daily_brief",
          "marts/mart_divergence_outcomes", "marts/mart_divergence_outcome_summary",
-         "marts/fct_dated_events", "marts/fct_events"}
+         "marts/fct_dated_events", "marts/fct_events", "marts/fct_pair_forward_outcomes",
+         "marts/mart_outcome_base_rates", "marts/mart_outcome_significance",
+         "marts/mart_outcome_significance_daily", "marts/mart_outcome_randomised",
+         "marts/mart_lead_lag", "marts/mart_lead_lag_rolling", "marts/mart_lead_lag_summary"}
 
 EXPECTED_LINEAGE = {
     "published/marts": MARTS,
@@ -56,6 +59,28 @@ EXPECTED_LINEAGE = {
     "marts/mart_divergence_outcomes": {"marts/fct_divergence_episodes",
                                        "intermediate/int_running_peaks"},
     "marts/mart_divergence_outcome_summary": {"marts/mart_divergence_outcomes"},
+    "intermediate/int_pair_closes_daily": {"intermediate/int_running_peaks",
+                                           "intermediate/int_calendar_days"},
+    "marts/fct_pair_forward_outcomes": {"marts/fct_divergence_daily",
+                                        "marts/fct_divergence_episodes",
+                                        "intermediate/int_running_peaks",
+                                        "intermediate/int_pair_closes_daily"},
+    "marts/mart_outcome_base_rates": {"marts/fct_pair_forward_outcomes"},
+    "marts/mart_outcome_significance": {"marts/mart_divergence_outcome_summary",
+                                        "marts/mart_outcome_base_rates"},
+    "marts/mart_outcome_significance_daily": {
+        "marts/fct_divergence_daily", "marts/fct_divergence_episodes",
+        "marts/fct_pair_forward_outcomes", "marts/mart_divergence_outcomes",
+        "intermediate/int_running_peaks", "intermediate/int_calendar_days"},
+    # the randomised test: a Python asset after dbt, before the publish step
+    "marts/mart_outcome_randomised": {"marts/fct_pair_forward_outcomes",
+                                      "marts/mart_divergence_outcomes",
+                                      "marts/mart_divergence_outcome_summary"},
+    "intermediate/int_pair_weekly_returns": {"intermediate/int_pair_closes_daily"},
+    "intermediate/int_pair_weekly_lagged": {"intermediate/int_pair_weekly_returns"},
+    "marts/mart_lead_lag": {"intermediate/int_pair_weekly_lagged"},
+    "marts/mart_lead_lag_rolling": {"intermediate/int_pair_weekly_lagged"},
+    "marts/mart_lead_lag_summary": {"marts/mart_lead_lag", "marts/fct_divergence_daily"},
     "marts/mart_daily_brief": {
         "intermediate/int_running_peaks", "intermediate/int_calendar_days",
         "intermediate/int_record_clusters", "intermediate/int_joint_bottoms",

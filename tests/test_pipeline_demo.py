@@ -12,6 +12,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+from orchestration.lib.randomisation import COLUMNS as RANDOMISED_COLUMNS
+from orchestration.lib.randomisation import DESCRIPTION as RANDOMISED_DESCRIPTION
+from orchestration.lib.randomisation import TABLE as RANDOMISED_TABLE
 from orchestration.settings import dbt_executable
 from orchestration.sources.fred.checks import RULES as FRED_RULES
 from orchestration.sources.yahoo.checks import RULES as MARKET_RULES
@@ -294,6 +297,10 @@ def test_descriptions_are_comments_in_the_live_and_the_published_warehouse(demo_
         expected[(schema, table, None)] = node["description"]
         for column in node["columns"].values():
             expected[(schema, table, column["name"])] = column["description"]
+    # the one mart a Python asset writes (the randomised test) comments itself likewise
+    expected[("marts", RANDOMISED_TABLE, None)] = RANDOMISED_DESCRIPTION
+    for name, _, text in RANDOMISED_COLUMNS:
+        expected[("marts", RANDOMISED_TABLE, name)] = text
     live = _comments(warehouse, ("staging", "intermediate", "marts", "reference"))
     assert set(live) == set(expected)  # every column is documented, no comment is missing
     assert live == expected
@@ -318,6 +325,8 @@ def test_marts_have_enforced_contracts_with_the_built_types(demo_run):
             assert node["config"]["contract"]["enforced"] is True, node["name"]
             for column in node["columns"].values():
                 declared[(node["name"], column["name"])] = column["data_type"].lower()
+    for name, kind, _ in RANDOMISED_COLUMNS:  # the Python asset's table, typed as declared
+        declared[(RANDOMISED_TABLE, name)] = kind.lower()
     assert declared == built
 
 
@@ -402,3 +411,40 @@ def test_the_first_build_is_whole_and_the_second_incremental(demo_run):
     text = summarize(second.all_events, 1.0, second.run_id, True, None)
     assert "dbt: int_running_peaks built incrementally (only the rows whose inputs changed)" \
         in text.splitlines()
+
+
+def test_outcome_tails_against_scipy_on_the_demo(demo_run):
+    """The exact one-sided binomial tail of the outcome marts (SQL, from log-factorials)
+    against scipy.stats.binomtest, on every row of both marts that has one."""
+    from scipy import stats
+
+    _, _, warehouse, _ = demo_run
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "SELECT n_laggard_beat, n_known, base_rate_share, p_value FROM "
+            "marts.mart_outcome_significance WHERE p_value IS NOT NULL UNION ALL "
+            "SELECT n_laggard_beat, n_known, base_rate_share, p_value FROM "
+            "marts.mart_outcome_significance_daily WHERE p_value IS NOT NULL").fetchall()
+    assert len(rows) > 100
+    for k, n, p0, p in rows:
+        assert p == pytest.approx(
+            stats.binomtest(k, n, p0, alternative="greater").pvalue, abs=1e-12), (k, n, p0)
+
+
+def test_the_randomised_test_runs_between_dbt_and_the_publish(demo_run):
+    """marts.mart_outcome_randomised is materialized by its Python asset in the same run,
+    one row per row of the outcome summary, and published with the dbt marts."""
+    first, _, warehouse, _ = demo_run
+    [materialization] = first.asset_materializations_for_node("marts__mart_outcome_randomised")
+    assert materialization.asset_key.path == ["marts", "mart_outcome_randomised"]
+    # the UI's table of results says the data is synthetic
+    assert materialization.metadata["results"].value.startswith("**SYNTHETIC demo data")
+    published = warehouse.parent / "published" / "current" / "lockstep.duckdb"
+    with duckdb.connect(str(published), read_only=True) as con:
+        randomised = con.execute("SELECT pair_id, horizon_days, n_known, n_laggard_beat, "
+                                 "p_value FROM marts.mart_outcome_randomised "
+                                 "ORDER BY 1, 2").fetchall()
+        summary = con.execute("SELECT pair_id, horizon_days, n_known, n_laggard_beat FROM "
+                              "marts.mart_divergence_outcome_summary ORDER BY 1, 2").fetchall()
+    assert [r[:4] for r in randomised] == summary and len(summary) >= 12
+    assert all(0 < r[4] <= 1 for r in randomised if r[2])

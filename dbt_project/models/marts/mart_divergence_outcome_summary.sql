@@ -40,18 +40,8 @@ counted as (
         laggard,
         horizon_days,
         cast(count(*) as integer)                                      as n_episodes,
-        cast(sum(case when laggard_return is not null and leader_return is not null
-                      then 1 else 0 end) as integer)                   as n_known,
-        cast(sum(case when laggard_return > leader_return then 1 else 0 end) as integer)
-                                                                       as n_laggard_beat,
-        percentile_cont(0.5) within group (order by case
-            when leader_return is not null then laggard_return end)    as median_laggard_return,
-        percentile_cont(0.5) within group (order by case
-            when laggard_return is not null then leader_return end)    as median_leader_return,
-        cast(sum(case when days_to_record <= horizon_days or laggard_window_stored
-                      then 1 else 0 end) as integer)                   as n_record_known,
-        cast(sum(case when days_to_record <= horizon_days then 1 else 0 end) as integer)
-                                                                       as n_laggard_record
+        -- the statistics mart_outcome_base_rates computes over every day too (one macro)
+        {{ outcome_statistics() }}
     from by_horizon
     group by pair_id, leader, laggard, horizon_days
 )
