@@ -1,7 +1,8 @@
 """The one Definitions object of the lockstep code location.
 
 Each source folder under orchestration/sources brings its own assets and checks (found
-there, not listed here); then dbt, the published copy, the dashboard and the alerts.
+there, not listed here); then dbt, the published copy, the dashboard and the alerts; the
+daily refresh's job and schedules, and the sensor that fails runs whose process died.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from orchestration.assets.dbt import lockstep_dbt_assets
 from orchestration.assets.publish import dashboard_spec, published_marts
 from orchestration.resources import LockstepResource, dbt_resource
 from orchestration.schedules import daily_refresh, weekday_schedule, weekend_schedule
+from orchestration.sensors import dead_runs
 from orchestration.sources import source_definitions
 
 defs = dg.Definitions.merge(
@@ -21,6 +23,7 @@ defs = dg.Definitions.merge(
         assets=[lockstep_dbt_assets, published_marts, alerts, dashboard_spec()],
         jobs=[daily_refresh],
         schedules=[weekday_schedule, weekend_schedule],
+        sensors=[dead_runs],
         resources={"lockstep": LockstepResource(), "dbt": dbt_resource()},
     ),
 )
