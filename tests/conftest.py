@@ -186,6 +186,13 @@ def cut_real_history(real_data: Path, target: Path, last_day: str,
             frame[keep].to_csv(target / kind / path.name, index=False)
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def query(warehouse: Path, sql: str, params=None):
     import duckdb
 

@@ -13,7 +13,7 @@ import pytest
 
 from orchestration.partitions import newest_key
 from orchestration.resources import LockstepResource, dbt_resource
-from tests.conftest import PROJECT_ROOT, lockstep_env
+from tests.conftest import PROJECT_ROOT, free_port, lockstep_env
 from tests.fakes.yahoo import FakeYahoo
 
 pytestmark = pytest.mark.slow
@@ -315,14 +315,6 @@ def test_a_first_load_into_a_new_warehouse_after_the_demo_is_a_first_load(tmp_pa
     assert len(demo_runs) == 1
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _group(pgid: int) -> list[str]:
     """The live processes of a process group (a zombie left to a parent that is gone is
     not running)."""
@@ -347,7 +339,7 @@ def test_make_dev_stops_on_sigterm_and_sigint_to_its_process_group(tmp_path, dbt
     import time
     import urllib.request
 
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "dev.log", "w")
     dev = subprocess.Popen(
         ["make", "--no-print-directory", "dev", f"DEV_PORT={port}"], cwd=PROJECT_ROOT,

@@ -23,7 +23,7 @@ from orchestration.partitions import newest_key, range_tags
 from orchestration.resources import LockstepResource
 from orchestration.sources.fred.assets import FRED_OBSERVATIONS, raw_fred
 from orchestration.sources.yahoo.assets import MARKET_PRICES, raw_market
-from tests.conftest import PROJECT_ROOT, lockstep_env, materialize_all
+from tests.conftest import PROJECT_ROOT, free_port, lockstep_env, materialize_all
 
 pytestmark = pytest.mark.slow
 
@@ -233,7 +233,7 @@ def test_a_killed_run_never_holds_up_the_queue_of_the_ui_and_the_schedules(tmp_p
     workspace.write_text(f"load_from:\n  - python_module:\n      module_name: "
                          f"tests.fakes.every_minute\n      working_directory: {PROJECT_ROOT}\n"
                          f"      location_name: lockstep\n")
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "dev.log", "w")
     dev = subprocess.Popen(  # what `make dev` runs
         [sys.executable, "-m", "orchestration.cli", "dagster", "dev", "-w", str(workspace),
@@ -290,14 +290,6 @@ def _submit_when_loaded(client, tags: dict, timeout: float = 300) -> str:
         except DagsterGraphQLClientError as exc:
             assert "NotFound" in str(exc) and time.monotonic() < deadline, exc
             time.sleep(3)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _graphql_client(client_class, port: int, server, log, timeout: float = 300):

@@ -134,13 +134,13 @@ class Worker:
         return f"PID {self.pid} on {self.host}, started {when}"
 
 
-def worker_tags(run_id: str, pid: int | None = None) -> dict[str, str]:
-    """The tags of run `run_id` that name the process `pid` (default: this one) running it."""
+def worker_tags(run_id: str) -> dict[str, str]:
+    """The tags of run `run_id` that name this process as the one running it."""
     import socket
 
     import psutil
 
-    process = psutil.Process(os.getpid() if pid is None else pid)
+    process = psutil.Process(os.getpid())
     return {WORKER_RUN: run_id, WORKER_PID: str(process.pid), WORKER_HOST: socket.gethostname(),
             WORKER_STARTED: f"{process.create_time():.2f}"}
 
