@@ -3,7 +3,7 @@
 #   make test     the test suite
 #   make run      the pipeline on LOCKSTEP_SOURCE (demo | files | live; LOCKSTEP_FULL_REFRESH=1 rebuilds all)
 #   make refresh  the pipeline on live Yahoo + FRED data (needs FRED_API_KEY)
-#   make dev      the Dagster UI on http://127.0.0.1:3000
+#   make dev      the Dagster UI on http://127.0.0.1:3000 (DEV_PORT=...), for LOCKSTEP_WAREHOUSE
 #   make dashboard the dashboard on http://127.0.0.1:8501 (reads the published copy)
 #   make brief    the day's story as Markdown (DATE=YYYY-MM-DD, default: the latest date)
 #   make docs     dbt's docs (lineage, columns, types, tests) on http://127.0.0.1:8080
@@ -15,7 +15,9 @@ PYTHON ?= python3
 export LOCKSTEP_SOURCE ?= demo
 export LOCKSTEP_STATE_DIR ?= $(CURDIR)/.lockstep
 export LOCKSTEP_WAREHOUSE ?= $(CURDIR)/warehouse/lockstep.duckdb
-export DAGSTER_HOME ?= $(LOCKSTEP_STATE_DIR)/dagster_home
+# No DAGSTER_HOME here: each warehouse has its own Dagster instance, under
+# $(LOCKSTEP_STATE_DIR)/warehouses/<stem>-<hash of its path>/dagster_home, which the commands
+# below derive (orchestration/settings.py, dagster_home); a DAGSTER_HOME you export wins.
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export UV_PYTHON_DOWNLOADS := never
 
@@ -74,11 +76,7 @@ $(MANIFEST): .venv/.synced .venv-dbt/.synced $(DBT_SOURCES) $(PARSED_FOR)
 	@cd dbt_project && $(DBT) parse --quiet --profiles-dir . $(call QUIETLY,dbt parse)
 	@touch $@
 
-$(DAGSTER_HOME)/dagster.yaml: orchestration/dagster_instance.yaml
-	@mkdir -p $(DAGSTER_HOME)
-	@cp $< $@
-
-setup: .venv/.synced .venv-dbt/.synced $(MANIFEST) $(DAGSTER_HOME)/dagster.yaml
+setup: .venv/.synced .venv-dbt/.synced $(MANIFEST)
 
 run: setup
 	@$(RUN) python -m orchestration.cli run
@@ -111,21 +109,26 @@ docs: setup
 test: setup
 	$(RUN) pytest
 
+# `dagster ...` on the warehouse's own instance (orchestration/cli.py, `dagster`)
+DAGSTER = $(RUN) python -m orchestration.cli dagster
+
+# make dev [DEV_PORT=3000]: the UI, the daemon (schedules, sensors, the run queue) and the
+# code server; Ctrl-C, SIGINT or SIGTERM to its process group stops them all
 dev: setup
-	$(RUN) dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	$(DAGSTER) dev -w workspace.yaml -h 127.0.0.1 -p $(or $(DEV_PORT),3000)
 
 # the two schedules and the automation sensor start stopped; these turn them on or off in
 # the instance `make dev` runs (its daemon then launches the runs)
 automation-on: setup
-	@set -o pipefail; $(RUN) dagster schedule start --start-all -w workspace.yaml 2>&1 \
+	@set -o pipefail; $(DAGSTER) schedule start --start-all -w workspace.yaml 2>&1 \
 	  | grep -v dagster.code_server
-	@set -o pipefail; $(RUN) dagster sensor start default_automation_condition_sensor \
+	@set -o pipefail; $(DAGSTER) sensor start default_automation_condition_sensor \
 	  -w workspace.yaml 2>&1 | grep -v dagster.code_server
 
 automation-off: setup
 	@set -o pipefail; for s in daily_refresh_weekdays daily_refresh_weekends; do \
-	  $(RUN) dagster schedule stop $$s -w workspace.yaml 2>&1 | grep -v dagster.code_server; done
-	@set -o pipefail; $(RUN) dagster sensor stop default_automation_condition_sensor \
+	  $(DAGSTER) schedule stop $$s -w workspace.yaml 2>&1 | grep -v dagster.code_server; done
+	@set -o pipefail; $(DAGSTER) sensor stop default_automation_condition_sensor \
 	  -w workspace.yaml 2>&1 | grep -v dagster.code_server
 
 # the dashboard reads only the published copy that `make run` writes with the same

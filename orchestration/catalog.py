@@ -133,10 +133,14 @@ def parse_catalog(raw: dict) -> Catalog:
             )
         )
     # counted once each (list.count per key made 5,000 symbols cost 1.7 s)
-    for kind, keys in (("symbol", [i.symbol for i in market]), ("series", [s.id for s in fred])):
+    for kind, section, keys in (("symbol", "market", [i.symbol for i in market]),
+                                ("series", "fred", [s.id for s in fred])):
         dupes = sorted(k for k, n in Counter(keys).items() if n > 1)
         if dupes:
-            raise CatalogError(f"duplicate {kind} in catalog: {', '.join(dupes)}")
+            where = {k: [n for n, key in enumerate(keys) if key == k] for k in dupes}
+            raise CatalogError("duplicate " + "; ".join(
+                f"{kind} {k} ({' and '.join(f'{section}[{n}]' for n in where[k])})"
+                for k in dupes))
     clash = sorted(s for s, n in Counter(i.file_stem for i in market).items() if n > 1)
     if clash:
         raise CatalogError(f"symbols map to the same file name: {', '.join(clash)}")
@@ -157,6 +161,18 @@ def parse_catalog(raw: dict) -> Catalog:
     return Catalog(market=tuple(market), fred=tuple(fred), sections=sections)
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's error where it is (line and column of the file, counted from 1), without its
+    own name for the text it read ("<unicode string>")."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is None or problem is None:
+        return " ".join(str(exc).split())
+    context = getattr(exc, "context", None)
+    return (f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+            + (f" ({context})" if context else ""))
+
+
 def catalog_path(env: Mapping[str, str] | None = None) -> Path:
     """LOCKSTEP_CATALOG when set (your own universe without editing the repo), else
     orchestration/catalog.yaml."""
@@ -175,7 +191,8 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
     except (FileNotFoundError, IsADirectoryError) as exc:
         raise CatalogError(f"catalog file not found: {named}") from exc
     except yaml.YAMLError as exc:
-        raise CatalogError(f"catalog file {named} is not valid YAML: {exc}") from exc
+        raise CatalogError(f"catalog file {named} is not valid YAML: {_yaml_problem(exc)}"
+                           ) from None
     try:
         return parse_catalog(raw)
     except CatalogError as exc:

@@ -12,6 +12,13 @@
                                            backfill (or re-load) the years that range covers
                                            (2020 and 2021: a partition is a year), then rebuild
                                            the marts; re-running a range changes nothing twice
+    python -m orchestration.cli dagster ARGS...
+                                           `dagster ARGS...` on the warehouse's own instance
+                                           (`make dev`, `make automation-on/off`)
+
+Every command that uses the Dagster instance uses the warehouse's own (DAGSTER_HOME when set;
+orchestration/lib/runs.py, `use_instance`). Before each run, `run` marks the runs whose
+process died as failed, saying so.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
-from orchestration.catalog import load_catalog
+from orchestration.catalog import CatalogError, load_catalog
 from orchestration.settings import SettingsError, load_settings
 
 
@@ -84,10 +91,27 @@ def _output_to(log_file: Path | None):
 
 @cache
 def _instance():
-    """DAGSTER_HOME's instance: the one `make dev` shows."""
+    """The warehouse's Dagster instance (DAGSTER_HOME, which `use_instance` set): the one
+    `make dev` shows for the same LOCKSTEP_WAREHOUSE."""
     import dagster as dg
 
     return dg.DagsterInstance.get()
+
+
+def _dagster(args: list[str]) -> int:
+    """Become `dagster ARGS...` on the warehouse's instance (`make dev`, the automation
+    targets). SIGINT and SIGTERM are reset to their defaults first: a process started in
+    the background of a script inherits SIGINT ignored, Dagster maps SIGTERM onto SIGINT's
+    handler, and `make dev` then ignored both (it needed SIGKILL)."""
+    import signal
+
+    from orchestration.lib.runs import use_instance
+
+    use_instance(say=lambda line: print(f"lockstep: {line}", file=sys.stderr, flush=True))
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, signal.SIG_DFL)
+    os.execv(sys.executable, [sys.executable, "-m", "dagster", *args])
+    return 1  # not reached
 
 
 def _partitions(instance: Callable, settings, start: str | None,
@@ -95,9 +119,10 @@ def _partitions(instance: Callable, settings, start: str | None,
     """Which years of the raw assets this run loads, as run tags, and how to say it.
 
     A backfill: the years START..END cover (whole years: a partition is a year). The first
-    load into this Dagster instance (no year of raw/market_prices or raw/fred_observations
-    recorded yet): every year the source can have, so the UI's partition health is right
-    from the start. Otherwise the daily refresh: the current year, incremental."""
+    load into the warehouse (no warehouse file yet, or no year of raw/market_prices or
+    raw/fred_observations recorded in its instance): every year the source can have, so
+    the UI's partition health is right from the start. Otherwise the daily refresh: the
+    current year, incremental."""
     from orchestration.partitions import FIRST_YEAR, newest_key, partitioned_keys, range_tags, years
 
     if start or end:
@@ -105,7 +130,8 @@ def _partitions(instance: Callable, settings, start: str | None,
                             date.fromisoformat(end) if end else None)
         tags = {**range_tags(first, last), "lockstep/backfill": f"{start or ''}..{end or ''}"}
         return tags, f"backfill of the years {first} to {last} (whole years)"
-    if not all(instance().get_materialized_partitions(key) for key in partitioned_keys()):
+    if not settings.warehouse.exists() or not all(
+            instance().get_materialized_partitions(key) for key in partitioned_keys()):
         if settings.is_synthetic:
             from orchestration.sources.demo.client import START
 
@@ -118,17 +144,26 @@ def _partitions(instance: Callable, settings, start: str | None,
 
 
 def _run(settings, start: str | None = None, end: str | None = None) -> int:
-
-    from orchestration.lib.runs import run_daily_refresh
-    from orchestration.summary import failed_error_checks, summarize
+    from orchestration.lib.runs import fail_dead_runs, run_daily_refresh, use_instance
+    from orchestration.lib.warehouse import WarehousePathError, announce_waits_to, check_writable
+    from orchestration.summary import report
 
     label = "SYNTHETIC demo data" if settings.is_synthetic else f"source {settings.source}"
+    try:  # what every step would fail on, said once, before a run starts
+        check_writable(settings.warehouse)
+        load_catalog()
+    except (WarehousePathError, CatalogError) as exc:
+        print(f"lockstep: {exc}", file=sys.stderr)
+        return 2
+    use_instance(say=lambda line: print(f"lockstep: {line}", flush=True))
     try:
         partition_tags, what = _partitions(_instance, settings, start, end)
     except ValueError as exc:
         print(f"lockstep: {exc}", file=sys.stderr)
         return 2
     instance = _instance()
+    for dead in fail_dead_runs(instance, "`make run`"):
+        print(f"lockstep: {dead.line()}", flush=True)
     verbose = os.environ.get("VERBOSE", "").strip() not in ("", "0")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     log_file = None if verbose else settings.state_dir / "logs" / f"run-{stamp}.log"
@@ -140,25 +175,34 @@ def _run(settings, start: str | None = None, end: str | None = None) -> int:
     run_config = {
         "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
     }
-    with _output_to(log_file):
-        result = run_daily_refresh(instance, run_config, tags)
+    # a wait for the warehouse is said on the terminal too, not only in the log file
+    announce_waits_to(sys.stderr if log_file else None)
+    try:
+        with _output_to(log_file):
+            result = run_daily_refresh(instance, run_config, tags)
+    finally:
+        announce_waits_to(None)
     elapsed = time.monotonic() - started
-    summary = summarize(result.all_events, elapsed, result.run_id, result.success,
-                        str(log_file) if log_file else None)
+    log = str(log_file) if log_file else None
     if not result.success:
+        summary, _ = report(result.all_events, elapsed, result.run_id, False, log)
         print(summary, file=sys.stderr)
         return 1
-    code = _print_snapshot(settings)
-    if code == 0 and settings.is_synthetic:
+    others = []
+    if _print_snapshot(settings) != 0:
+        others.append("the snapshot could not be read (the message above)")
+    elif settings.is_synthetic:
         from orchestration.sources.demo.client import STORY_DATE
 
         print(f"\nThe demo brief for {STORY_DATE}, the day the synthetic story is about "
               f"(`make brief DATE=...` for any other day):\n", flush=True)
-        code = _print_brief(settings, STORY_DATE)
+        if _print_brief(settings, STORY_DATE) != 0:
+            others.append(f"the demo brief for {STORY_DATE} could not be read (the message "
+                          f"above)")
+    summary, problems = report(result.all_events, elapsed, result.run_id, True, log, others)
     print("\n" + summary, flush=True)
-    if failed_error_checks(result.all_events):
-        return 1  # the marts were rebuilt, but something was held back: say so to cron too
-    return code
+    # the marts were rebuilt, but something was held back: say so to cron too
+    return 1 if problems else 0
 
 
 def _docs(settings, port: int, serve: bool) -> int:
@@ -207,6 +251,9 @@ def _docs(settings, port: int, serve: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["dagster"]:
+        return _dagster(argv[1:])
     parser = argparse.ArgumentParser(prog="lockstep")
     parser.add_argument("command", choices=["run", "snapshot", "brief", "demo-data", "docs"])
     parser.add_argument("--port", type=int, default=8080, help="docs only: the port")

@@ -2,7 +2,8 @@
 
 Each source folder under orchestration/sources brings its own assets and checks (found
 there, not listed here); then dbt, the randomised test after it, the published copy, the
-dashboard and the alerts.
+dashboard and the alerts; the daily refresh's job and schedules, and the sensor that fails
+runs whose process died.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from orchestration.assets.publish import dashboard_spec, published_marts
 from orchestration.assets.randomised import mart_outcome_randomised
 from orchestration.resources import LockstepResource, dbt_resource
 from orchestration.schedules import daily_refresh, weekday_schedule, weekend_schedule
+from orchestration.sensors import dead_runs
 from orchestration.sources import source_definitions
 
 defs = dg.Definitions.merge(
@@ -24,6 +26,7 @@ defs = dg.Definitions.merge(
                 dashboard_spec()],
         jobs=[daily_refresh],
         schedules=[weekday_schedule, weekend_schedule],
+        sensors=[dead_runs],
         resources={"lockstep": LockstepResource(), "dbt": dbt_resource()},
     ),
 )

@@ -45,6 +45,12 @@ class LockstepResource(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._settings = load_settings()
+        if context.instance is not None and context.run is not None:
+            from orchestration.lib.runs import record_worker
+
+            # a run the daemon launched names its process, so a dead one is found
+            # (orchestration/lib/runs.py, "Dead runs"); `make run`'s runs already do
+            record_worker(context.instance, context.run)
 
     def backoff(self) -> Backoff:
         return Backoff(attempts=self.retry_attempts, base_delay_s=self.retry_base_delay_s,

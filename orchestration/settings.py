@@ -4,7 +4,12 @@ LOCKSTEP_SOURCE     demo | files | live            (default: demo, synthetic and
 LOCKSTEP_DATA_DIR   directory read by the files source
 LOCKSTEP_CATALOG    the catalog file (default: orchestration/catalog.yaml; read in catalog.py)
 LOCKSTEP_WAREHOUSE  DuckDB path                     (default: warehouse/lockstep.duckdb)
-LOCKSTEP_STATE_DIR  local state: Dagster home, demo data, yfinance cache (default: .lockstep/)
+LOCKSTEP_CREATE_DIRS 1: create the warehouse's directory when it does not exist (default: only
+                    the default warehouse's; orchestration/lib/warehouse.py)
+LOCKSTEP_STATE_DIR  local state: each warehouse's Dagster home, demo data, yfinance cache
+                    (default: .lockstep/)
+DAGSTER_HOME        the Dagster instance (default: one per warehouse, derived from its path:
+                    <state dir>/warehouses/<stem>-<hash>/dagster_home; set, it wins)
 LOCKSTEP_PUBLISH_DIR where the published marts go (default: <warehouse dir>/published)
 LOCKSTEP_FULL_REFRESH  1: this run rebuilds dbt's incremental models whole (default: only
                     what changed; README, "Incremental marts")
@@ -24,6 +29,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("demo", "files", "live")
+DEFAULT_WAREHOUSE = "warehouse/lockstep.duckdb"  # relative to PROJECT_ROOT
+DEFAULT_STATE_DIR = ".lockstep"
 
 
 class SettingsError(ValueError):
@@ -58,12 +65,9 @@ class Settings:
 
     @property
     def warehouse_state_dir(self) -> Path:
-        """State that belongs to one warehouse (its UI chart), never shared with another:
-        .lockstep/warehouses/<file stem>-<hash of its absolute path>."""
-        import hashlib
-
-        digest = hashlib.sha256(str(self.warehouse.resolve()).encode()).hexdigest()[:10]
-        return self.state_dir / "warehouses" / f"{self.warehouse.stem}-{digest}"
+        """State that belongs to one warehouse (its UI chart, its Dagster instance), never
+        shared with another: .lockstep/warehouses/<file stem>-<hash of its absolute path>."""
+        return warehouse_state_dir(self.state_dir, self.warehouse)
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -84,7 +88,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return Settings(
         source=source,
         warehouse=warehouse_path(env),
-        state_dir=_path(env.get("LOCKSTEP_STATE_DIR") or ".lockstep"),
+        state_dir=state_dir(env),
         data_dir=data_dir,
         publish_dir=publish_dir(env),
         full_refresh=full_refresh_raw in ("1", "true", "yes"),
@@ -93,7 +97,41 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
 
 def warehouse_path(env: dict[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
-    return _path(env.get("LOCKSTEP_WAREHOUSE") or "warehouse/lockstep.duckdb")
+    return _path(env.get("LOCKSTEP_WAREHOUSE") or DEFAULT_WAREHOUSE)
+
+
+def state_dir(env: dict[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    return _path(env.get("LOCKSTEP_STATE_DIR") or DEFAULT_STATE_DIR)
+
+
+def warehouse_state_dir(state: Path, warehouse: Path) -> Path:
+    import hashlib
+
+    digest = hashlib.sha256(str(warehouse.resolve()).encode()).hexdigest()[:10]
+    return state / "warehouses" / f"{warehouse.stem}-{digest}"
+
+
+def dagster_home(env: dict[str, str] | None = None) -> tuple[Path, bool]:
+    """The Dagster instance's directory, and whether the user chose it: DAGSTER_HOME when set,
+    else the warehouse's own (<its state dir>/dagster_home), so the runs, partitions and
+    briefs of one warehouse never show in another's UI."""
+    env = os.environ if env is None else env
+    explicit = (env.get("DAGSTER_HOME") or "").strip()
+    if explicit:
+        return _path(explicit), True
+    return warehouse_state_dir(state_dir(env), warehouse_path(env)) / "dagster_home", False
+
+
+def create_dirs(env: dict[str, str] | None = None) -> bool:
+    """LOCKSTEP_CREATE_DIRS=1: create a warehouse's missing directory (else only the
+    default warehouse's directory is created)."""
+    env = os.environ if env is None else env
+    return (env.get("LOCKSTEP_CREATE_DIRS") or "").strip().lower() in ("1", "true", "yes")
+
+
+def is_default_warehouse(warehouse: Path) -> bool:
+    return Path(warehouse).resolve() == _path(DEFAULT_WAREHOUSE).resolve()
 
 
 def publish_dir(env: dict[str, str] | None = None) -> Path:

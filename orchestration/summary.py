@@ -1,19 +1,40 @@
 """The short summary `make run` and `make demo` end with, read from the run's events: what
 loaded per source, every warning check that failed (symbols and dates), what failed and
-why in a few lines, the alerts, and what to do next. The whole log is in the file the run
-wrote (and in the Dagster UI)."""
+why, the alerts, and what to do next. The whole log is in the file the run wrote (and in
+the Dagster UI). A message is never cut: what a person acts on (the cause, the PID and
+command holding the warehouse, the file and line, the symbol) is often at its end; long
+lines are wrapped instead. The first line says "succeeded" only when there is nothing to
+act on (`make run` then exits 0); otherwise it counts the problems."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 LISTED = 4  # problem lines shown per failed check; the UI has them all
-WIDTH = 110
+WIDTH = 110  # longer lines are wrapped (never cut)
 
 
-def _short(text: str, width: int = WIDTH) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 3] + "..."
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _wrapped(lines: list[str], width: int = WIDTH) -> list[str]:
+    """Lines longer than `width` wrapped at spaces, the continuation indented under the
+    line's own indentation; a word longer than the width (a path) stays whole."""
+    import textwrap
+
+    out = []
+    for line in lines:
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = line[: len(line) - len(line.lstrip())]
+        # a number stays with its unit ("+0.2 %")
+        kept = line.strip().replace(" %", "\xa0%")
+        out += [part.replace("\xa0%", " %") for part in textwrap.wrap(
+            kept, width=width, initial_indent=indent, subsequent_indent=indent + "    ",
+            break_long_words=False, break_on_hyphens=False)]
+    return out
 
 
 def _meta(metadata, key, default=None):
@@ -36,7 +57,8 @@ def _innermost(error) -> str:
     if error is None:
         return "unknown error"
     message = error.message.strip()
-    return re.sub(r"^(?:[A-Za-z_][\w]*\.)+Failure: ", "", message)
+    # lockstep's own errors say what happened in their words: their class adds nothing
+    return re.sub(r"^(?:(?:[A-Za-z_][\w]*\.)+Failure|orchestration(?:\.\w+)+): ", "", message)
 
 
 def failed_error_checks(events: Iterable) -> int:
@@ -46,9 +68,24 @@ def failed_error_checks(events: Iterable) -> int:
                and e.asset_check_evaluation_data.severity.value == "ERROR")
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
 def summarize(events: Iterable, elapsed: float, run_id: str, success: bool,
-              log_file: str | None) -> str:
+              log_file: str | None, other_problems: Sequence[str] = ()) -> str:
+    """The summary's text."""
+    return report(events, elapsed, run_id, success, log_file, other_problems)[0]
+
+
+def report(events: Iterable, elapsed: float, run_id: str, success: bool,
+           log_file: str | None, other_problems: Sequence[str] = ()) -> tuple[str, int]:
+    """The summary, and how many problems it counts (0: `make run` exits 0).
+    `other_problems`: what went wrong after the run (the snapshot could not be read),
+    listed and counted with the run's."""
     loaded, warnings, blocked, failed_checks, failures, alerts = [], [], [], [], [], None
+    failed_steps, run_failure = 0, None
+    causes: dict[tuple[str, ...], list[str]] = {}  # a cause, and the steps that failed on it
     builds: dict[str, str] = {}  # dbt's incremental models: how this run built them
     years: dict[str, list[str]] = {}  # partitions (years) of each raw table the run loaded
     for event in events:
@@ -56,9 +93,11 @@ def summarize(events: Iterable, elapsed: float, run_id: str, success: bool,
             message = _innermost(event.step_failure_data.error)
             if "blocking asset check failed" in message:
                 continue  # listed with the blocking checks below
-            lines = message.splitlines() or [message]
-            failures.append(f"{event.step_key}: {_short(lines[0])}")
-            failures += [f"  {_short(line.strip())}" for line in lines[1:9]]
+            failed_steps += 1
+            cause = tuple(_one_line(line) for line in message.splitlines() if line.strip())
+            causes.setdefault(cause or ("unknown error",), []).append(event.step_key)
+        elif event.event_type_value == "PIPELINE_FAILURE":
+            run_failure = _one_line(event.message or "the run failed")
         elif event.event_type_value == "ASSET_MATERIALIZATION":
             materialization = event.step_materialization_data.materialization
             key = materialization.asset_key.to_user_string()
@@ -99,8 +138,8 @@ def summarize(events: Iterable, elapsed: float, run_id: str, success: bool,
                      if not line.startswith("... and")]
             count = int(_meta(check.metadata, "count", len(lines)) or len(lines))
             entry = [f"{check.check_name} ({check.asset_key.to_user_string()}): "
-                     f"{_short(description, 80)}"]
-            entry += [f"  {_short(line)}" for line in lines[:LISTED]]
+                     f"{_one_line(description)}"]
+            entry += [f"  {_one_line(line)}" for line in lines[:LISTED]]
             if count > min(len(lines), LISTED):
                 entry.append(f"  ... and {count - min(len(lines), LISTED)} more (the check's "
                              f"metadata in the UI lists them)")
@@ -114,7 +153,24 @@ def summarize(events: Iterable, elapsed: float, run_id: str, success: bool,
             else:
                 failed_checks.append(entry)
 
-    out = [f"lockstep: run {run_id} {'succeeded' if success else 'FAILED'} in {elapsed:.1f} s"]
+    for cause, steps in causes.items():  # steps that failed alike are listed together
+        failures.append(f"{', '.join(steps)}: {cause[0]}")
+        failures += [f"  {line}" for line in cause[1:]]
+    checks = len(blocked) + len(failed_checks)
+    n_problems = checks + failed_steps + len(other_problems)
+    if not success and n_problems == 0:  # a run failure no step or check explains
+        failures.append(run_failure or "the run failed (the Dagster UI shows why)")
+        n_problems = 1
+    if success and n_problems == 0:
+        out = [f"lockstep: run {run_id} succeeded in {elapsed:.1f} s"]
+    else:
+        kinds = [_plural(n, what) for n, what in ((checks, "failed check"),
+                                                  (failed_steps, "failed step"),
+                                                  (len(other_problems), "other problem"))
+                 if n]
+        out = [f"lockstep: run {run_id} {'finished' if success else 'FAILED'} with "
+               f"{_plural(n_problems, 'problem')} in {elapsed:.1f} s"
+               + (f" ({', '.join(kinds)})" if kinds else "")]
     spans = {min(v) + (f" to {max(v)}" if len(v) > 1 else "") for v in years.values() if v}
     if loaded:
         span = spans.pop() if len(spans) == 1 else None
@@ -133,20 +189,21 @@ def summarize(events: Iterable, elapsed: float, run_id: str, success: bool,
     if warnings:
         out.append(f"Warnings ({len(warnings)} checks):")
         out += [f"  {line}" for entry in warnings for line in entry]
+    failures += [_one_line(problem) for problem in other_problems]
     if failures:
         out.append("Failed:")
         out += [f"  {line}" for line in failures]
     if alerts is not None:
         announced, delivery, listing = alerts
         out.append(f"Alerts: {announced} new event(s), {delivery}")
-        out += [f"  {_short(line[2:])}" for line in listing.splitlines()[:6]
+        out += [f"  {_one_line(line[2:])}" for line in listing.splitlines()[:6]
                 if line.startswith("- ")]
     if log_file:
         out.append(f"Full log: {log_file} (and the run in the Dagster UI, `make dev`)")
-    if success:
+    if success and n_problems == 0:
         out.append("Next: `make brief` (the day's story), `make dashboard` "
                    "(http://127.0.0.1:8501), `make dev` (the Dagster UI, http://127.0.0.1:3000)")
     else:
         out.append("Next: fix the cause above, then `make run` again; `make dev` shows the "
                    "run step by step. README, \"Troubleshooting\", covers each failure.")
-    return "\n".join(out)
+    return "\n".join(_wrapped(out)), n_problems

@@ -58,6 +58,9 @@ def install_network_guard() -> None:
 install_network_guard()
 # the tests' universe is the repo's catalog, whatever the user's shell points at
 os.environ.pop("LOCKSTEP_CATALOG", None)
+# tests (and session fixtures) put warehouses in fresh temporary directories; the rule that
+# a missing directory is an error has its own tests, which unset this
+os.environ["LOCKSTEP_CREATE_DIRS"] = "1"
 
 
 @pytest.fixture(autouse=True)
@@ -66,6 +69,8 @@ def _isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("LOCKSTEP_WAREHOUSE", str(tmp_path / "warehouse" / "lockstep.duckdb"))
     monkeypatch.setenv("LOCKSTEP_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("LOCKSTEP_SOURCE", "demo")
+    monkeypatch.setenv("LOCKSTEP_CREATE_DIRS", "1")  # (see above)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)  # each warehouse's own instance
     monkeypatch.delenv("LOCKSTEP_DATA_DIR", raising=False)
     monkeypatch.delenv("LOCKSTEP_CATALOG", raising=False)
     monkeypatch.delenv("FRED_API_KEY", raising=False)
@@ -179,6 +184,13 @@ def cut_real_history(real_data: Path, target: Path, last_day: str,
                 first, last = gaps[path.stem]
                 keep &= ~frame.date.between(first, last)
             frame[keep].to_csv(target / kind / path.name, index=False)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def query(warehouse: Path, sql: str, params=None):

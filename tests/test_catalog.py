@@ -37,9 +37,14 @@ def test_bad_calendar_is_named():
         parse_catalog({"market": [_entry(calendar="LSE")]})
 
 
-def test_duplicate_symbol_is_refused():
-    with pytest.raises(CatalogError, match="duplicate symbol in catalog: X"):
-        parse_catalog({"market": [_entry(), _entry()]})
+def test_duplicate_symbol_is_refused_naming_it_and_its_entries():
+    with pytest.raises(CatalogError) as refused:
+        parse_catalog({"market": [_entry(), _entry(symbol="Y"), _entry()],
+                       "fred": [{"id": "EFFR", "name": "e", "units": "percent",
+                                 "frequency": "daily"}] * 2})
+    # the symbol and both places it is listed (entries counted from 0, as the other
+    # messages name them: market[2])
+    assert str(refused.value) == "duplicate symbol X (market[0] and market[2])"
 
 
 def test_symbols_that_share_a_file_name_are_refused():
@@ -148,3 +153,44 @@ def test_a_missing_lockstep_catalog_names_the_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("LOCKSTEP_CATALOG", str(tmp_path / "bad.yaml"))
     with pytest.raises(CatalogError, match=r"LOCKSTEP_CATALOG=.*bad.yaml: market\[0\] \(X\)"):
         load_catalog()
+
+
+def test_a_yaml_error_names_the_catalog_file_and_its_line(tmp_path, monkeypatch):
+    """PyYAML names a text it was given as "<unicode string>"; the error names the file (as
+    LOCKSTEP_CATALOG set it) and the line, counted from 1 as an editor does."""
+    from orchestration.catalog import load_catalog
+
+    path = tmp_path / "mine.yaml"
+    path.write_text("market:\n  - symbol: X\n    name: x: y\n")  # line 3: a second colon
+    monkeypatch.setenv("LOCKSTEP_CATALOG", str(path))
+    with pytest.raises(CatalogError) as bad:
+        load_catalog()
+    message = str(bad.value)
+    assert message.startswith(f"catalog file LOCKSTEP_CATALOG={path} is not valid YAML: line 3, ")
+    assert "column 12: mapping values are not allowed" in message  # the second colon
+    assert "<unicode string>" not in message and "\n" not in message
+
+
+def test_make_run_with_a_broken_catalog_says_so_once_before_any_run(tmp_path):
+    """The catalog is read before the run starts: one line naming the file and the symbol,
+    exit 2, no Dagster run and no warehouse (before, every step failed on it and the
+    summary cut the message after "dup.yaml: dupli")."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import PROJECT_ROOT
+
+    full = (PROJECT_ROOT / "orchestration" / "catalog.yaml").read_text()
+    assert "symbol: IWM" in full  # the third entry, market[2]
+    dup = tmp_path / "a-directory-with-a-long-name-as-people-have" / "dup.yaml"
+    dup.parent.mkdir()
+    dup.write_text(full.replace("symbol: IWM", "symbol: BTC-USD"))
+    env = {**os.environ, "LOCKSTEP_CATALOG": str(dup)}
+    out = subprocess.run([sys.executable, "-m", "orchestration.cli", "run"], cwd=PROJECT_ROOT,
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2, out.stdout[-2000:] + out.stderr[-2000:]
+    assert out.stderr.strip() == (f"lockstep: LOCKSTEP_CATALOG={dup}: duplicate symbol "
+                                  f"BTC-USD (market[0] and market[2])")
+    assert "running" not in out.stdout
+    assert not os.path.exists(os.environ["LOCKSTEP_WAREHOUSE"])

@@ -1,7 +1,10 @@
-"""`make run`'s command: runs land in the persistent instance, the snapshot is printed and
-headed as synthetic for demo data; live without a key fails naming the variable."""
+"""`make run`'s command: runs land in the warehouse's own persistent instance, the snapshot
+is printed and headed as synthetic for demo data; live without a key fails naming the
+variable; a warehouse path it cannot use is one error; `make dev` stops on SIGTERM and
+SIGINT."""
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -10,7 +13,7 @@ import pytest
 
 from orchestration.partitions import newest_key
 from orchestration.resources import LockstepResource, dbt_resource
-from tests.conftest import PROJECT_ROOT, lockstep_env
+from tests.conftest import PROJECT_ROOT, free_port, lockstep_env
 from tests.fakes.yahoo import FakeYahoo
 
 pytestmark = pytest.mark.slow
@@ -83,7 +86,7 @@ def test_run_prints_synthetic_snapshot_and_records_the_run(tmp_path, dbt_manifes
                            timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
     assert ("market prices: 0 rows inserted, 0 updated (9 symbols, 9 of them unchanged since "
-            "the last read; source demo, SYNTHETIC)") in again.stdout
+            "the last read; source demo, SYNTHETIC)") in " ".join(again.stdout.split())  # wrapped
 
 
 def test_brief_command_any_date_and_clear_errors(tmp_path, dbt_manifest):
@@ -167,12 +170,12 @@ def test_live_without_fred_key_fails_naming_it_and_never_falls_back(tmp_path, re
 
 def test_make_automation_on_and_off(tmp_path, dbt_manifest):
     """The README's way to start the schedules and the automation sensor (they start
-    stopped) turns all three on in the instance, and off again."""
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((PROJECT_ROOT / "orchestration" /
-                                        "dagster_instance.yaml").read_text())
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    stopped) turns all three on in the warehouse's own instance, and off again."""
+    from orchestration.settings import dagster_home
+
+    env = {**os.environ, "LOCKSTEP_STATE_DIR": str(tmp_path / "state")}
+    home, chosen = dagster_home(env)
+    assert not chosen and not home.exists()
 
     def states():
         with dg.DagsterInstance.from_config(str(home)) as instance:
@@ -184,3 +187,188 @@ def test_make_automation_on_and_off(tmp_path, dbt_manifest):
         assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
         assert states() == {"daily_refresh_weekdays": status, "daily_refresh_weekends": status,
                             "default_automation_condition_sensor": status}
+
+
+@pytest.mark.parametrize("where, says", [
+    ("{tmp}/nonexistent/dir/x.duckdb",
+     "lockstep: LOCKSTEP_WAREHOUSE={path}: its directory {parent} does not exist. Create it "
+     "(mkdir -p {parent}) or set LOCKSTEP_CREATE_DIRS=1 to have lockstep create it, or fix the "
+     "path."),
+    ("/proc/x.duckdb",
+     "lockstep: LOCKSTEP_WAREHOUSE={path}: cannot create files in /proc (No such file or "
+     "directory); point LOCKSTEP_WAREHOUSE at a file in a directory you can write."),
+])
+def test_a_warehouse_path_make_run_cannot_use_is_one_error_before_any_run(tmp_path, where,
+                                                                          says):
+    """Before: /nonexistent/dir was created at the filesystem's root, and /proc/x.duckdb
+    failed every writing step with the lock file's FileNotFoundError."""
+    if where.startswith("/proc") and not os.path.exists("/proc/self"):
+        pytest.skip("needs Linux's /proc")
+    path = where.format(tmp=tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "LOCKSTEP_CREATE_DIRS"}
+    out = subprocess.run([sys.executable, "-m", "orchestration.cli", "run"], cwd=PROJECT_ROOT,
+                         env={**env, "LOCKSTEP_WAREHOUSE": path}, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 2
+    assert out.stderr.splitlines() == [says.format(path=path, parent=os.path.dirname(path))]
+    assert out.stdout == ""  # no run started
+    assert not (tmp_path / "nonexistent").exists()
+    assert not (tmp_path / "state").exists()  # no Dagster instance either
+
+
+def test_each_warehouse_has_its_own_dagster_instance_unless_dagster_home_is_set(tmp_path):
+    """The instance's directory comes from the warehouse's path (two warehouses of the same
+    file name in two directories are two instances; the same file named two ways is one);
+    a DAGSTER_HOME the user sets wins."""
+    from orchestration.lib.runs import use_instance
+    from orchestration.settings import dagster_home
+
+    state = tmp_path / "state"
+    env = {"LOCKSTEP_STATE_DIR": str(state)}
+    demo, chosen = dagster_home({**env, "LOCKSTEP_WAREHOUSE": str(tmp_path / "demo" / "w.duckdb")})
+    real, _ = dagster_home({**env, "LOCKSTEP_WAREHOUSE": str(tmp_path / "real" / "w.duckdb")})
+    again, _ = dagster_home({**env, "LOCKSTEP_WAREHOUSE":
+                             str(tmp_path / "real" / ".." / "real" / "w.duckdb")})
+    assert not chosen and demo != real and real == again
+    for home in (demo, real):
+        assert home.name == "dagster_home" and home.parent.parent == state / "warehouses"
+        assert home.parent.name.startswith("w-")  # the file's stem, then the path's hash
+    mine = tmp_path / "my_home"
+    assert dagster_home({**env, "DAGSTER_HOME": str(mine)}) == (mine, True)
+    # make run / make dev point DAGSTER_HOME at it and give it lockstep's dagster.yaml
+    config = (PROJECT_ROOT / "orchestration" / "dagster_instance.yaml").read_text()
+    from orchestration.settings import environ
+
+    with environ(DAGSTER_HOME=None, LOCKSTEP_STATE_DIR=str(state),
+                 LOCKSTEP_WAREHOUSE=str(tmp_path / "real" / "w.duckdb")):
+        assert use_instance() == real and os.environ["DAGSTER_HOME"] == str(real)
+    assert (real / "dagster.yaml").read_text() == config
+    mine.mkdir()
+    (mine / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with environ(DAGSTER_HOME=str(mine)):
+        assert use_instance() == mine
+    assert (mine / "dagster.yaml").read_text() == "telemetry:\n  enabled: false\n"  # theirs
+    # the instance every warehouse shared before becomes the default warehouse's, once
+    shared = state / "dagster_home"
+    (shared / "history").mkdir(parents=True)
+    (shared / "history" / "runs.db").write_text("the old runs")
+    told = []
+    with environ(DAGSTER_HOME=None, LOCKSTEP_STATE_DIR=str(state), LOCKSTEP_WAREHOUSE=None):
+        default = use_instance(say=told.append)
+    assert default.parent.name.startswith("lockstep-") and not shared.exists()
+    assert (default / "history" / "runs.db").read_text() == "the old runs"
+    assert told == [f"the Dagster instance {shared}, which every warehouse shared, is now the "
+                    f"default warehouse's own: moved to {default} (other warehouses get their "
+                    f"own)"]
+
+
+@pytest.mark.real_data
+def test_a_first_load_into_a_new_warehouse_after_the_demo_is_a_first_load(tmp_path,
+                                                                          real_data,
+                                                                          dbt_manifest):
+    """After `make demo`, `make run` of the real history into a new warehouse is that
+    warehouse's first load: every year from the history's first, each year recorded as a
+    partition in that warehouse's instance; the demo's instance is untouched. (With one
+    instance for every warehouse it was "the daily_refresh of 2026", and the partitions
+    page showed the years before the demo's as missing.)"""
+    import pandas as pd
+
+    from orchestration.settings import dagster_home
+
+    first_year = min(int(pd.read_csv(path, usecols=["date"]).date.min()[:4])
+                     for path in (real_data / "market").glob("*.csv"))
+    newest = newest_key()
+    years = {str(y) for y in range(first_year, int(newest) + 1)}
+    base = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    base["LOCKSTEP_STATE_DIR"] = str(tmp_path / "state")
+    demo_env = {**base, "LOCKSTEP_SOURCE": "demo",
+                "LOCKSTEP_WAREHOUSE": str(tmp_path / "demo" / "lockstep.duckdb")}
+    real_env = {**base, "LOCKSTEP_SOURCE": "files", "LOCKSTEP_DATA_DIR": str(real_data),
+                "LOCKSTEP_WAREHOUSE": str(tmp_path / "real" / "lockstep.duckdb")}
+
+    def make(target, env):
+        return subprocess.run(["make", "--no-print-directory", target], cwd=PROJECT_ROOT,
+                              env=env, capture_output=True, text=True, timeout=1200)
+
+    def recorded(env):
+        home, _ = dagster_home(env)
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            return ([r.dagster_run.run_id for r in instance.get_run_records()],
+                    {str(k): instance.get_materialized_partitions(k) for k in (
+                        dg.AssetKey(["raw", "market_prices"]),
+                        dg.AssetKey(["raw", "fred_observations"]))})
+
+    demo = make("demo", demo_env)
+    assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
+    demo_runs, demo_partitions = recorded(demo_env)
+    real = make("run", real_env)
+    # (make may first say it prepares dbt's manifest for the new warehouse path)
+    head = next((line for line in real.stdout.splitlines()
+                 if line.startswith("lockstep: running")), real.stdout[:200])
+    assert head.startswith(f"lockstep: running the first load: the years {first_year} to "
+                           f"{newest} on source files into {real_env['LOCKSTEP_WAREHOUSE']}"), \
+        real.stdout[-3000:] + real.stderr[-3000:]
+    assert f"Loaded (the years {first_year} to {newest}):" in real.stdout + real.stderr
+    real_runs, real_partitions = recorded(real_env)
+    assert len(real_runs) == 1 and not set(real_runs) & set(demo_runs)
+    assert all(got == years for got in real_partitions.values()), real_partitions
+    assert dagster_home(real_env) != dagster_home(demo_env)
+    assert recorded(demo_env) == (demo_runs, demo_partitions)  # the demo's, untouched
+    assert len(demo_runs) == 1
+
+
+def _group(pgid: int) -> list[str]:
+    """The live processes of a process group (a zombie left to a parent that is gone is
+    not running)."""
+    import psutil
+
+    alive = []
+    for process in psutil.process_iter(["pid", "status", "cmdline"]):
+        try:
+            if os.getpgid(process.pid) == pgid and process.status() != psutil.STATUS_ZOMBIE:
+                alive.append(" ".join(process.info["cmdline"] or [])[:150])
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            continue
+    return alive
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_make_dev_stops_on_sigterm_and_sigint_to_its_process_group(tmp_path, dbt_manifest,
+                                                                   stop):
+    """`make dev &` in a script (or any start that ignores SIGINT, which a background job
+    of a non-interactive shell inherits): Dagster maps SIGTERM onto SIGINT's handler, so
+    the UI, the daemon and the code server ignored both and needed SIGKILL."""
+    import time
+    import urllib.request
+
+    port = free_port()
+    log = open(tmp_path / "dev.log", "w")
+    dev = subprocess.Popen(
+        ["make", "--no-print-directory", "dev", f"DEV_PORT={port}"], cwd=PROJECT_ROOT,
+        env={**os.environ, "LOCKSTEP_STATE_DIR": str(tmp_path / "state")},
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline and dev.poll() is None, \
+                    (tmp_path / "dev.log").read_text()[-3000:]
+                time.sleep(1)
+        time.sleep(3)  # the daemon and the code server are up too
+        assert len(_group(dev.pid)) >= 4  # make, uv, dagster dev, its servers
+        sent = time.monotonic()
+        os.killpg(dev.pid, stop)
+        dev.wait(60)
+        while _group(dev.pid):
+            assert time.monotonic() - sent < 60, _group(dev.pid)
+            time.sleep(0.5)
+    finally:
+        try:
+            os.killpg(dev.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        log.close()

@@ -1,5 +1,7 @@
 """Production behaviour: backfills and re-runs are idempotent, a run killed with SIGKILL
-leaves the warehouse consistent and the next run completes, a failed blocking check keeps
+leaves the warehouse consistent, is marked failed with the reason (by the next `make run`,
+or by the daemon's sensor so the queue of the UI and the schedules moves on) and the next
+run completes, a failed blocking check keeps
 the marts from building on bad raw data, and each failure of everyday operation says what
 happened, fast and short: a mistyped price, an unreadable cell, no network, no FRED key, a
 SQL client holding the warehouse open."""
@@ -10,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -20,7 +23,7 @@ from orchestration.partitions import newest_key, range_tags
 from orchestration.resources import LockstepResource
 from orchestration.sources.fred.assets import FRED_OBSERVATIONS, raw_fred
 from orchestration.sources.yahoo.assets import MARKET_PRICES, raw_market
-from tests.conftest import PROJECT_ROOT, lockstep_env, materialize_all
+from tests.conftest import PROJECT_ROOT, free_port, lockstep_env, materialize_all
 
 pytestmark = pytest.mark.slow
 
@@ -134,7 +137,9 @@ def test_sigkill_leaves_the_warehouse_consistent_and_the_next_run_completes(
            "LOCKSTEP_DATA_DIR": str(demo_dir), "LOCKSTEP_WAREHOUSE": str(warehouse),
            "LOCKSTEP_STATE_DIR": str(tmp_path / "state"), "PYTHONUNBUFFERED": "1",
            "VERBOSE": "1"}  # the run's own output on stdout: the markers to kill at
-    _kill_when(_start_run(env), marker, delay)
+    killed = _start_run(env)
+    killed_pid = killed.pid  # the process that runs the run (the CLI itself)
+    _kill_when(killed, marker, delay)
 
     expected = {i.symbol: len(pd.read_csv(demo_dir / "market" / f"{i.file_stem}.csv"))
                 for i in catalog.market}
@@ -158,6 +163,148 @@ def test_sigkill_leaves_the_warehouse_consistent_and_the_next_run_completes(
                                   ).fetchall())
         snapshot = con.execute("SELECT count(*) FROM marts.mart_market_snapshot").fetchone()[0]
     assert counts == expected and snapshot == len(expected)
+    # the killed run is no zombie: the next `make run` marked it failed, saying why
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = [r.dagster_run for r in instance.get_run_records()]
+        assert all(run.is_finished for run in runs)
+        killed = [run for run in runs if run.status == dg.DagsterRunStatus.FAILURE]
+        if marker == " START ":  # in dbt: the run existed (killed earlier, it may not have)
+            assert len(killed) == 1
+        for run in killed:
+            _assert_marked_dead(instance, run, killed_pid, "`make run`")
+            assert (f"lockstep: run {run.run_id[:8]} (make run) was still marked as running, "
+                    f"but its process is gone (PID {killed_pid} on ") in output
+
+
+def _assert_marked_dead(instance, run, pid: int, by: str) -> None:
+    """The reason a person reads on the run's page in the UI: its failure event."""
+    [failure] = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    message = failure.dagster_event.message
+    assert message.startswith(f"The process running this run is gone (PID {pid} on "), message
+    assert f"it was killed (SIGKILL, the out-of-memory killer, a reboot) before it could " \
+           f"record its end. Marked failed by {by} at " in message
+
+
+def _kill_once_started(process, home, timeout: float = 900) -> None:
+    """SIGKILL `make run`'s process once its run is STARTED in the instance at `home`
+    (read from the runs database read-only: opening the instance while `make run` creates
+    it would race it creating the schema)."""
+    import sqlite3
+
+    db = home / "history" / "runs.db"
+    deadline = time.monotonic() + timeout
+    while True:
+        assert time.monotonic() < deadline and process.poll() is None, \
+            f"the run never started: {process.stdout.read()[-3000:]}"
+        time.sleep(0.5)
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+                if con.execute("SELECT 1 FROM runs WHERE status = 'STARTED'").fetchall():
+                    break
+        except sqlite3.OperationalError:  # not created yet
+            continue
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(30)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:gql")  # dagster-graphql's client
+def test_a_killed_run_never_holds_up_the_queue_of_the_ui_and_the_schedules(tmp_path,
+                                                                          dbt_manifest):
+    """`make run` killed with SIGKILL leaves its run STARTED: with max_concurrent_runs 1 the
+    daemon then launched nothing ever again ("2 runs are currently in progress. Maximum is
+    1"). Here the daemon of `make dev` (on the warehouse's own instance) finds the dead run,
+    marks it failed with the reason, and launches a run the UI submits (through the UI's
+    GraphQL API, into the queue) and a scheduled run; both succeed."""
+    from dagster_graphql import DagsterGraphQLClient
+
+    from orchestration.settings import dagster_home
+    from tests.fakes.every_minute import TRIGGER
+
+    # the demo source: its first load is of 2018 onwards, nine years to plan, not a century
+    env = {**os.environ, "LOCKSTEP_SOURCE": "demo",
+           "LOCKSTEP_WAREHOUSE": str(tmp_path / "w.duckdb"),
+           "LOCKSTEP_STATE_DIR": str(tmp_path / "state"), "PYTHONUNBUFFERED": "1"}
+    home, _ = dagster_home(env)
+    killed = _start_run(env)
+    killed_pid = killed.pid
+    _kill_once_started(killed, home)
+
+    workspace = tmp_path / "workspace.yaml"  # lockstep, plus a schedule every minute
+    workspace.write_text(f"load_from:\n  - python_module:\n      module_name: "
+                         f"tests.fakes.every_minute\n      working_directory: {PROJECT_ROOT}\n"
+                         f"      location_name: lockstep\n")
+    port = free_port()
+    log = open(tmp_path / "dev.log", "w")
+    dev = subprocess.Popen(  # what `make dev` runs
+        [sys.executable, "-m", "orchestration.cli", "dagster", "dev", "-w", str(workspace),
+         "-h", "127.0.0.1", "-p", str(port)], cwd=PROJECT_ROOT, env=env, stdout=log,
+        stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        client = _graphql_client(DagsterGraphQLClient, port, dev, tmp_path / "dev.log")
+        ui_run = _submit_when_loaded(client, tags={"dagster/partition": newest_key(),
+                                                   "lockstep/trigger": "ui"})
+        deadline = time.monotonic() + 900
+        while True:
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+                runs = {r.dagster_run.run_id: r.dagster_run for r in instance.get_run_records()}
+                ui = runs[ui_run]
+                scheduled = [r for r in runs.values() if r.tags.get("lockstep/trigger") == TRIGGER
+                             and r.status == dg.DagsterRunStatus.SUCCESS]
+                if ui.status == dg.DagsterRunStatus.SUCCESS and scheduled:
+                    break
+                assert ui.status not in (dg.DagsterRunStatus.FAILURE,
+                                         dg.DagsterRunStatus.CANCELED), ui.status
+                assert time.monotonic() < deadline, (
+                    {r.run_id[:8]: (r.status.value, r.tags.get("lockstep/trigger"))
+                     for r in runs.values()}, (tmp_path / "dev.log").read_text()[-3000:])
+            time.sleep(5)
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            [dead] = [r.dagster_run for r in instance.get_run_records(dg.RunsFilter(
+                tags={"lockstep/trigger": "make run"}))]
+            assert dead.status == dg.DagsterRunStatus.FAILURE
+            _assert_marked_dead(instance, dead, killed_pid, "the lockstep_dead_runs sensor")
+            # the launched run named its own process (its worker), as `make run`'s do
+            tags = instance.get_run_by_id(ui_run).tags
+            assert tags["lockstep/worker_run"] == ui_run
+            assert int(tags["lockstep/worker_pid"]) not in (killed_pid, dev.pid)
+    finally:
+        os.killpg(dev.pid, signal.SIGTERM)
+        try:
+            dev.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(dev.pid, signal.SIGKILL)
+        log.close()
+
+
+def _submit_when_loaded(client, tags: dict, timeout: float = 300) -> str:
+    """Launch daily_refresh as the UI's Materialize button does, once the UI has loaded the
+    code location (it answers before)."""
+    from dagster_graphql import DagsterGraphQLClientError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return client.submit_job_execution(
+                "daily_refresh", repository_location_name="lockstep",
+                repository_name="__repository__", tags=tags)
+        except DagsterGraphQLClientError as exc:
+            assert "NotFound" in str(exc) and time.monotonic() < deadline, exc
+            time.sleep(3)
+
+
+def _graphql_client(client_class, port: int, server, log, timeout: float = 300):
+    """The client of the UI's GraphQL API, once the UI answers."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5)
+            return client_class("127.0.0.1", port_number=port)
+        except OSError:  # not answering yet
+            assert time.monotonic() < deadline and server.poll() is None, \
+                log.read_text()[-3000:]
+            time.sleep(2)
 
 
 def test_failed_blocking_check_keeps_the_marts_from_building(tmp_path, demo_dir, dbt_manifest):
@@ -232,6 +379,33 @@ def test_an_unreadable_cell_holds_back_only_its_symbol(tmp_path, demo_dir, dbt_m
     assert failed_error_checks(result.all_events) == 1  # `make run` exits 1 for it
 
 
+def test_a_run_that_holds_something_back_finishes_with_problems_not_succeeded(
+        tmp_path, demo_dir, dbt_manifest):
+    """QQQ's file lost a column: its symbol is held back, the others load and the marts
+    rebuild. Before, the summary said "run ... succeeded" and `make run` exited 1; now it
+    says "finished with 1 problem" (the failed check) and names the file and the column
+    whole."""
+    from orchestration.summary import report
+
+    data = _copy_of(demo_dir, tmp_path)
+    qqq = pd.read_csv(data / "market" / "QQQ.csv").drop(columns=["volume"])
+    qqq.to_csv(data / "market" / "QQQ.csv", index=False)
+    result, _ = materialize_all(tmp_path, source="files", data_dir=str(data))
+    assert result.success  # the marts were rebuilt on the eight other symbols
+    failed = [e.check_name for e in result.get_asset_check_evaluations()
+              if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR]
+    assert failed == ["market_prices_all_loaded"]
+    text, problems = report(result.all_events, 12.0, result.run_id, True, None)
+    assert problems == len(failed)  # `make run` exits 1 on it
+    lines = text.splitlines()
+    assert lines[0] == (f"lockstep: run {result.run_id} finished with 1 problem in 12.0 s "
+                        f"(1 failed check)")
+    assert "succeeded" not in text
+    flat = " ".join(text.split())
+    assert f"QQQ: {data / 'market' / 'QQQ.csv'} lacks column(s) volume" in flat, text
+    assert "Next: fix the cause above" in text and "Next: `make brief`" not in text
+
+
 def test_no_network_and_no_fred_key_fail_in_seconds_and_say_so(tmp_path, monkeypatch,
                                                               dbt_manifest):
     """Offline (no host resolves) with LOCKSTEP_SOURCE=live and no FRED_API_KEY: both
@@ -302,3 +476,52 @@ def test_a_reader_that_stays_fails_the_refresh_with_what_to_do(tmp_path, monkeyp
     assert f"held open by PID {holder.pid}" in messages
     assert "published copy" in messages and "Could not set lock" not in messages
     assert "read-only mode" not in messages  # DuckDB's misleading hint is not passed on
+
+
+def test_make_run_waits_once_for_a_reader_says_so_and_names_it_whole(tmp_path):
+    """A SQL client holds the warehouse open for longer than LOCKSTEP_LOCK_TIMEOUT. Before,
+    each writing step waited the whole timeout in turn (three or four times it), silently on
+    the terminal, and the summary cut the message before the holder's PID and the fix. Now
+    the run waits once, says on the terminal whom it waits for, and the summary keeps the
+    whole message; its first line counts the failed steps, as the instance records them."""
+    timeout = 20
+    warehouse = tmp_path / "w.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    holder = _hold_open(warehouse, 600)
+    command = Path(f"/proc/{holder.pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    env = {**os.environ, "LOCKSTEP_WAREHOUSE": str(warehouse), "LOCKSTEP_SOURCE": "demo",
+           "LOCKSTEP_STATE_DIR": str(tmp_path / "state"),
+           "LOCKSTEP_LOCK_TIMEOUT": str(timeout)}
+    try:
+        out = subprocess.run([sys.executable, "-m", "orchestration.cli", "run"],
+                             cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                             timeout=900)
+    finally:
+        holder.kill()
+        holder.wait(10)
+    assert out.returncode == 1, out.stdout[-3000:] + out.stderr[-3000:]
+    said = (f"lockstep: waiting for PID {holder.pid} ({command.strip()}) to close {warehouse}; "
+            f"this run waits up to {timeout} s in all (LOCKSTEP_LOCK_TIMEOUT={timeout})")
+    assert said in out.stderr.splitlines(), out.stderr[-3000:]
+    summary = out.stderr[out.stderr.index("lockstep: run "):]
+    flat = " ".join(summary.split())
+    assert (f"is held open by PID {holder.pid} ({' '.join(command.split())}), so the refresh "
+            f"cannot write it; this run waited {timeout} s in all (LOCKSTEP_LOCK_TIMEOUT). "
+            f"Close that client") in flat, summary
+    assert "..." not in summary  # nothing cut
+    from orchestration.settings import dagster_home
+
+    with dg.DagsterInstance.from_config(str(dagster_home(env)[0])) as instance:
+        [run] = instance.get_run_records()
+        events = instance.all_logs(run.dagster_run.run_id)
+    started = {e.step_key: e.timestamp for e in events
+               if e.dagster_event_type == dg.DagsterEventType.STEP_START}
+    failed = {e.step_key: e.timestamp for e in events
+              if e.dagster_event_type == dg.DagsterEventType.STEP_FAILURE}
+    assert len(failed) >= 3  # the writing steps: each found the warehouse held open
+    head = summary.splitlines()[0]
+    assert head.startswith(f"lockstep: run {run.dagster_run.run_id} FAILED with {len(failed)} "
+                           f"problems in ")
+    assert head.endswith(f" s ({len(failed)} failed steps)")
+    waited = sum(failed[step] - started[step] for step in failed)
+    assert timeout <= waited < 1.5 * timeout, waited  # once, not once per step

@@ -191,7 +191,8 @@ def test_writer_lock_serialises_processes(tmp_path):
     holder.start()
     try:
         assert started.wait(10)
-        with pytest.raises(WarehouseLockTimeout, match="another run"):
+        # the holder wrote its PID into the lock file: the message names it
+        with pytest.raises(WarehouseLockTimeout, match=f"another run, PID {holder.pid} "):
             with writer_lock(path, timeout=0.3):
                 pass
         t = time.monotonic()
@@ -303,3 +304,40 @@ def test_every_connection_and_dbt_take_the_memory_limit(tmp_path, monkeypatch):
     profile = (Path(__file__).parent.parent / "dbt_project" / "profiles.yml").read_text()
     assert re.search(r"memory_limit: \"\{\{ env_var\('LOCKSTEP_DUCKDB_MEMORY_LIMIT', "
                      rf"'{re.escape(DEFAULT_MEMORY_LIMIT)}'\) \}}\}}\"", profile)
+
+
+def test_a_warehouse_directory_that_does_not_exist_is_an_error(tmp_path, monkeypatch):
+    """A mistyped LOCKSTEP_WAREHOUSE created its directories wherever it pointed (even
+    /nonexistent/dir at the filesystem's root); now it is an error naming the path and the
+    fix, and nothing is created, unless LOCKSTEP_CREATE_DIRS=1."""
+    from orchestration.lib.warehouse import WarehousePathError, check_writable
+
+    monkeypatch.delenv("LOCKSTEP_CREATE_DIRS")
+    path = tmp_path / "nonexistent" / "dir" / "x.duckdb"
+    for attempt in (lambda: check_writable(path), lambda: writer_lock(path).__enter__(),
+                    lambda: connect(path).__enter__()):
+        with pytest.raises(WarehousePathError) as refused:
+            attempt()
+        assert str(refused.value) == (
+            f"LOCKSTEP_WAREHOUSE={path}: its directory {path.parent} does not exist. Create it "
+            f"(mkdir -p {path.parent}) or set LOCKSTEP_CREATE_DIRS=1 to have lockstep create "
+            f"it, or fix the path.")
+        assert not (tmp_path / "nonexistent").exists()
+    monkeypatch.setenv("LOCKSTEP_CREATE_DIRS", "1")
+    with writer_lock(path):
+        pass
+    assert path.parent.is_dir()
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux's /proc")
+def test_a_directory_nobody_can_write_is_one_clear_error():
+    """/proc exists but takes no new files: the lock file cannot be created. One error that
+    says so, instead of FileNotFoundError from every writing step."""
+    from orchestration.lib.warehouse import WarehousePathError, check_writable
+
+    with pytest.raises(WarehousePathError) as refused:
+        check_writable(Path("/proc/x.duckdb"))
+    assert str(refused.value).startswith(
+        "LOCKSTEP_WAREHOUSE=/proc/x.duckdb: cannot create files in /proc (")
+    assert str(refused.value).endswith("point LOCKSTEP_WAREHOUSE at a file in a directory "
+                                       "you can write.")

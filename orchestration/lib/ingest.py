@@ -216,14 +216,13 @@ def loaded_check(asset_key: dg.AssetKey, check_name: str, label: str,
 
 
 def failure_summary(table: str, label: str, stored: int, failures: dict[str, str],
-                    listed: int = 8, width: int = 160) -> str:
-    """A few short lines a person reads in the terminal: which source table, how many made
-    it, and per failed symbol/series its cause (cut to one line; the whole text is in the
-    materialization's `failed` metadata and the run's log)."""
+                    listed: int = 8) -> str:
+    """A few lines a person reads in the terminal: which source table, how many made it,
+    and per failed symbol/series its cause, whole, on one line (the terminal's summary wraps
+    it; the first `listed`, all of them in the materialization's `failed` metadata)."""
     lines = [f"{table}: stored {stored} {label}(s); {len(failures)} failed:"]
     for name, why in sorted(failures.items())[:listed]:
-        first = " ".join(str(why).split())
-        lines.append(f"  {name}: " + (first if len(first) <= width else first[:width - 3] + "..."))
+        lines.append(f"  {name}: " + " ".join(str(why).split()))
     if len(failures) > listed:
         lines.append(f"  ... and {len(failures) - listed} more (see the `failed` metadata)")
     return "\n".join(lines)

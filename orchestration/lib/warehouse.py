@@ -100,6 +100,10 @@ class WarehouseBusy(RuntimeError):
     """Another process holds the DuckDB file open and did not let go in time."""
 
 
+class WarehousePathError(RuntimeError):
+    """The warehouse's directory does not exist, or no file can be created in it."""
+
+
 class MixedSourceError(RuntimeError):
     """Refuses to mix synthetic (demo) rows with real rows in one warehouse."""
 
@@ -108,32 +112,164 @@ def lock_path(warehouse: Path) -> Path:
     return Path(str(warehouse) + ".lock")
 
 
+def ensure_directory(warehouse: Path) -> None:
+    """The warehouse's directory must exist: a mistyped LOCKSTEP_WAREHOUSE would otherwise
+    create directories anywhere (even at the filesystem's root). Only the default warehouse's
+    directory is created, or any with LOCKSTEP_CREATE_DIRS=1."""
+    from orchestration.settings import create_dirs, is_default_warehouse
+
+    parent = Path(warehouse).parent
+    if parent.is_dir():
+        return
+    if parent.exists():
+        raise WarehousePathError(f"LOCKSTEP_WAREHOUSE={warehouse}: {parent} is not a directory")
+    if is_default_warehouse(warehouse) or create_dirs():
+        parent.mkdir(parents=True, exist_ok=True)
+        return
+    raise WarehousePathError(
+        f"LOCKSTEP_WAREHOUSE={warehouse}: its directory {parent} does not exist. Create it "
+        f"(mkdir -p {parent}) or set LOCKSTEP_CREATE_DIRS=1 to have lockstep create it, or "
+        f"fix the path.")
+
+
+def check_writable(warehouse: Path) -> None:
+    """Fail now, once and clearly, if a run could not write next to `warehouse` (its
+    directory is missing, or read-only like /proc): every writer creates its lock file."""
+    ensure_directory(warehouse)
+    _open_lock(Path(warehouse))
+
+
+def _open_lock(warehouse: Path) -> int:
+    try:
+        return os.open(lock_path(warehouse), os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise WarehousePathError(
+            f"LOCKSTEP_WAREHOUSE={warehouse}: cannot create files in {warehouse.parent} "
+            f"({exc.strerror}); point LOCKSTEP_WAREHOUSE at a file in a directory you can "
+            f"write.") from None
+
+
+# How long each run has waited for the warehouse so far, by Dagster run id: a run waits
+# LOCKSTEP_LOCK_TIMEOUT in all, however many of its steps find the warehouse busy (each
+# step waiting the whole timeout made a run with three writing steps wait three times it).
+_WAITED: dict[str, float] = {}
+# where waits are announced besides the step's log: the terminal of `make run`, whose
+# output otherwise goes to the run's log file (orchestration/cli.py sets it)
+_TERMINAL: list = []
+
+
+def announce_waits_to(stream) -> None:
+    """Also print "waiting for PID ..." lines on `stream` (None: only to the step's log)."""
+    _TERMINAL[:] = [] if stream is None else [stream]
+
+
+def _current_run_id() -> str | None:
+    """The Dagster run this code executes in (None outside a run)."""
+    import sys
+
+    if "dagster" not in sys.modules:
+        return None
+    import dagster as dg
+
+    for kind in (dg.AssetExecutionContext, dg.AssetCheckExecutionContext):
+        try:
+            return kind.get().op_execution_context.run_id
+        except Exception:  # noqa: BLE001 - not this kind of context, or none
+            continue
+    return None
+
+
+class _Wait:
+    """One wait for the warehouse, charged to its run's budget of LOCKSTEP_LOCK_TIMEOUT (or,
+    outside a run, a wait of `timeout` on its own)."""
+
+    def __init__(self, timeout: float, log, what: str, per_run: bool = True):
+        self.timeout, self.log, self.what = timeout, log, what
+        self.run_id = _current_run_id() if per_run else None
+        self.before = _WAITED.get(self.run_id, 0.0) if self.run_id else 0.0
+        self.started: float | None = None
+        self.ended: float | None = None
+        self.announced = False
+
+    @property
+    def waited(self) -> float:
+        if self.started is None:
+            return self.before
+        return self.before + (self.ended or time.monotonic()) - self.started
+
+    def over(self) -> bool:
+        if self.started is None:
+            self.started = time.monotonic()
+        return self.waited > self.timeout
+
+    def announce(self, holder: str) -> None:
+        if self.announced:
+            return
+        self.announced = True
+        left = max(0.0, self.timeout - self.before)
+        budget = ("this run waits " if self.run_id else "waiting ") + (
+            f"up to {self.timeout:.0f} s in all" + (f" ({left:.0f} s left)" if self.before
+                                                    else ""))
+        message = (f"waiting for {holder} to {self.what}; {budget} "
+                   f"(LOCKSTEP_LOCK_TIMEOUT={self.timeout:g})")
+        (self.log or _stderr)(message)
+        for stream in _TERMINAL:
+            print(f"lockstep: {message}", file=stream, flush=True)
+
+    def close(self) -> None:
+        """The wait is over (the lock taken, or given up): charge it to the run."""
+        if self.started is None or self.ended is not None:
+            return
+        self.ended = time.monotonic()
+        if self.run_id:
+            _WAITED[self.run_id] = self.waited
+
+
+def _lock_file_holder(fd: int) -> str:
+    """Who holds the writer lock, from what the holder wrote into the lock file."""
+    try:
+        text = os.pread(fd, 4096, 0).decode(errors="replace").strip()
+    except OSError:
+        text = ""
+    pid, _, command = text.partition(" ")
+    return f"PID {pid} ({command})" if pid.isdigit() else "another run"
+
+
+def _own_command() -> str:
+    import sys
+
+    return " ".join([os.path.basename(sys.executable), *sys.argv])
+
+
 @contextmanager
 def writer_lock(warehouse: Path, timeout: float | None = None, log=None) -> Iterator[None]:
-    """Exclusive, waiting lock for writers of `warehouse` (released if the process dies)."""
+    """Exclusive, waiting lock for writers of `warehouse` (released if the process dies).
+    The holder writes its PID and command into the lock file, for whoever waits."""
     timeout = lock_timeout() if timeout is None else timeout
     warehouse = Path(warehouse)
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path(warehouse), os.O_RDWR | os.O_CREAT, 0o644)
-    deadline = time.monotonic() + timeout
-    announced = False
+    ensure_directory(warehouse)
+    fd = _open_lock(warehouse)
+    wait = _Wait(timeout, log, f"finish writing {warehouse}")
     try:
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                if time.monotonic() > deadline:
+                holder = _lock_file_holder(fd)
+                if wait.over():
                     raise WarehouseLockTimeout(
-                        f"another run has been writing {warehouse} for over {timeout:.0f} s; "
-                        f"gave up waiting for {lock_path(warehouse)}"
-                    ) from None
-                if log is not None and not announced:
-                    log(f"waiting for another writer of {warehouse} to finish")
-                    announced = True
+                        f"another run, {holder}, has been writing {warehouse} for as long as "
+                        f"this run waits, {timeout:.0f} s in all (LOCKSTEP_LOCK_TIMEOUT); gave "
+                        f"up waiting for {lock_path(warehouse)}") from None
+                wait.announce(holder)
                 time.sleep(0.2)
+        wait.close()
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()} {_own_command()}\n".encode(), 0)
         yield
     finally:
+        wait.close()
         try:
             fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
@@ -142,7 +278,8 @@ def writer_lock(warehouse: Path, timeout: float | None = None, log=None) -> Iter
 
 def lock_holder(message: str) -> str:
     """Who holds the file, from DuckDB's lock error: the program and PID it names, and that
-    process's command line when this machine can read it."""
+    process's command line when this machine can read it (whole: it is how a person finds
+    the process)."""
     import re
 
     found = re.search(r"held in (.+?) \(PID (\d+)\)", message)
@@ -153,7 +290,7 @@ def lock_holder(message: str) -> str:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
     except OSError:
         cmdline = ""
-    return f"PID {pid} ({cmdline[:120] or program})"
+    return f"PID {pid} ({cmdline or program})"
 
 
 @contextmanager
@@ -162,33 +299,34 @@ def connect(warehouse: Path, read_only: bool = False, timeout: float | None = No
     """Short-lived connection; writers must hold `writer_lock`.
 
     DuckDB refuses to open a file another process holds (a SQL client, even read-only, keeps
-    a writer out). Instead of failing at once, wait for it: writers up to
-    LOCKSTEP_LOCK_TIMEOUT, readers up to READER_TIMEOUT_S, naming the holder once in `log`;
-    then fail with a message that says what to do.
+    a writer out). Instead of failing at once, wait for it: a writer as long as its run may
+    still wait (LOCKSTEP_LOCK_TIMEOUT for the whole run), a reader up to READER_TIMEOUT_S,
+    naming the holder once in `log` (and on `make run`'s terminal); then fail with a message
+    that says what to do.
     """
     warehouse = Path(warehouse)
     if not read_only:
-        warehouse.parent.mkdir(parents=True, exist_ok=True)
+        ensure_directory(warehouse)
     import duckdb
 
     timeout = (READER_TIMEOUT_S if read_only else lock_timeout()) if timeout is None else timeout
-    deadline = time.monotonic() + timeout
-    announced = False
-    while True:
-        try:
-            con = duckdb.connect(str(warehouse), read_only=read_only)
-            break
-        except duckdb.IOException as exc:
-            if DUCKDB_LOCK_ERROR not in str(exc):
-                raise
-            holder = lock_holder(str(exc))
-            if time.monotonic() > deadline:
-                raise WarehouseBusy(busy_message(warehouse, holder, timeout, read_only)) from None
-            if not announced:
-                (log or _stderr)(f"{warehouse} is held open by {holder}; waiting up to "
-                                 f"{timeout:.0f} s for it to close")
-                announced = True
-            time.sleep(0.5)
+    wait = _Wait(timeout, log, f"close {warehouse}", per_run=not read_only)
+    try:
+        while True:
+            try:
+                con = duckdb.connect(str(warehouse), read_only=read_only)
+                break
+            except duckdb.IOException as exc:
+                if DUCKDB_LOCK_ERROR not in str(exc):
+                    raise
+                holder = lock_holder(str(exc))
+                if wait.over():
+                    raise WarehouseBusy(busy_message(warehouse, holder, timeout,
+                                                     read_only)) from None
+                wait.announce(holder)
+                time.sleep(0.5)
+    finally:
+        wait.close()
     try:
         try:
             con.execute("SET memory_limit = ?", [memory_limit()])
@@ -207,10 +345,10 @@ def busy_message(warehouse: Path, holder: str, timeout: float, read_only: bool) 
     if read_only:
         return (f"{warehouse} is being written by {holder} (a refresh); waited {timeout:.0f} s. "
                 f"Try again when it ends, or read the published copy ({published}).")
-    return (f"{warehouse} is held open by {holder} for over {timeout:.0f} s, so the refresh "
-            f"cannot write it. Close that client (SQL and BI tools should read the published "
-            f"copy, {published}, which never blocks a refresh), then run again; "
-            f"LOCKSTEP_LOCK_TIMEOUT sets how long a refresh waits.")
+    return (f"{warehouse} is held open by {holder}, so the refresh cannot write it; this run "
+            f"waited {timeout:.0f} s in all (LOCKSTEP_LOCK_TIMEOUT). Close that client (SQL "
+            f"and BI tools should read the published copy, {published}, which never blocks a "
+            f"refresh), then run again.")
 
 
 def wait_until_writable(warehouse: Path, log=None) -> None:
