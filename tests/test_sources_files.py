@@ -58,24 +58,68 @@ def test_catalog_symbol_without_a_file_is_reported(data_dir):
     assert "1 missing" in fred.notes["EFFR"]
 
 
+def _rejected(result) -> list[tuple]:
+    return [tuple(r) for r in result.rejected[["symbol_or_series", "date", "line",
+                                               "column_name", "raw_value", "reason"]]
+            .itertuples(index=False)]
+
+
 @pytest.mark.parametrize("parse_bytes", [None, 1], ids=["one parse", "a parse per file"])
-def test_bad_cell_holds_back_only_its_symbol_and_names_file_and_date(data_dir, monkeypatch,
-                                                                     parse_bytes):
+def test_a_bad_cell_is_handed_back_with_its_file_and_line_and_the_rest_loads(
+        data_dir, monkeypatch, parse_bytes):
     from orchestration.sources.files import client
 
     if parse_bytes is not None:
         monkeypatch.setattr(client, "PARSE_BYTES", parse_bytes)
-    (data_dir / "market" / "RUT.csv").write_text(HEADER + "2026-08-27,1,2,1,abc,1,0\n")
+    (data_dir / "market" / "RUT.csv").write_text(
+        HEADER + "2026-08-26,1,2,1,3005.9,3005.9,0\n\n2026-08-27,1,2,1,abc,1,0\n"
+        "2026-08-28,1,2,1,3025.5,3025.5,x\n2026-08-31,1,2,1,3030,3030,5\n")
     result = FilesSource(data_dir).fetch_market(CATALOG.market)
-    assert result.failures == {"^RUT": "RUT.csv has a non-numeric close 'abc' on 2026-08-27"}
-    assert "^RUT" not in set(result.frame.symbol)
+    assert result.failures == {}
+    # by hand: the header is line 1, a blank line 3; the first bad cell of a row names it
+    assert _rejected(result) == [
+        ("^RUT", date(2026, 8, 27), 4, "close", "abc", "not a number"),
+        ("^RUT", date(2026, 8, 28), 5, "volume", "x", "not a number")]
+    assert result.files["^RUT"] == "market/RUT.csv"
+    assert _rows(result) == ["2026-08-26", "2026-08-31"]  # its other rows
+    assert result.frame[result.frame.symbol == "^RUT"].line.tolist() == [2, 6]
+    assert set(result.frame.symbol) == {"^RUT", "GC=F"}
+
+
+def test_a_bad_date_is_handed_back_without_a_date(data_dir):
+    (data_dir / "market" / "RUT.csv").write_text(HEADER + "27/08/2026,1,2,1,2,1,0\n"
+                                                 ",1,2,1,2,1,0\n2026-08-28,1,2,1,2,1,0\n")
+    result = FilesSource(data_dir).fetch_market(CATALOG.market)
+    assert _rejected(result) == [
+        ("^RUT", None, 2, "date", "27/08/2026", "not a date (YYYY-MM-DD)"),
+        ("^RUT", None, 3, "date", "", "missing")]
+    assert _rows(result) == ["2026-08-28"]
+
+
+@pytest.mark.parametrize("text", ["", HEADER, HEADER + "\n  \n"],
+                         ids=["empty", "header only", "header and blank lines"])
+def test_a_file_without_rows_is_an_error_naming_it(data_dir, text):
+    (data_dir / "market" / "RUT.csv").write_text(text)
+    (data_dir / "fred" / "EFFR.csv").write_text(text.replace(HEADER, "date,value\n"))
+    result = FilesSource(data_dir).fetch_market(CATALOG.market)
+    why = "is empty" if not text else "has a header and no rows"
+    assert set(result.failures) == {"^RUT"}
+    assert result.failures["^RUT"] == f"{data_dir / 'market' / 'RUT.csv'} {why}"
     assert set(result.frame.symbol) == {"GC=F"}  # the other file still loads
+    fred = FilesSource(data_dir).fetch_fred(CATALOG.fred)
+    assert fred.failures == {"EFFR": f"{data_dir / 'fred' / 'EFFR.csv'} {why}"}
 
 
-def test_bad_date_is_named(data_dir):
-    (data_dir / "market" / "RUT.csv").write_text(HEADER + "27/08/2026,1,2,1,2,1,0\n")
-    result = FilesSource(data_dir).fetch_market(CATALOG.market)
-    assert result.failures == {"^RUT": "RUT.csv has an invalid date '27/08/2026'"}
+def test_a_bad_fred_value_and_a_malformed_line_are_handed_back_and_a_missing_one_counted(
+        data_dir):
+    (data_dir / "fred" / "EFFR.csv").write_text("date,value\n2025-12-10,3.89\n2025-12-11,\n"
+                                                "2025-12-12,3,64\n2025-12-15,n/a\n")
+    result = FilesSource(data_dir).fetch_fred(CATALOG.fred)
+    assert _rejected(result) == [
+        ("EFFR", date(2025, 12, 12), 4, None, "2025-12-12,3,64", "not 2 fields (it has 3)"),
+        ("EFFR", date(2025, 12, 15), 5, "value", "n/a", "not a number")]
+    assert result.frame.value.tolist() == [3.89]
+    assert result.notes["EFFR"] == "1 missing value(s) skipped"
 
 
 def test_missing_directory_is_an_error(tmp_path):
@@ -101,14 +145,15 @@ def test_reads_the_real_history_whole(real_data, catalog):
 
 
 def test_short_texts_parsed_together_give_what_each_file_gives_alone(tmp_path, monkeypatch):
-    """read_market_texts parses texts that share a header in one go: the rows and the
-    failures must be those of reading every file alone (read_market_file)."""
+    """read_market_texts parses texts that share a header in one go: the rows (with their
+    lines), the unreadable rows and the failures must be those of reading every file alone
+    (read_market_file)."""
     from orchestration.sources.files import client
     from orchestration.sources.files.client import read_market_file, read_market_texts
 
     read_alone = []
-    monkeypatch.setattr(client, "read_market_file", lambda path, symbol, text: (
-        read_alone.append(symbol), read_market_file(path, symbol, text))[1])
+    monkeypatch.setattr(client, "read_market_file", lambda path, symbol, text, first_line: (
+        read_alone.append(symbol), read_market_file(path, symbol, text, first_line))[1])
 
     other = "close,date,volume,open,high,low,adj_close\n"  # another column order
     texts = {
@@ -120,20 +165,28 @@ def test_short_texts_parsed_together_give_what_each_file_gives_alone(tmp_path, m
         "F": other + "9.5,2026-01-05,6,9,10,8,9.5\n",
         "G": HEADER + "2026-01-07,1,1,1,1,1,1\n" * 5000,  # longer than TOGETHER_BYTES
     }
-    items = [(tmp_path / f"{k}.csv", k, v.encode()) for k, v in texts.items()]
-    frames, failures = read_market_texts(items)
-    assert sorted(read_alone) == ["C", "G"]  # the failed file and the long one
+    items = [(tmp_path / f"{k}.csv", k, v.encode(), 2) for k, v in texts.items()]
+    items.append((tmp_path / "H.csv", "H", (HEADER + "2026-01-08,1,1,1,2,2,2\n").encode(), 41))
+    items.append((tmp_path / "I.csv", "I", HEADER.encode(), 2))  # a header and no rows
+    frames, rejected, failures = read_market_texts(items)
+    assert sorted(read_alone) == ["G", "I"]  # the long one, and the one without rows
     together = pd.concat(frames).sort_values(["symbol", "date"]).reset_index(drop=True)
 
-    alone, alone_failures = client.one_by_one(read_market_file)(items)  # file by file
+    alone, alone_rejected, alone_failures = client.one_by_one(read_market_file)(items)
     expected = pd.concat(alone).sort_values(["symbol", "date"]).reset_index(drop=True)
 
     pd.testing.assert_frame_equal(together, expected)
-    assert failures == alone_failures == {"C": "C.csv has a non-numeric close 'oops' on "
-                                                "2026-01-05"}
-    # by hand: B's row without a close is no observation; A's volume 12.6 rounds to 13
-    assert together.groupby("symbol").size().to_dict() == {"A": 2, "B": 2, "D": 1, "E": 1,
-                                                           "F": 1, "G": 5000}
+    pd.testing.assert_frame_equal(pd.concat(rejected).reset_index(drop=True),
+                                  pd.concat(alone_rejected).reset_index(drop=True))
+    assert failures == alone_failures == {"I": f"{tmp_path / 'I.csv'} has a header and no rows"}
+    # by hand: C's unreadable close on its line 3, its first row loads; B's row without a
+    # close is no observation; A's volume 12.6 rounds to 13; H's text starts at line 41
+    assert pd.concat(rejected)[["symbol_or_series", "line", "column_name", "raw_value"]
+                               ].values.tolist() == [["C", 3, "close", "oops"]]
+    assert together.groupby("symbol").size().to_dict() == {"A": 2, "B": 2, "C": 1, "D": 1,
+                                                           "E": 1, "F": 1, "G": 5000, "H": 1}
+    assert together[together.symbol == "A"].line.tolist() == [2, 4]  # a blank line between
+    assert together[together.symbol == "H"].line.tolist() == [41]
     assert together[together.symbol == "A"].volume.tolist() == [10, 13]
     assert together[together.symbol == "E"].close.tolist() == [9.0]
 
