@@ -303,3 +303,108 @@ def test_a_failed_load_keeps_the_old_positions(data_dir, tmp_path):
                also=lambda c: result.keep_state(c, set()))
     assert con.execute("SELECT * FROM raw.source_files ORDER BY path").fetchall() == before
     assert _rows(_load(con, FilesSource(data_dir))) == ["2026-08-28"]
+
+# -- quarantined rows across loads (raw_market's step: lib/ingest.py, lib/quarantine.py) -----
+
+def _raw_market(data_dir, tmp_path) -> dict:
+    """One daily refresh of raw/market_prices over data_dir, as the daily job runs it; the
+    metadata of the load and of its quarantined rows."""
+    import dagster as dg
+
+    from orchestration.partitions import newest_key
+    from orchestration.resources import LockstepResource
+    from orchestration.sources.yahoo.assets import raw_market
+    from tests.conftest import lockstep_env
+
+    with lockstep_env(source="files", data_dir=str(data_dir),
+                      warehouse=str(tmp_path / "w.duckdb"), state_dir=str(tmp_path / "s")):
+        result = dg.materialize([raw_market], resources={"lockstep": LockstepResource()},
+                                instance=dg.DagsterInstance.ephemeral(),
+                                partition_key=newest_key())
+    return {m.asset_key.path[-1]: {k: v.value for k, v in m.metadata.items()}
+            for m in result.asset_materializations_for_node("raw_market")}
+
+
+def _quarantine(tmp_path) -> list[tuple]:
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        return con.execute("""
+            SELECT symbol_or_series, date, file, line, column_name, raw_value, reason,
+                   resolution FROM raw.quarantined_rows ORDER BY quarantined_at, line""").fetchall()
+
+
+def _closes(tmp_path, symbol="^RUT") -> dict:
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        return {str(d): c for d, c in con.execute(
+            "SELECT date, close FROM raw.market_prices WHERE symbol = ? ORDER BY date",
+            [symbol]).fetchall()}
+
+
+@pytest.mark.slow
+def test_a_quarantined_row_stays_flagged_until_a_later_load_replaces_or_confirms_it(
+        data_dir, tmp_path):
+    path = data_dir / "market" / "RUT.csv"
+    rows = ["2026-08-25,1,2,1,3010.02,3010.02,0", "2026-08-26,1,2,1,3005.9,3005.9,0",
+            "2026-08-27,1,2,1,abc,3014.34,0", "2026-08-28,1,2,1,3020.1,3020.1,0"]
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    first = _raw_market(data_dir, tmp_path)
+    # the other rows of ^RUT load; the bad one is kept with its file, line and value
+    assert _closes(tmp_path) == {"2026-08-25": 3010.02, "2026-08-26": 3005.9,
+                                 "2026-08-28": 3020.1}
+    bad = ("^RUT", date(2026, 8, 27), "market/RUT.csv", 4, "close", "abc", "not a number")
+    assert _quarantine(tmp_path) == [(*bad, None)]
+    assert first["market_prices"]["rows_quarantined"] == 1
+    assert first["market_prices"]["alerts_announced"] == 1  # announced once, here
+    assert first["market_prices_quarantined"]["dagster/row_count"] == 1
+
+    # new lines appended: only they are read; the bad row is neither seen again nor gone
+    with open(path, "a") as f:
+        f.write("2026-08-31,1,2,1,3030,3030,0\n")
+    appended = _raw_market(data_dir, tmp_path)
+    assert appended["market_prices"]["rows_received"] == 1
+    assert _quarantine(tmp_path) == [(*bad, None)]
+    assert appended["market_prices"]["alerts_announced"] == 0
+
+    # a line inserted above it: the file is read whole, the same bad row is found on line
+    # 5 now -- the same quarantined row (not a new one, not announced again)
+    lines = path.read_text().splitlines()
+    lines.insert(1, "2026-08-24,1,2,1,3000.5,3000.5,0")
+    path.write_text("\n".join(lines) + "\n")
+    moved = _raw_market(data_dir, tmp_path)
+    assert _quarantine(tmp_path) == [(*bad[:3], 5, *bad[4:], None)]
+    assert moved["market_prices"]["alerts_announced"] == 0
+    assert _closes(tmp_path)["2026-08-24"] == 3000.5
+
+    # the cell fixed in place: read whole, a good row for its date -> replaced
+    path.write_text(path.read_text().replace(",abc,", ",3014.34,"))
+    fixed = _raw_market(data_dir, tmp_path)
+    assert _quarantine(tmp_path) == [(*bad[:3], 5, *bad[4:], "replaced")]
+    assert _closes(tmp_path)["2026-08-27"] == 3014.34
+    assert fixed["market_prices_quarantined"]["dagster/row_count"] == 0
+
+    # two rows for a stored date (ambiguous): both are quarantined, the stored close stays;
+    # a row for a new date that is not a number: quarantined
+    with open(path, "a") as f:
+        f.write("2026-08-28,1,2,1,3021.0,3021.0,0\n2026-09-01,1,2,1,n/a,1,0\n")
+    _raw_market(data_dir, tmp_path)
+    open_rows = [r for r in _quarantine(tmp_path) if r[-1] is None]
+    both = "one of 2 rows for this date (ambiguous: none of them is stored)"
+    assert open_rows == [("^RUT", date(2026, 8, 28), "market/RUT.csv", 6, "date",
+                          "2026-08-28", both, None),
+                         ("^RUT", date(2026, 8, 28), "market/RUT.csv", 8, "date",
+                          "2026-08-28", both, None),
+                         ("^RUT", date(2026, 9, 1), "market/RUT.csv", 9, "close", "n/a",
+                          "not a number", None)]
+    assert _closes(tmp_path)["2026-08-28"] == 3020.1
+
+    # the source settles both: the second 08-28 row and the 09-01 row are taken out. 08-28
+    # has one good row again (replaced); 09-01 has none (confirmed: the date has no row)
+    path.write_text("\n".join(path.read_text().splitlines()[:-2]) + "\n")
+    _raw_market(data_dir, tmp_path)
+    settled = {(r[1], r[3]): r[-1] for r in _quarantine(tmp_path)[-3:]}
+    assert settled == {(date(2026, 8, 28), 6): "replaced", (date(2026, 8, 28), 8): "replaced",
+                       (date(2026, 9, 1), 9): "confirmed"}
+    assert "2026-09-01" not in _closes(tmp_path)

@@ -133,7 +133,10 @@ def store(con: duckdb.DuckDBPyConnection, raw_table: str, key: str, found: pd.Da
     finally:
         con.unregister("lockstep_found_df")
     _resolve(con, raw_table, key, good, reread, at)
-    return new if len(new) else pd.DataFrame(columns=FOUND_COLUMNS)
+    if not len(new):
+        return pd.DataFrame(columns=FOUND_COLUMNS)
+    new["date"] = [d.date() if isinstance(d, pd.Timestamp) else None for d in new["date"]]
+    return new
 
 
 def _resolve(con, raw_table: str, key: str, good: pd.DataFrame,

@@ -355,11 +355,15 @@ class FilesSource:
     def _key(path: Path) -> str:
         return str(path.resolve())
 
-    def _read_all(self, names: list[str], path_of, parse_many, window):
+    def _read_all(self, names: list[str], path_of, parse_many, window, key_column: str,
+                  last_dates: dict | None = None):
         """Per name: its rows (what changed, or all), its unreadable rows, or why it is
         missing or failed. The texts go to `parse_many` (-> frames, rejected rows, failures
         by name) a few MiB at a time. `window` (start, end) of a backfill: every file is
-        read whole; None: only what changed since the last read."""
+        read whole; None: only what changed since the last read -- except that a file whose
+        appended lines hold a date not after the newest stored one (`last_dates`, column
+        `key_column`) is read whole: a second row for a date the file had is ambiguous, which only
+        the whole file shows."""
         frames, rejected, missing, failures, reads, unchanged = [], [], {}, {}, {}, 0
         files, reread = {}, {}
         pending: list[Item] = []
@@ -402,12 +406,41 @@ class FilesSource:
             if pending_bytes >= PARSE_BYTES:
                 parse_pending()
         parse_pending()
+        if last_dates and reads:
+            frames, rejected = self._reread_backdated(
+                frames, rejected, reads, reread, key_column, last_dates, path_of, parse_many,
+                failures)
         notes = {}
         if unchanged:
             notes[f"({unchanged} files)"] = ("unchanged since they were last read and stored; "
                                              "not read again")
         return _Files(frames, rejected, missing, failures, reads, notes, unchanged, files,
                       reread)
+
+    def _reread_backdated(self, frames, rejected, reads, reread, key, last_dates, path_of,
+                          parse_many, failures):
+        """Read whole the files whose appended lines go back to a date already stored."""
+        appended = set(reads) - set(reread)
+        back = set()
+        for frame in frames:
+            rows = frame[frame[key].isin(appended)]
+            for name, first in rows.groupby(key)["date"].min().items():
+                if last_dates.get(name) is not None and first <= last_dates[name]:
+                    back.add(name)
+        if not back:
+            return frames, rejected
+        frames = [f[~f[key].isin(back)] for f in frames]
+        rejected = [r[~r["symbol_or_series"].isin(back)] for r in rejected]
+        items = [(path_of(self.root, name), name, path_of(self.root, name).read_bytes(), 2)
+                 for name in sorted(back)]
+        parsed, found, failed = parse_many(items)
+        failures.update(failed)
+        for name in back:
+            if name in failed:
+                del reads[name]
+            else:
+                reread[name] = (None, None)
+        return frames + parsed, rejected + found
 
     @staticmethod
     def _keeper(reads: dict[str, tuple[str, Position]]):
@@ -443,18 +476,18 @@ class FilesSource:
                            files=read.files, reread=read.reread)
 
     def fetch_market(self, instruments: tuple[Instrument, ...], start=None, end=None,
-                     **_: object) -> FetchResult:
+                     last_dates: dict | None = None, **_: object) -> FetchResult:
         """Every catalog symbol's file. A row with a cell that is not a date or a number is
         handed back in `rejected` (with its file and line), the file's other rows load; a
         file that cannot be read at all (a missing column, no rows) holds back only its
         own symbol, named in `failures`."""
         window = (start, end) if start is not None or end is not None else None
         read = self._read_all([i.symbol for i in instruments], market_path, read_market_texts,
-                              window)
+                              window, "symbol", last_dates)
         return self._result(read, empty_market_frame)
 
     def fetch_fred(self, series: tuple[FredSeries, ...], start=None, end=None,
-                   **_: object) -> FetchResult:
+                   last_dates: dict | None = None, **_: object) -> FetchResult:
         skipped: dict[str, int] = {}
 
         def parse(path: Path, series_id: str, text: bytes, first_line: int):
@@ -464,7 +497,8 @@ class FilesSource:
             return frame, found
 
         window = (start, end) if start is not None or end is not None else None
-        read = self._read_all([s.id for s in series], fred_path, one_by_one(parse), window)
+        read = self._read_all([s.id for s in series], fred_path, one_by_one(parse), window,
+                              "series_id", last_dates)
         read.notes.update({name: f"{n} missing value(s) skipped"
                            for name, n in skipped.items()})
         return self._result(read, empty_fred_frame)
