@@ -176,7 +176,7 @@ def ingest(
         context.log.warning(
             f"{spec.name}: {len(found):,} row(s) quarantined in raw.quarantined_rows "
             f"({len(new):,} new), the other rows stored:\n" + _quarantine_listing(found))
-    announced = _announce_quarantined(context, settings, spec.name, label, new,
+    announced = _announce_quarantined(context, settings, spec.name, label, new, ingested_at,
                                       synthetic=result.source == "demo")
     if synthetic:
         context.log.warning(f"{spec.name}: {SYNTHETIC_BANNER}")
@@ -223,9 +223,9 @@ def _quarantine_listing(found: "pd.DataFrame", listed: int = 20) -> str:
 
 
 def _announce_quarantined(context, settings, table: str, label: str, new: "pd.DataFrame",
-                          synthetic: bool) -> int:
-    """One alert per symbol or series with rows quarantined for the first time (a row seen
-    again is never announced again)."""
+                          at: datetime, synthetic: bool) -> int:
+    """One alert per symbol or series with rows quarantined for the first time by this load
+    (a row seen again while open is never announced again)."""
     from orchestration.lib.alerts import Event, announce_now, fingerprint
     from orchestration.lib.quarantine import describe
 
@@ -234,7 +234,7 @@ def _announce_quarantined(context, settings, table: str, label: str, new: "pd.Da
         said = [describe(row) for _, row in rows.head(3).iterrows()]
         more = f"; and {len(rows) - 3:,} more" if len(rows) > 3 else ""
         events.append(Event(
-            key=f"quarantined|{table}|{name}|{fingerprint(*sorted(rows['row_key']))}",
+            key=f"quarantined|{table}|{name}|{fingerprint(at, *sorted(rows['row_key']))}",
             kind="quarantined", date=datetime.now(UTC).date(), subject=str(name),
             text=(f"{len(rows):,} row(s) of {label} {name} quarantined, not stored in {table} "
                   f"(its other rows loaded): " + "; ".join(said) + more

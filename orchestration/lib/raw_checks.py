@@ -228,7 +228,7 @@ def _stale_changes(con, table: str, asset_key: dg.AssetKey, outcome: dict, probl
     return events
 
 
-def quarantine_rule(asset_key: dg.AssetKey, label: str) -> Rule:
+def quarantine_rule(asset_key: dg.AssetKey) -> Rule:
     """A warning while rows meant for the table are quarantined (raw.quarantined_rows,
     orchestration/lib/quarantine.py): the rule `<table>_no_quarantined_rows`."""
     from orchestration.lib.quarantine import describe
@@ -243,8 +243,8 @@ def quarantine_rule(asset_key: dg.AssetKey, label: str) -> Rule:
         names = ["symbol_or_series", "date", "column_name", "raw_value", "reason", "file",
                  "line"]
         return result(rows, lambda r: f"{r[0]} {describe(dict(zip(names, r, strict=True)))}",
-                      f"quarantined rows, not stored in {table} (the other rows of their "
-                      f"{label} are)", dg.AssetCheckSeverity.WARN)
+                      f"quarantined row{'' if len(rows) == 1 else 's'}, kept out of {table}; "
+                      f"the rest loaded", dg.AssetCheckSeverity.WARN)
 
     evaluate.__name__ = f"{asset_key.path[-1]}_no_quarantined_rows"
     return Rule(evaluate, False,

@@ -67,7 +67,7 @@ RULES = [
     Rule(fred_fresh, False,
          "Weekly series reach the last Wednesday already published (H.4.1 comes out on "
          "Thursday); daily series are at most 5 days old.", stale=True),
-    quarantine_rule(FRED_OBSERVATIONS, "series"),
+    quarantine_rule(FRED_OBSERVATIONS),
 ]
 
 fred_observations_checks = table_checks(FRED_OBSERVATIONS, "fred_observations_checks", RULES)

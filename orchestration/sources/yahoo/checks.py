@@ -266,7 +266,7 @@ RULES = [
     Rule(market_prices_no_missing_sessions, False,
          "No session of the symbol's calendar is missing between its first and last stored "
          "date (crypto: no calendar day)."),
-    quarantine_rule(MARKET_PRICES, "symbol"),
+    quarantine_rule(MARKET_PRICES),
 ]
 
 market_prices_checks = table_checks(MARKET_PRICES, "market_prices_checks", RULES)
