@@ -59,11 +59,10 @@ def ingest(
     window: tuple[date | None, date | None] = (None, None),
 ) -> dict:
     """Fetch, validate and upsert; return (metadata, failures, metadata of the quarantined
-    rows). Stores what is valid, and
-    quarantines in the same transaction the rows that are not (`problems_of` names them,
-    lib/quarantine.py); a symbol/series that failed whole is named in `failures` (and the
-    all-loaded check), never silently skipped; when nothing at all arrived, raises a
-    Failure."""
+    rows). Stores what is valid, and quarantines in the same transaction the rows that are
+    not (`problems_of` names them; lib/quarantine.py); a symbol/series that failed whole is
+    named in `failures` (and the all-loaded check), never silently skipped; when nothing at
+    all arrived, raises a Failure."""
     import pandas as pd
 
     from orchestration.lib.quarantine import identify
@@ -111,10 +110,11 @@ def ingest(
         found = found[dates.isna() | (((dates >= start) if start else True)
                                       & ((dates <= end) if end else True))]
     rejects = problems_of(result.frame) if not result.frame.empty else empty_rejected()
-    good = result.frame.drop(index=rejects.index)
+    good = result.frame.drop(index=rejects.index) if len(rejects) else result.frame
     found = pd.concat([f for f in (found, rejects) if len(f)]) if len(found) or len(rejects) \
         else empty_rejected()
-    found = identify(spec.name, found.assign(file=found["symbol_or_series"].map(result.files)))
+    files = found["symbol_or_series"].map(result.files)  # the files source's; live: none
+    found = identify(spec.name, found.assign(file=files.where(files.notna(), None)))
     failures = result.failures
 
     ingested_at = datetime.now(UTC).replace(tzinfo=None)

@@ -189,7 +189,7 @@ def describe(row) -> str:
         else "a row with no readable date"
     column = row["column_name"] or "row"  # no column: a line that is not a row of the file
     what = f"{column} {row['raw_value']!r}" if row["raw_value"] is not None else column
-    line = row.get("line")
-    where = (f" ({row['file']}" + (f" line {int(line)}" if line is not None and line == line
-                                   else "") + ")") if row.get("file") else ""
+    line, file = row.get("line"), row.get("file")
+    where = (f" ({file}" + (f" line {int(line)}" if line is not None and line == line
+                            else "") + ")") if isinstance(file, str) else ""
     return f"{when}: {what} is {row['reason']}{where}"

@@ -102,8 +102,10 @@ def _read_csv(path: Path, expected: list[str], name: str, text: bytes | None = N
     # pandas counts the text's lines from 1 (the header), blank ones included
     bad = {int(n): (int(want), int(saw)) for w in skipped
            for n, want, saw in _SKIPPED.findall(str(w.message))}
-    text_lines = [n for n in range(2, 2 + len(frame) + len(bad)) if n not in bad]
-    lines = np.array(text_lines, dtype=np.int64) + (first_line - 2)
+    lines = np.arange(2, 2 + len(frame) + len(bad), dtype=np.int64)
+    if bad:
+        lines = lines[~np.isin(lines, list(bad))]
+    lines += first_line - 2
     malformed = empty_rejected()
     if bad:
         body = data.splitlines()
@@ -421,6 +423,8 @@ class FilesSource:
                           parse_many, failures):
         """Read whole the files whose appended lines go back to a date already stored."""
         appended = set(reads) - set(reread)
+        if not appended:  # a first load, a backfill: every file was read whole
+            return frames, rejected
         back = set()
         for frame in frames:
             rows = frame[frame[key].isin(appended)]

@@ -62,7 +62,8 @@ def fred_series(context: dg.AssetExecutionContext, lockstep: LockstepResource):
     check_specs=[dg.AssetCheckSpec(
         "fred_observations_all_loaded", asset=FRED_OBSERVATIONS,
         description="Every catalog series the source had data for was stored (a series "
-                    "that cannot be read or fetched is held back alone, named here).")],
+                    "whose file cannot be read at all, or that cannot be fetched, is held "
+                    "back alone, named here; a single bad row is quarantined instead).")],
     partitions_def=HISTORY,
     backfill_policy=dg.BackfillPolicy.single_run(),
     name="raw_fred",

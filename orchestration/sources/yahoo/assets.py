@@ -64,7 +64,8 @@ def instruments(context: dg.AssetExecutionContext, lockstep: LockstepResource):
     check_specs=[dg.AssetCheckSpec(
         "market_prices_all_loaded", asset=MARKET_PRICES,
         description="Every catalog symbol the source had data for was stored (a symbol "
-                    "whose data cannot be read or fetched is held back alone, named here).")],
+                    "whose file cannot be read at all, or that cannot be fetched, is held "
+                    "back alone, named here; a single bad row is quarantined instead).")],
     partitions_def=HISTORY,
     backfill_policy=dg.BackfillPolicy.single_run(),
     name="raw_market",
