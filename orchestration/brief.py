@@ -401,6 +401,33 @@ def _events(rows: list[Row]) -> list[str]:
     return lines
 
 
+def _quarantined(rows: list[Row], listed: int = 3) -> list[str]:
+    """The quarantined_row facts: per instrument or series, the rows a load quarantined that
+    no later load resolved (the first `listed`, then how many more)."""
+    by_subject: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        by_subject[r["symbol"]].append(r)
+    lines = []
+    for subject in sorted(by_subject):
+        items = sorted(by_subject[subject], key=lambda r: r["fact_rank"])
+        said = []
+        for r in items[:listed]:
+            which = (f"the row of {when(r['quarantined_date'])}" if r["quarantined_date"]
+                     else "a row whose date cannot be read")
+            value = (f" {r['quarantined_value']!r}" if r["quarantined_value"] is not None
+                     else "")
+            said.append(f"{which} is not stored: its {r['quarantined_column'] or 'row'}"
+                        f"{value} is {r['quarantine_reason']}")
+        more = (f"; and {len(items) - listed:,} more row"
+                f"{'' if len(items) - listed == 1 else 's'}" if len(items) > listed else "")
+        lines.append(f"- **Quarantined**: {_name(items[0])}: " + "; ".join(said) + more
+                     + ". Its figures are without "
+                     + ("it" if len(items) == 1 else "them")
+                     + " until a later load replaces or confirms "
+                     + ("it" if len(items) == 1 else "them") + " (raw.quarantined_rows).")
+    return lines
+
+
 def _ordinal(n: int) -> str:
     words = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth",
              7: "seventh", 8: "eighth", 9: "ninth", 10: "tenth"}
@@ -445,6 +472,10 @@ def format_brief(day: date, rows: list[Row]) -> str:
     for _, name, first in missing:
         out.append(f"- {name}: no stored prices " + (f"before {when(first)}."
                                                       if first else "at all."))
+    quarantined = _quarantined(kinds["quarantined_row"])
+    if quarantined and not (notes or stale or missing):
+        out.append("")
+    out += quarantined
 
     divergence = sorted(kinds["divergence"], key=lambda r: (r["fact_rank"] or 0, r["pair_id"]))
     unassessed: dict[str, list[Row]] = defaultdict(list)

@@ -61,6 +61,12 @@ def _innermost(error) -> str:
     return re.sub(r"^(?:(?:[A-Za-z_][\w]*\.)+Failure|orchestration(?:\.\w+)+): ", "", message)
 
 
+def _delivery() -> str:
+    from orchestration.lib.alerts import delivery, webhook_from_env
+
+    return delivery(webhook_from_env())
+
+
 def failed_error_checks(events: Iterable) -> int:
     """ERROR-severity checks that failed in the run (blocking or not): `make run` exits 1."""
     return sum(1 for e in events if e.event_type_value == "ASSET_CHECK_EVALUATION"
@@ -86,6 +92,7 @@ def report(events: Iterable, elapsed: float, run_id: str, success: bool,
     loaded, warnings, blocked, failed_checks, failures, alerts = [], [], [], [], [], None
     failed_steps, run_failure = 0, None
     causes: dict[tuple[str, ...], list[str]] = {}  # a cause, and the steps that failed on it
+    announced_by_steps = 0  # alerts the checks and the ingestion announced themselves
     builds: dict[str, str] = {}  # dbt's incremental models: how this run built them
     years: dict[str, list[str]] = {}  # partitions (years) of each raw table the run loaded
     for event in events:
@@ -106,6 +113,8 @@ def report(events: Iterable, elapsed: float, run_id: str, success: bool,
                 years[key].append(materialization.partition)  # same step, same figures
             elif key in ("raw/market_prices", "raw/fred_observations"):
                 years[key] = [materialization.partition] if materialization.partition else []
+                # the alerts the load announced itself (rows quarantined, data held back)
+                announced_by_steps += int(_meta(metadata, "alerts_announced", 0) or 0)
                 what = "market prices" if key == "raw/market_prices" else "FRED observations"
                 source = str(_meta(metadata, "source", "?")).split(" ")[0]
                 label = "symbols" if key == "raw/market_prices" else "series"
@@ -131,6 +140,7 @@ def report(events: Iterable, elapsed: float, run_id: str, success: bool,
                           str(_meta(metadata, "alerts", "")))
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             check = event.asset_check_evaluation_data
+            announced_by_steps += int(_meta(check.metadata, "alerts_announced", 0) or 0)
             if check.passed:
                 continue
             description = check.description or ""
@@ -193,9 +203,12 @@ def report(events: Iterable, elapsed: float, run_id: str, success: bool,
     if failures:
         out.append("Failed:")
         out += [f"  {line}" for line in failures]
-    if alerts is not None:
-        announced, delivery, listing = alerts
-        out.append(f"Alerts: {announced} new event(s), {delivery}")
+    if alerts is not None or announced_by_steps:
+        announced, delivery, listing = alerts or (0, _delivery(), "")
+        total = announced + announced_by_steps
+        out.append(f"Alerts: {total:,} announced"
+                   + (f" ({announced_by_steps:,} by the checks and loads as they ran)"
+                      if announced_by_steps else "") + f", {delivery}")
         out += [f"  {_one_line(line[2:])}" for line in listing.splitlines()[:6]
                 if line.startswith("- ")]
     if log_file:

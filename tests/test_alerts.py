@@ -249,3 +249,101 @@ def test_alert_texts_read_as_people_write():
         "detail": "close+high"})
     assert "a laggard record close of 98,997.66 (and a record intraday high) on 2024-11-22" \
         in both
+
+
+# ------------------------------------------------------------------------------ staleness
+def _stale_results(rows):
+    """What the freshness rule of a check step hands check_events: rows of (name, latest,
+    expected, source)."""
+    from orchestration.lib.raw_checks import Rule
+
+    rule = Rule(lambda q, lockstep: {}, False, "fresh", stale=True)
+    outcome = {"passed": not rows, "metadata": {}}
+    return [(rule, outcome, [(r, f"{r[0]}: latest {r[1]}") for r in rows])]
+
+
+def test_staleness_is_announced_when_it_starts_and_when_it_ends_not_on_every_run():
+    import dagster as dg
+
+    from orchestration.lib.raw_checks import check_events
+    from orchestration.lib.warehouse import ensure_raw_schema
+
+    con = duckdb.connect(":memory:")
+    ensure_raw_schema(con)
+    key = dg.AssetKey(["raw", "market_prices"])
+    today, expected = date(2026, 12, 4), date(2026, 12, 3)
+
+    def step(rows, at=today):
+        events = [e for found in check_events(con, key, _stale_results(rows), at).values()
+                  for e in found]
+        return sorted((e.kind, e.subject, e.key) for e in events)
+
+    def store(symbol, day):
+        con.execute("INSERT OR REPLACE INTO raw.market_prices (symbol, date, close, source, "
+                    "ingested_at) VALUES (?, ?, 1, 'files', now())", [symbol, day])
+
+    store("BTC-USD", date(2026, 11, 20))
+    store("^RUT", date(2026, 11, 21))
+    assert step([("BTC-USD", date(2026, 11, 20), expected, "files"),
+                 ("^RUT", date(2026, 11, 21), expected, "files")]) == [
+        ("stale", "BTC-USD", "stale|BTC-USD|2026-11-20"),
+        ("stale", "^RUT", "stale|^RUT|2026-11-21")]
+    # the next day both are still stale, though their latest dates moved: nothing to say
+    store("BTC-USD", date(2026, 11, 27))
+    store("^RUT", date(2026, 11, 24))
+    assert step([("BTC-USD", date(2026, 11, 27), date(2026, 12, 4), "files"),
+                 ("^RUT", date(2026, 11, 24), date(2026, 12, 4), "files")],
+                date(2026, 12, 5)) == []
+    # Bitcoin is current again: one "recovered", with its latest date now; ^RUT stays stale
+    store("BTC-USD", date(2026, 12, 5))
+    assert step([("^RUT", date(2026, 11, 24), date(2026, 12, 5), "files")],
+                date(2026, 12, 6)) == [("recovered", "BTC-USD", "recovered|BTC-USD|2026-11-20")]
+    [text] = [t for t, in con.execute("SELECT text FROM ops.alert_log WHERE kind = 'recovered'"
+                                      ).fetchall()]
+    assert text == ("BTC-USD is current again: its latest data is of 2026-12-05 (it was "
+                    "stale with data up to 2026-11-20).")
+    assert step([("^RUT", date(2026, 11, 24), date(2026, 12, 5), "files")],
+                date(2026, 12, 7)) == []
+    # stale again later: a new episode, announced once more
+    assert step([("BTC-USD", date(2026, 12, 5), date(2026, 12, 10), "files"),
+                 ("^RUT", date(2026, 11, 24), date(2026, 12, 10), "files")],
+                date(2026, 12, 11)) == [("stale", "BTC-USD", "stale|BTC-USD|2026-12-05")]
+    # every event was registered as due, in the transaction that recorded the change
+    assert sorted(k for k, in con.execute("SELECT event_key FROM ops.alert_log WHERE status = "
+                                           "'pending'").fetchall()) == [
+        "recovered|BTC-USD|2026-11-20", "stale|BTC-USD|2026-11-20", "stale|BTC-USD|2026-12-05",
+        "stale|^RUT|2026-11-21"]
+    con.close()
+
+
+@pytest.mark.slow
+def test_the_summary_counts_every_alert_sent_and_a_moved_date_does_not_repeat_staleness(
+        tmp_path, demo_dir, monkeypatch, dbt_manifest):
+    """The demo's data ends 2025-12-31, so every instrument and series is stale today: the
+    first run posts one staleness alert each, from the check steps; the summary counts them
+    with the alert step's. The next run's data is a day newer, all still stale: no staleness
+    alert again."""
+    from orchestration.summary import summarize
+
+    data = tmp_path / "data"
+    cut_real_history(demo_dir, data, "2025-12-30")
+    with FakeWebhook() as hook:
+        monkeypatch.setenv("LOCKSTEP_ALERT_WEBHOOK", hook.url)
+        first, _ = materialize_all(tmp_path / "run", source="files", data_dir=str(data))
+        assert first.success
+        stale = hook.events("stale")
+        n_files = len(list((data / "market").glob("*.csv"))) + len(list(
+            (data / "fred").glob("*.csv")))
+        assert len(stale) == n_files  # each file's instrument or series, once
+        summary = summarize(first.all_events, 1.0, first.run_id, first.success, None)
+        assert f"Alerts: {len(hook.received):,} announced ({len(stale):,} by the checks and " \
+               f"loads as they ran), webhook (127.0.0.1)" in summary, summary
+
+        cut_real_history(demo_dir, data, "2025-12-31")
+        before = len(hook.received)
+        second, _ = materialize_all(tmp_path / "run", source="files", data_dir=str(data))
+        assert second.success
+        new = hook.received[before:]
+        assert [b for b in new if b["event"]["kind"] in ("stale", "recovered")] == []
+        summary = summarize(second.all_events, 1.0, second.run_id, second.success, None)
+        assert f"Alerts: {len(new):,} announced, webhook (127.0.0.1)" in summary, summary

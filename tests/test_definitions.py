@@ -31,6 +31,11 @@ EXPECTED_LINEAGE = {
     "raw/market_prices": set(),
     "raw/instruments": set(),
     "raw/fred_observations": set(),
+    # the rows each raw step quarantined (raw.quarantined_rows), written by the same step
+    "raw/market_prices_quarantined": set(),
+    "raw/fred_observations_quarantined": set(),
+    "staging/stg_market_prices_quarantined": {"raw/market_prices_quarantined"},
+    "staging/stg_fred_observations_quarantined": {"raw/fred_observations_quarantined"},
     "raw/fred_series": set(),
     "raw/trading_sessions": set(),
     "staging/stg_trading_sessions": {"raw/trading_sessions"},
@@ -88,13 +93,16 @@ EXPECTED_LINEAGE = {
         "marts/fct_all_time_highs", "marts/fct_divergence_daily",
         "marts/fct_divergence_episodes", "marts/fct_policy_rate_changes",
         "marts/fct_dated_events", "marts/mart_divergence_outcomes",
-        "staging/stg_instruments", "staging/stg_fred_observations"},
+        "staging/stg_instruments", "staging/stg_fred_observations",
+        "staging/stg_fred_series", "staging/stg_market_prices_quarantined",
+        "staging/stg_fred_observations_quarantined"},
     "staging/stg_market_prices": {"raw/market_prices"},
     "staging/stg_instruments": {"raw/instruments"},
     "staging/stg_fred_series": {"raw/fred_series"},
     "staging/stg_fred_observations": {"raw/fred_observations", "staging/stg_fred_series"},
     "marts/mart_market_snapshot": {"intermediate/int_running_peaks", "staging/stg_instruments",
-                                   "intermediate/int_calendar_days"},
+                                   "intermediate/int_calendar_days",
+                                   "staging/stg_market_prices_quarantined"},
     "marts/fct_all_time_highs": {"intermediate/int_running_peaks", "staging/stg_instruments"},
     "marts/fct_fed_balance_sheet_weekly": {"staging/stg_fred_observations",
                                            "intermediate/int_fed_board_closures"},
@@ -269,7 +277,11 @@ def test_raw_history_is_partitioned_by_year_with_single_run_backfills(dbt_manife
     from orchestration.partitions import FIRST_YEAR
 
     graph = _defs().resolve_asset_graph()
-    for name in ("market_prices", "fred_observations"):
+    # with the rows their steps quarantined (written by the same step, so partitioned the
+    # same way)
+    partitioned = ("market_prices", "fred_observations", "market_prices_quarantined",
+                   "fred_observations_quarantined")
+    for name in partitioned:
         node = graph.get(dg.AssetKey(["raw", name]))
         keys = node.partitions_def.get_partition_keys()
         # one partition per year, from the oldest history (^GSPC, 1927) to this year
@@ -279,7 +291,7 @@ def test_raw_history_is_partitioned_by_year_with_single_run_backfills(dbt_manife
         assert node.backfill_policy == dg.BackfillPolicy.single_run()
     # the catalog's reference tables, the calendars and the dbt models are not partitioned
     for key in graph.get_all_asset_keys():
-        if key.path[-1] not in ("market_prices", "fred_observations"):
+        if key.path[-1] not in partitioned:
             assert graph.get(key).partitions_def is None, key
 
 
@@ -433,8 +445,10 @@ def test_a_source_is_found_by_its_folder(tmp_path, monkeypatch):
                  for a in defs.assets for key in a.keys}
     assert by_folder == {
         "raw/market_prices": "orchestration.sources.yahoo.assets",
+        "raw/market_prices_quarantined": "orchestration.sources.yahoo.assets",
         "raw/instruments": "orchestration.sources.yahoo.assets",
         "raw/fred_observations": "orchestration.sources.fred.assets",
+        "raw/fred_observations_quarantined": "orchestration.sources.fred.assets",
         "raw/fred_series": "orchestration.sources.fred.assets",
         "raw/trading_sessions": "orchestration.sources.calendars.assets"}
     assert {c.node_def.name for c in defs.asset_checks} == {"market_prices_checks",
@@ -474,7 +488,7 @@ def test_staging_lives_beside_its_source(dbt_manifest):
     manifest = json.loads(dbt_manifest.read_text())
     staging = [n for n in manifest["nodes"].values()
                if n["resource_type"] == "model" and n["fqn"][1] == "staging"]
-    assert len(staging) == 5
+    assert len(staging) == 7
     for node in staging:
         assert node["original_file_path"].split("/")[2] in source_names(), node["name"]
     for source in manifest["sources"].values():

@@ -319,11 +319,12 @@ def test_real_history_cut_then_extended_with_a_deep_revision(sandbox, real_data,
     row, the brief included (with its FRED facts)."""
     from orchestration.sources.calendars.client import exchange_sessions
     from orchestration.sources.files.client import FilesSource
-    from orchestration.sources.yahoo.validation import market_problems
+    from orchestration.sources.yahoo.validation import market_rejects
 
     instruments = tuple(i for i in catalog.market if i.symbol in ("BTC-USD", "^RUT", "^GSPC"))
     fetched = FilesSource(real_data).fetch_market(instruments)
-    assert not fetched.failures and not market_problems(fetched.frame)
+    assert not fetched.failures and market_rejects(fetched.frame).empty
+    assert fetched.rejected.empty
     prices = fetched.frame.assign(date=pd.to_datetime(fetched.frame.date).dt.date)
     fred = FilesSource(real_data).fetch_fred(catalog.fred).frame
     fred = fred.assign(date=pd.to_datetime(fred.date).dt.date)

@@ -145,3 +145,57 @@ def test_a_rate_limit_beyond_the_step_retries_stores_nothing_and_names_the_serie
     text = failure.step_failure_data.error.message
     assert "stored 0 series(s); 14 failed" in text and "HTTP 429 from FRED" in text
     assert "DFEDTARL: FRED request failed after 2 attempt(s)" in text and KEY not in text
+
+
+def _quarantined(tmp_path) -> list[tuple]:
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        return con.execute("""
+            SELECT raw_table, symbol_or_series, date, file, line, column_name, raw_value,
+                   reason, resolution FROM raw.quarantined_rows ORDER BY raw_table""").fetchall()
+
+
+def test_live_rows_that_fail_validation_are_quarantined_until_the_source_corrects_them(
+        tmp_path, demo_dir, catalog, monkeypatch):
+    """Yahoo answers a negative close for one Bitcoin day and FRED an infinite EFFR: the
+    rows are quarantined (no file, no line), every other row loads; the next refresh, whose
+    7-day overlap fetches those days again, gets the corrected values: replaced."""
+    import shutil
+    from datetime import date
+
+    data = tmp_path / "served"
+    shutil.copytree(demo_dir, data)
+    btc = pd.read_csv(data / "market" / "BTC-USD.csv", dtype=str)
+    day = btc.date.iloc[-3]
+    good_close = btc.close.iloc[-3]
+    btc.loc[btc.index[-3], "close"] = "-5"
+    btc.to_csv(data / "market" / "BTC-USD.csv", index=False)
+    effr = pd.read_csv(data / "fred" / "EFFR.csv", dtype=str)
+    fed_day, good_value = effr.date.iloc[-2], effr.value.iloc[-2]
+    effr.loc[effr.index[-2], "value"] = "inf"
+    effr.to_csv(data / "fred" / "EFFR.csv", index=False)
+    calendars = {i.symbol: i.calendar for i in catalog.market}
+    with FakeYahoo(data, calendars) as yahoo, FakeFred(data, api_key=KEY) as fred:
+        for asset in (raw_market, raw_fred):
+            assert _materialize(tmp_path, yahoo, fred, monkeypatch, asset).success
+        assert _quarantined(tmp_path) == [
+            ("raw.fred_observations", "EFFR", date.fromisoformat(fed_day), None, None, "value",
+             "inf", "not a finite number", None),
+            ("raw.market_prices", "BTC-USD", date.fromisoformat(day), None, None, "close",
+             "-5.0", "not positive", None)]
+        counts = _counts(tmp_path, "raw.market_prices", "symbol")
+        assert counts["BTC-USD"] == len(btc) - 1  # its other days loaded
+        assert _counts(tmp_path, "raw.fred_observations", "series_id")["EFFR"] == len(
+            effr[effr.value != ""]) - 1
+
+        # the sources correct the values
+        btc.loc[btc.index[-3], "close"] = good_close
+        btc.to_csv(data / "market" / "BTC-USD.csv", index=False)
+        yahoo._frames.clear()
+        effr.loc[effr.index[-2], "value"] = good_value
+        effr.to_csv(data / "fred" / "EFFR.csv", index=False)
+        for asset in (raw_market, raw_fred):
+            assert _materialize(tmp_path, yahoo, fred, monkeypatch, asset).success
+    assert [r[-1] for r in _quarantined(tmp_path)] == ["replaced", "replaced"]
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT close FROM raw.market_prices WHERE symbol = 'BTC-USD' "
+                           "AND date = ?", [day]).fetchone() == (float(good_close),)

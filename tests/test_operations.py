@@ -358,25 +358,84 @@ def test_a_mistyped_price_blocks_the_marts_and_is_named(tmp_path, demo_dir, dbt_
     assert "market_prices_no_spikes" in summary and "^RUT 2025-12-10" in summary
 
 
-def test_an_unreadable_cell_holds_back_only_its_symbol(tmp_path, demo_dir, dbt_manifest):
+def _brief_lines(warehouse, day: str) -> list[str]:
+    from datetime import date
+
+    from orchestration.brief import read_brief
+
+    return [line for line in read_brief(warehouse, date.fromisoformat(day)).splitlines()
+            if "Quarantined" in line]
+
+
+def test_an_unreadable_cell_is_quarantined_and_its_symbol_loads_without_it(
+        tmp_path, demo_dir, dbt_manifest):
+    """A close of `abc` on IWM's 2025-12-30: IWM's other rows load (the pairs and marts
+    keep it), the row waits in raw.quarantined_rows with its file and line, and the
+    snapshot, the brief, a warning check and one alert say so -- until the source no longer
+    has the row (its line taken out): then nothing flags IWM any more, the brief's earlier
+    days included, though no stored price changed."""
+    from orchestration.summary import failed_error_checks, summarize
+
     data = _copy_of(demo_dir, tmp_path)
+    text = (data / "market" / "IWM.csv").read_text().splitlines(keepends=True)
     iwm = pd.read_csv(data / "market" / "IWM.csv", dtype=str)
-    iwm.loc[iwm.index[-2], "close"] = "abc"
+    bad = iwm.index[-2]  # 2025-12-30, the day before the last
+    line = bad + 2  # by hand: the header is line 1, no blank lines
+    assert iwm.at[bad, "date"] == "2025-12-30"
+    iwm.loc[bad, "close"] = "abc"
     iwm.to_csv(data / "market" / "IWM.csv", index=False)
     result, warehouse = materialize_all(tmp_path, source="files", data_dir=str(data))
-    assert result.success  # the marts are rebuilt on the eight other symbols
-    [check] = [e for e in result.get_asset_check_evaluations()
-               if e.check_name == "market_prices_all_loaded"]
-    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
-    assert "IWM: IWM.csv has a non-numeric close 'abc' on 2025-12-30" in \
-        check.metadata["problems"].value
+    assert result.success
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["market_prices_all_loaded"].passed  # nothing was held back
+    flagged = checks["market_prices_no_quarantined_rows"]
+    assert not flagged.passed and flagged.severity == dg.AssetCheckSeverity.WARN
+    assert flagged.metadata["problems"].value == (
+        f"- IWM 2025-12-30: close 'abc' is not a number (market/IWM.csv line {line})")
+    assert failed_error_checks(result.all_events) == 0  # a warning: `make run` exits 0
+    summary = summarize(result.all_events, 1.0, result.run_id, result.success, None)
+    assert "market_prices_no_quarantined_rows (raw/market_prices)" in summary
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        symbols = {r[0] for r in con.execute(
-            "SELECT symbol FROM marts.mart_market_snapshot").fetchall()}
-    assert "IWM" not in symbols and {"^RUT", "BTC-USD", "SI=F"} <= symbols
-    from orchestration.summary import failed_error_checks
+        stored = con.execute("SELECT count(*) FROM raw.market_prices WHERE symbol = 'IWM'"
+                             ).fetchone()[0]
+        snapshot = con.execute(
+            "SELECT latest_date, quarantined_rows, latest_quarantined_date FROM "
+            "marts.mart_market_snapshot WHERE symbol = 'IWM'").fetchone()
+        alerts = con.execute("SELECT status, text FROM ops.alert_log WHERE kind = "
+                             "'quarantined'").fetchall()
+    assert stored == len(iwm) - 1
+    assert [str(v) for v in snapshot] == ["2025-12-31", "1", "2025-12-30"]
+    assert [status for status, _ in alerts] == ["logged"]  # once; no webhook here
+    assert f"market/IWM.csv line {line}" in alerts[0][1]
+    from orchestration.catalog import load_catalog
+    from orchestration.snapshot import format_snapshot, read_snapshot
 
-    assert failed_error_checks(result.all_events) == 1  # `make run` exits 1 for it
+    printed = format_snapshot(read_snapshot(warehouse), load_catalog())
+    assert "1 row quarantined (2025-12-30)" in next(r for r in printed.splitlines()
+                                                    if r.startswith("IWM "))
+    said = ("- **Quarantined**: iShares Russell 2000 ETF (IWM): the row of 2025-12-30 is not "
+            "stored: its close 'abc' is not a number. Its figures are without it until a "
+            "later load replaces or confirms it (raw.quarantined_rows).")
+    assert _brief_lines(warehouse, "2025-12-29") == []
+    assert _brief_lines(warehouse, "2025-12-30") == _brief_lines(warehouse, "2025-12-31") == [
+        said]
+
+    # the source no longer has the row: confirmed, nothing flags IWM any more
+    del text[line - 1]
+    (data / "market" / "IWM.csv").write_text("".join(text))
+    again, _ = materialize_all(tmp_path, source="files", data_dir=str(data))
+    assert again.success
+    checks = {e.check_name: e for e in again.get_asset_check_evaluations()}
+    assert checks["market_prices_no_quarantined_rows"].passed
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT resolution FROM raw.quarantined_rows").fetchall() == [
+            ("confirmed",)]
+        assert con.execute("SELECT quarantined_rows FROM marts.mart_market_snapshot "
+                           "WHERE symbol = 'IWM'").fetchone() == (0,)
+        assert con.execute("SELECT count(*) FROM raw.market_prices WHERE symbol = 'IWM'"
+                           ).fetchone()[0] == stored  # no price changed
+        assert con.execute("SELECT count(*) FROM marts.mart_daily_brief WHERE fact_kind = "
+                           "'quarantined_row'").fetchone()[0] == 0
 
 
 def test_a_run_that_holds_something_back_finishes_with_problems_not_succeeded(

@@ -58,24 +58,68 @@ def test_catalog_symbol_without_a_file_is_reported(data_dir):
     assert "1 missing" in fred.notes["EFFR"]
 
 
+def _rejected(result) -> list[tuple]:
+    return [tuple(r) for r in result.rejected[["symbol_or_series", "date", "line",
+                                               "column_name", "raw_value", "reason"]]
+            .itertuples(index=False)]
+
+
 @pytest.mark.parametrize("parse_bytes", [None, 1], ids=["one parse", "a parse per file"])
-def test_bad_cell_holds_back_only_its_symbol_and_names_file_and_date(data_dir, monkeypatch,
-                                                                     parse_bytes):
+def test_a_bad_cell_is_handed_back_with_its_file_and_line_and_the_rest_loads(
+        data_dir, monkeypatch, parse_bytes):
     from orchestration.sources.files import client
 
     if parse_bytes is not None:
         monkeypatch.setattr(client, "PARSE_BYTES", parse_bytes)
-    (data_dir / "market" / "RUT.csv").write_text(HEADER + "2026-08-27,1,2,1,abc,1,0\n")
+    (data_dir / "market" / "RUT.csv").write_text(
+        HEADER + "2026-08-26,1,2,1,3005.9,3005.9,0\n\n2026-08-27,1,2,1,abc,1,0\n"
+        "2026-08-28,1,2,1,3025.5,3025.5,x\n2026-08-31,1,2,1,3030,3030,5\n")
     result = FilesSource(data_dir).fetch_market(CATALOG.market)
-    assert result.failures == {"^RUT": "RUT.csv has a non-numeric close 'abc' on 2026-08-27"}
-    assert "^RUT" not in set(result.frame.symbol)
+    assert result.failures == {}
+    # by hand: the header is line 1, a blank line 3; the first bad cell of a row names it
+    assert _rejected(result) == [
+        ("^RUT", date(2026, 8, 27), 4, "close", "abc", "not a number"),
+        ("^RUT", date(2026, 8, 28), 5, "volume", "x", "not a number")]
+    assert result.files["^RUT"] == "market/RUT.csv"
+    assert _rows(result) == ["2026-08-26", "2026-08-31"]  # its other rows
+    assert result.frame[result.frame.symbol == "^RUT"].line.tolist() == [2, 6]
+    assert set(result.frame.symbol) == {"^RUT", "GC=F"}
+
+
+def test_a_bad_date_is_handed_back_without_a_date(data_dir):
+    (data_dir / "market" / "RUT.csv").write_text(HEADER + "27/08/2026,1,2,1,2,1,0\n"
+                                                 ",1,2,1,2,1,0\n2026-08-28,1,2,1,2,1,0\n")
+    result = FilesSource(data_dir).fetch_market(CATALOG.market)
+    assert _rejected(result) == [
+        ("^RUT", None, 2, "date", "27/08/2026", "not a date (YYYY-MM-DD)"),
+        ("^RUT", None, 3, "date", "", "missing")]
+    assert _rows(result) == ["2026-08-28"]
+
+
+@pytest.mark.parametrize("text", ["", HEADER, HEADER + "\n  \n"],
+                         ids=["empty", "header only", "header and blank lines"])
+def test_a_file_without_rows_is_an_error_naming_it(data_dir, text):
+    (data_dir / "market" / "RUT.csv").write_text(text)
+    (data_dir / "fred" / "EFFR.csv").write_text(text.replace(HEADER, "date,value\n"))
+    result = FilesSource(data_dir).fetch_market(CATALOG.market)
+    why = "is empty" if not text else "has a header and no rows"
+    assert set(result.failures) == {"^RUT"}
+    assert result.failures["^RUT"] == f"{data_dir / 'market' / 'RUT.csv'} {why}"
     assert set(result.frame.symbol) == {"GC=F"}  # the other file still loads
+    fred = FilesSource(data_dir).fetch_fred(CATALOG.fred)
+    assert fred.failures == {"EFFR": f"{data_dir / 'fred' / 'EFFR.csv'} {why}"}
 
 
-def test_bad_date_is_named(data_dir):
-    (data_dir / "market" / "RUT.csv").write_text(HEADER + "27/08/2026,1,2,1,2,1,0\n")
-    result = FilesSource(data_dir).fetch_market(CATALOG.market)
-    assert result.failures == {"^RUT": "RUT.csv has an invalid date '27/08/2026'"}
+def test_a_bad_fred_value_and_a_malformed_line_are_handed_back_and_a_missing_one_counted(
+        data_dir):
+    (data_dir / "fred" / "EFFR.csv").write_text("date,value\n2025-12-10,3.89\n2025-12-11,\n"
+                                                "2025-12-12,3,64\n2025-12-15,n/a\n")
+    result = FilesSource(data_dir).fetch_fred(CATALOG.fred)
+    assert _rejected(result) == [
+        ("EFFR", date(2025, 12, 12), 4, None, "2025-12-12,3,64", "not 2 fields (it has 3)"),
+        ("EFFR", date(2025, 12, 15), 5, "value", "n/a", "not a number")]
+    assert result.frame.value.tolist() == [3.89]
+    assert result.notes["EFFR"] == "1 missing value(s) skipped"
 
 
 def test_missing_directory_is_an_error(tmp_path):
@@ -101,14 +145,15 @@ def test_reads_the_real_history_whole(real_data, catalog):
 
 
 def test_short_texts_parsed_together_give_what_each_file_gives_alone(tmp_path, monkeypatch):
-    """read_market_texts parses texts that share a header in one go: the rows and the
-    failures must be those of reading every file alone (read_market_file)."""
+    """read_market_texts parses texts that share a header in one go: the rows (with their
+    lines), the unreadable rows and the failures must be those of reading every file alone
+    (read_market_file)."""
     from orchestration.sources.files import client
     from orchestration.sources.files.client import read_market_file, read_market_texts
 
     read_alone = []
-    monkeypatch.setattr(client, "read_market_file", lambda path, symbol, text: (
-        read_alone.append(symbol), read_market_file(path, symbol, text))[1])
+    monkeypatch.setattr(client, "read_market_file", lambda path, symbol, text, first_line: (
+        read_alone.append(symbol), read_market_file(path, symbol, text, first_line))[1])
 
     other = "close,date,volume,open,high,low,adj_close\n"  # another column order
     texts = {
@@ -120,20 +165,28 @@ def test_short_texts_parsed_together_give_what_each_file_gives_alone(tmp_path, m
         "F": other + "9.5,2026-01-05,6,9,10,8,9.5\n",
         "G": HEADER + "2026-01-07,1,1,1,1,1,1\n" * 5000,  # longer than TOGETHER_BYTES
     }
-    items = [(tmp_path / f"{k}.csv", k, v.encode()) for k, v in texts.items()]
-    frames, failures = read_market_texts(items)
-    assert sorted(read_alone) == ["C", "G"]  # the failed file and the long one
+    items = [(tmp_path / f"{k}.csv", k, v.encode(), 2) for k, v in texts.items()]
+    items.append((tmp_path / "H.csv", "H", (HEADER + "2026-01-08,1,1,1,2,2,2\n").encode(), 41))
+    items.append((tmp_path / "I.csv", "I", HEADER.encode(), 2))  # a header and no rows
+    frames, rejected, failures = read_market_texts(items)
+    assert sorted(read_alone) == ["G", "I"]  # the long one, and the one without rows
     together = pd.concat(frames).sort_values(["symbol", "date"]).reset_index(drop=True)
 
-    alone, alone_failures = client.one_by_one(read_market_file)(items)  # file by file
+    alone, alone_rejected, alone_failures = client.one_by_one(read_market_file)(items)
     expected = pd.concat(alone).sort_values(["symbol", "date"]).reset_index(drop=True)
 
     pd.testing.assert_frame_equal(together, expected)
-    assert failures == alone_failures == {"C": "C.csv has a non-numeric close 'oops' on "
-                                                "2026-01-05"}
-    # by hand: B's row without a close is no observation; A's volume 12.6 rounds to 13
-    assert together.groupby("symbol").size().to_dict() == {"A": 2, "B": 2, "D": 1, "E": 1,
-                                                           "F": 1, "G": 5000}
+    pd.testing.assert_frame_equal(pd.concat(rejected).reset_index(drop=True),
+                                  pd.concat(alone_rejected).reset_index(drop=True))
+    assert failures == alone_failures == {"I": f"{tmp_path / 'I.csv'} has a header and no rows"}
+    # by hand: C's unreadable close on its line 3, its first row loads; B's row without a
+    # close is no observation; A's volume 12.6 rounds to 13; H's text starts at line 41
+    assert pd.concat(rejected)[["symbol_or_series", "line", "column_name", "raw_value"]
+                               ].values.tolist() == [["C", 3, "close", "oops"]]
+    assert together.groupby("symbol").size().to_dict() == {"A": 2, "B": 2, "C": 1, "D": 1,
+                                                           "E": 1, "F": 1, "G": 5000, "H": 1}
+    assert together[together.symbol == "A"].line.tolist() == [2, 4]  # a blank line between
+    assert together[together.symbol == "H"].line.tolist() == [41]
     assert together[together.symbol == "A"].volume.tolist() == [10, 13]
     assert together[together.symbol == "E"].close.tolist() == [9.0]
 
@@ -250,3 +303,108 @@ def test_a_failed_load_keeps_the_old_positions(data_dir, tmp_path):
                also=lambda c: result.keep_state(c, set()))
     assert con.execute("SELECT * FROM raw.source_files ORDER BY path").fetchall() == before
     assert _rows(_load(con, FilesSource(data_dir))) == ["2026-08-28"]
+
+# -- quarantined rows across loads (raw_market's step: lib/ingest.py, lib/quarantine.py) -----
+
+def _raw_market(data_dir, tmp_path) -> dict:
+    """One daily refresh of raw/market_prices over data_dir, as the daily job runs it; the
+    metadata of the load and of its quarantined rows."""
+    import dagster as dg
+
+    from orchestration.partitions import newest_key
+    from orchestration.resources import LockstepResource
+    from orchestration.sources.yahoo.assets import raw_market
+    from tests.conftest import lockstep_env
+
+    with lockstep_env(source="files", data_dir=str(data_dir),
+                      warehouse=str(tmp_path / "w.duckdb"), state_dir=str(tmp_path / "s")):
+        result = dg.materialize([raw_market], resources={"lockstep": LockstepResource()},
+                                instance=dg.DagsterInstance.ephemeral(),
+                                partition_key=newest_key())
+    return {m.asset_key.path[-1]: {k: v.value for k, v in m.metadata.items()}
+            for m in result.asset_materializations_for_node("raw_market")}
+
+
+def _quarantine(tmp_path) -> list[tuple]:
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        return con.execute("""
+            SELECT symbol_or_series, date, file, line, column_name, raw_value, reason,
+                   resolution FROM raw.quarantined_rows ORDER BY quarantined_at, line""").fetchall()
+
+
+def _closes(tmp_path, symbol="^RUT") -> dict:
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        return {str(d): c for d, c in con.execute(
+            "SELECT date, close FROM raw.market_prices WHERE symbol = ? ORDER BY date",
+            [symbol]).fetchall()}
+
+
+@pytest.mark.slow
+def test_a_quarantined_row_stays_flagged_until_a_later_load_replaces_or_confirms_it(
+        data_dir, tmp_path):
+    path = data_dir / "market" / "RUT.csv"
+    rows = ["2026-08-25,1,2,1,3010.02,3010.02,0", "2026-08-26,1,2,1,3005.9,3005.9,0",
+            "2026-08-27,1,2,1,abc,3014.34,0", "2026-08-28,1,2,1,3020.1,3020.1,0"]
+    path.write_text(HEADER + "\n".join(rows) + "\n")
+    first = _raw_market(data_dir, tmp_path)
+    # the other rows of ^RUT load; the bad one is kept with its file, line and value
+    assert _closes(tmp_path) == {"2026-08-25": 3010.02, "2026-08-26": 3005.9,
+                                 "2026-08-28": 3020.1}
+    bad = ("^RUT", date(2026, 8, 27), "market/RUT.csv", 4, "close", "abc", "not a number")
+    assert _quarantine(tmp_path) == [(*bad, None)]
+    assert first["market_prices"]["rows_quarantined"] == 1
+    assert first["market_prices"]["alerts_announced"] == 1  # announced once, here
+    assert first["market_prices_quarantined"]["dagster/row_count"] == 1
+
+    # new lines appended: only they are read; the bad row is neither seen again nor gone
+    with open(path, "a") as f:
+        f.write("2026-08-31,1,2,1,3030,3030,0\n")
+    appended = _raw_market(data_dir, tmp_path)
+    assert appended["market_prices"]["rows_received"] == 1
+    assert _quarantine(tmp_path) == [(*bad, None)]
+    assert appended["market_prices"]["alerts_announced"] == 0
+
+    # a line inserted above it: the file is read whole, the same bad row is found on line
+    # 5 now -- the same quarantined row (not a new one, not announced again)
+    lines = path.read_text().splitlines()
+    lines.insert(1, "2026-08-24,1,2,1,3000.5,3000.5,0")
+    path.write_text("\n".join(lines) + "\n")
+    moved = _raw_market(data_dir, tmp_path)
+    assert _quarantine(tmp_path) == [(*bad[:3], 5, *bad[4:], None)]
+    assert moved["market_prices"]["alerts_announced"] == 0
+    assert _closes(tmp_path)["2026-08-24"] == 3000.5
+
+    # the cell fixed in place: read whole, a good row for its date -> replaced
+    path.write_text(path.read_text().replace(",abc,", ",3014.34,"))
+    fixed = _raw_market(data_dir, tmp_path)
+    assert _quarantine(tmp_path) == [(*bad[:3], 5, *bad[4:], "replaced")]
+    assert _closes(tmp_path)["2026-08-27"] == 3014.34
+    assert fixed["market_prices_quarantined"]["dagster/row_count"] == 0
+
+    # two rows for a stored date (ambiguous): both are quarantined, the stored close stays;
+    # a row for a new date that is not a number: quarantined
+    with open(path, "a") as f:
+        f.write("2026-08-28,1,2,1,3021.0,3021.0,0\n2026-09-01,1,2,1,n/a,1,0\n")
+    _raw_market(data_dir, tmp_path)
+    open_rows = [r for r in _quarantine(tmp_path) if r[-1] is None]
+    both = "one of 2 rows for this date (ambiguous: none of them is stored)"
+    assert open_rows == [("^RUT", date(2026, 8, 28), "market/RUT.csv", 6, "date",
+                          "2026-08-28", both, None),
+                         ("^RUT", date(2026, 8, 28), "market/RUT.csv", 8, "date",
+                          "2026-08-28", both, None),
+                         ("^RUT", date(2026, 9, 1), "market/RUT.csv", 9, "close", "n/a",
+                          "not a number", None)]
+    assert _closes(tmp_path)["2026-08-28"] == 3020.1
+
+    # the source settles both: the second 08-28 row and the 09-01 row are taken out. 08-28
+    # has one good row again (replaced); 09-01 has none (confirmed: the date has no row)
+    path.write_text("\n".join(path.read_text().splitlines()[:-2]) + "\n")
+    _raw_market(data_dir, tmp_path)
+    settled = {(r[1], r[3]): r[-1] for r in _quarantine(tmp_path)[-3:]}
+    assert settled == {(date(2026, 8, 28), 6): "replaced", (date(2026, 8, 28), 8): "replaced",
+                       (date(2026, 9, 1), 9): "confirmed"}
+    assert "2026-09-01" not in _closes(tmp_path)

@@ -19,9 +19,9 @@ from orchestration.lib.warehouse import (
     writer_lock,
 )
 from orchestration.sources.fred.tables import FRED
-from orchestration.sources.fred.validation import fred_problems
+from orchestration.sources.fred.validation import fred_rejects
 from orchestration.sources.yahoo.tables import MARKET
-from orchestration.sources.yahoo.validation import market_problems
+from orchestration.sources.yahoo.validation import market_rejects
 
 T0 = datetime(2026, 1, 1, 12, 0)
 T1 = datetime(2026, 1, 2, 12, 0)
@@ -215,36 +215,50 @@ def test_lock_is_released_when_the_holder_dies(tmp_path):
         pass
 
 
-def test_validation_names_symbol_date_and_problem():
+def _rejected(frame) -> list[tuple]:
+    return [tuple(r) for r in frame[["symbol_or_series", "date", "column_name", "raw_value",
+                                     "reason"]].itertuples(index=True)]
+
+
+def test_validation_names_each_bad_row_with_its_column_value_and_reason():
+    """Every row that cannot be stored is named on its own (with its index in the frame, so
+    the good rows of its symbol still load): both rows of a duplicated date, since which is
+    right cannot be told; a row failing several checks by the first."""
     bad = pd.concat([BASE, _prices([
         ("BTC-USD", date(2025, 12, 11), 1.0, 1.0, 1.0, 92511.34, 1.0, 1),  # duplicate date
         ("^RUT", date(2025, 12, 12), -1.0, 2.0, 1.0, 2.0, 2.0, 1),           # negative open
-    ])])
-    problems = market_problems(bad, today=date(2026, 1, 1))
-    assert problems == {
-        "BTC-USD": "duplicate rows for one date on 2025-12-11",
-        "^RUT": "open not positive on 2025-12-12",
-    }
-    assert list(problems) == ["BTC-USD", "^RUT"]  # by symbol
-    # several problems of one symbol, in the order of the checks, the first three dates of
-    # each; a good symbol and a row without a symbol are not listed
+    ])], ignore_index=True)
+    assert _rejected(market_rejects(bad, today=date(2026, 1, 1))) == [
+        (2, "BTC-USD", date(2025, 12, 11), "date", "2025-12-11",
+         "one of 2 rows for this date (ambiguous: none of them is stored)"),
+        (3, "BTC-USD", date(2025, 12, 11), "date", "2025-12-11",
+         "one of 2 rows for this date (ambiguous: none of them is stored)"),
+        (4, "^RUT", date(2025, 12, 12), "open", "-1.0", "not positive"),
+    ]
     many = _prices([("ZZZ", date(2025, 12, d), 1.0, 1.0, 1.0, 1.0 if d == 1 else -1.0, 1.0,
-                     -5 if d == 3 else 1) for d in range(1, 7)]
-                   + [("AAA", date(2025, 12, 1), 1.0, 1.0, 1.0, 1.0, 1.0, 1),
-                      (None, date(2025, 12, 1), -1.0, 1.0, 1.0, 1.0, 1.0, 1)])
-    assert market_problems(many, today=date(2026, 1, 1)) == {
-        "ZZZ": "close missing, non-finite or not positive on 2025-12-02, 2025-12-03, "
-               "2025-12-04 and 2 more; negative volume on 2025-12-03"}
-    future = _prices([("IWM", date(2026, 3, 1), 1.0, 1.0, 1.0, 1.0, 1.0, 1)])
-    assert market_problems(future, today=date(2026, 1, 1)) == {
-        "IWM": "date in the future on 2026-03-01"}
-    fred = pd.DataFrame({"series_id": ["EFFR"], "date": [date(2025, 1, 1)],
-                         "value": [float("inf")]})
-    assert fred_problems(fred) == {"EFFR": "value not a finite number on 2025-01-01"}
-    fred = pd.DataFrame({"series_id": ["WALCL", "EFFR", "WALCL"],
-                         "date": [date(2025, 1, 1), date(2025, 1, 1), date(2025, 1, 1)],
-                         "value": [1.0, 2.0, 3.0]})
-    assert fred_problems(fred) == {"WALCL": "duplicate rows for one date on 2025-01-01"}
+                     -5 if d == 3 else 1) for d in range(1, 4)]
+                   + [("AAA", date(2025, 12, 1), 1.0, 1.0, 1.0, float("inf"), 1.0, 1),
+                      ("AAA", date(2025, 12, 2), 1.0, 1.0, 1.0, 1.0, 1.0, -2),
+                      ("IWM", date(2026, 3, 1), 1.0, 1.0, 1.0, 1.0, 1.0, 1)])
+    assert _rejected(market_rejects(many, today=date(2026, 1, 1))) == [
+        (1, "ZZZ", date(2025, 12, 2), "close", "-1.0", "not positive"),
+        (2, "ZZZ", date(2025, 12, 3), "close", "-1.0", "not positive"),  # and volume -5
+        (3, "AAA", date(2025, 12, 1), "close", "inf", "not a finite number"),
+        (4, "AAA", date(2025, 12, 2), "volume", "-2", "negative"),
+        (5, "IWM", date(2026, 3, 1), "date", "2026-03-01", "in the future"),
+    ]
+    assert market_rejects(BASE, today=date(2026, 1, 1)).empty
+    fred = pd.DataFrame({"series_id": ["EFFR", "EFFR"], "date": [date(2025, 1, 1),
+                                                                 date(2025, 1, 2)],
+                         "value": [float("inf"), 3.0]})
+    assert _rejected(fred_rejects(fred)) == [
+        (0, "EFFR", date(2025, 1, 1), "value", "inf", "not a finite number")]
+    fred = pd.DataFrame({"series_id": ["WALCL", "EFFR", "WALCL", "WALCL"],
+                         "date": [date(2025, 1, 1)] * 3 + [date(2025, 1, 8)],
+                         "value": [1.0, 2.0, 3.0, 4.0]})
+    assert [(i, n, r) for i, n, _, _, _, r in _rejected(fred_rejects(fred))] == [
+        (0, "WALCL", "one of 2 rows for this date (ambiguous: none of them is stored)"),
+        (2, "WALCL", "one of 2 rows for this date (ambiguous: none of them is stored)")]
 
 
 @pytest.mark.parametrize("sql", [

@@ -47,6 +47,8 @@
         ('record_basis', 'varchar'), ('n_record_known', 'integer'),
         ('n_laggard_record', 'integer'), ('share_laggard_record', 'double'),
         ('is_anecdotal', 'boolean'), ('min_episodes_for_pattern', 'integer'),
+        ('quarantined_date', 'date'), ('quarantined_column', 'varchar'),
+        ('quarantined_value', 'varchar'), ('quarantine_reason', 'varchar'),
         ('source', 'varchar'), ('is_synthetic', 'boolean'),
     ]) }}
 {%- endmacro %}

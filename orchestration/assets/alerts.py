@@ -53,8 +53,7 @@ def alerts(context: dg.AssetExecutionContext, lockstep: LockstepResource):
         "new_events": len(new),
         "announced": len(outcome) - len(failed),
         "not_delivered": len(failed),
-        "delivery": "webhook (" + lib.where(webhook) + ")" if webhook
-        else f"logged only ({lib.WEBHOOK_ENV} is not set)",
+        "delivery": lib.delivery(webhook),
         "alerts": dg.MetadataValue.md(table),
         "newest_data": str(newest),
     }

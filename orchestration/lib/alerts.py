@@ -1,8 +1,9 @@
 """Alerts: every new event announced once, to LOCKSTEP_ALERT_WEBHOOK, from the run itself.
 
 Events come from the marts (marts.fct_events: records, divergence episodes starting and
-ending, coinciding records, confirmed joint bottoms, policy-rate moves) and from the raw
-checks (a blocking check failing, an instrument or series going stale). Each has a key; the
+ending, coinciding records, confirmed joint bottoms, policy-rate moves), from the raw
+checks (a blocking check failing, an instrument or series becoming stale and being current
+again) and from the ingestion (data held back, rows quarantined). Each has a key; the
 warehouse's table ops.alert_log remembers every key it has seen, with its status:
 
     pending   due, not delivered yet (sent by this or the next run)
@@ -40,7 +41,9 @@ if TYPE_CHECKING:
 WEBHOOK_ENV = "LOCKSTEP_ALERT_WEBHOOK"
 ALERT_LOOKBACK_DAYS = 7
 SYNTHETIC_PREFIX = "[SYNTHETIC DEMO DATA] "
-CHECK_KINDS = ("check_failed", "stale")  # events the raw checks find at run time
+# events the steps find at run time (checks failing, data held back or quarantined, an
+# instrument or series going stale or recovering), not in the marts
+CHECK_KINDS = ("check_failed", "stale", "recovered", "quarantined")
 DELIVERY_POLICY = Backoff(attempts=4, base_delay_s=1.0, max_delay_s=10.0, deadline_s=30.0)
 
 OPS_DDL = [
@@ -213,8 +216,8 @@ def register(con: duckdb.DuckDBPyConnection, events: Iterable[Event], newest: da
     if not events:
         return []
     # the first run announcing the data's events (the checks' own events do not count)
-    first_run = con.execute("SELECT count(*) FROM ops.alert_log WHERE kind NOT IN (?, ?)",
-                            list(CHECK_KINDS)).fetchone()[0] == 0
+    first_run = con.execute("SELECT count(*) FROM ops.alert_log WHERE kind NOT IN "
+                            "(SELECT unnest(?))", [list(CHECK_KINDS)]).fetchone()[0] == 0
     known = {r[0] for r in con.execute(
         "SELECT event_key FROM ops.alert_log WHERE event_key IN (SELECT unnest(?))",
         [[e.key for e in events]]).fetchall()}
@@ -357,14 +360,22 @@ def _post_honouring_retry_after(webhook: str, payload: dict, wait) -> None:
         raise
 
 
-def announce_now(warehouse, events: list[Event], context) -> None:
+def delivery(webhook: str | None) -> str:
+    """Where the alerts go, in words (the run's summary and the alert step's metadata)."""
+    return (f"webhook ({where(webhook)})" if webhook
+            else f"logged only ({WEBHOOK_ENV} is not set)")
+
+
+def announce_now(warehouse, events: list[Event], context) -> list[str]:
     """Record events found during a step and post them at once (best effort): a failing
     check or data held back may stop the run before the alert step. What cannot be delivered
-    now stays pending; the alert step of the next run sends it."""
+    now stays pending; the alert step of the next run sends it. Returns how many were
+    announced (sent, or logged without a webhook): the keys, for the step's metadata
+    `alerts_announced`, which the run's summary counts."""
     from orchestration.lib.warehouse import connect, writer_lock
 
     if not events:
-        return
+        return []
     webhook = webhook_from_env()
     keys = {e.key for e in events}
     with writer_lock(warehouse, log=context.log.info):
@@ -380,3 +391,4 @@ def announce_now(warehouse, events: list[Event], context) -> None:
         if error is not None:
             context.log.warning(f"alert {key} not delivered yet ({error}); the next run "
                                 f"retries it")
+    return [key for key, error in outcome.items() if error is None]

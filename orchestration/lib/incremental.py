@@ -9,7 +9,8 @@ LOCKSTEP_FULL_REFRESH=1 makes it a `dbt build --full-refresh`.
 
 int_running_peaks diffs its input against what it stored; mart_daily_brief cannot compare
 its inputs cheaply. So the build tells them where the inputs changed (CHANGED_FROM): the
-first date of a new or revised bar or observation, by raw's arrival times. Every brief row
+first date of a new or revised bar or observation, by raw's arrival times (and of a row
+quarantined or resolved since, raw.quarantined_rows). Every brief row
 uses only what was known by its day, so its recomputing starts there; the running peaks
 compare only the rows from there on. The arrival time the last build read up to is
 recorded beside the fingerprint (ops.dbt_input_state) with a digest of the reference
@@ -169,12 +170,41 @@ def _reference_digest(con, last_date: date | None) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()
 
 
+# when quarantined rows appeared or were resolved (orchestration/lib/quarantine.py), with
+# the first date whose brief rows name them (applies_from; null: every date)
+_QUARANTINE_CHANGES = """
+    SELECT applies_from, quarantined_at AS changed_at FROM raw.quarantined_rows
+    UNION ALL
+    SELECT applies_from, resolved_at FROM raw.quarantined_rows WHERE resolved_at IS NOT NULL
+"""
+
+
+def _has_quarantine(con) -> bool:
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'raw' "
+                       "AND table_name = 'quarantined_rows'").fetchone()[0] > 0
+
+
 def current_inputs(con) -> InputState:
     """The input state a build that starts now reads (recorded after it succeeds)."""
     through, last = con.execute(
         f"SELECT max(ingested_at), max(date) FILTER (WHERE key LIKE 'symbol %') "
         f"FROM ({_ARRIVALS})").fetchone()
+    if _has_quarantine(con):
+        changed = con.execute(f"SELECT max(changed_at) FROM ({_QUARANTINE_CHANGES})"
+                              ).fetchone()[0]
+        through = max((t for t in (through, changed) if t is not None), default=None)
     return InputState(through, last, _reference_digest(con, last))
+
+
+def _quarantine_changed_from(con, since: datetime) -> tuple[bool, date | None]:
+    """(whether a quarantined row that names every date changed, the first applies_from of
+    those that changed since `since`)."""
+    if not _has_quarantine(con):
+        return False, None
+    every, first = con.execute(
+        f"SELECT count(*) FILTER (WHERE applies_from IS NULL), min(applies_from) "
+        f"FROM ({_QUARANTINE_CHANGES}) WHERE changed_at > $since", {"since": since}).fetchone()
+    return every > 0, first
 
 
 def _recorded_inputs(con) -> InputState | None:
@@ -221,12 +251,18 @@ def inputs_changed_from(con) -> tuple[date | None, str]:
     if new:
         return None, f"every date (first data of {', '.join(new[:3])}" \
                      f"{' and more' if len(new) > 3 else ''})"
-    if not rows:
+    every, quarantined_from = _quarantine_changed_from(con, recorded.inputs_through)
+    if every:
+        return None, "every date (a quarantined row with no usable date changed)"
+    if not rows and quarantined_from is None:
         last = con.execute("SELECT max(date) FROM raw.market_prices").fetchone()[0]
         return (last + timedelta(days=1) if last else None), "none (no new or revised inputs)"
-    start = min(min(first, before + timedelta(days=1)) for _, first, before in rows)
-    return start, f"from {start:%Y-%m-%d} on ({len(rows)} symbols or series with new " \
-                  f"or revised rows)"
+    starts = [min(first, before + timedelta(days=1)) for _, first, before in rows]
+    start = min([*starts, *([quarantined_from] if quarantined_from else [])])
+    what = [f"{len(rows)} symbols or series with new or revised rows"] if rows else []
+    if quarantined_from:
+        what.append(f"quarantined rows from {quarantined_from:%Y-%m-%d} changed")
+    return start, f"from {start:%Y-%m-%d} on ({'; '.join(what)})"
 
 
 def changed_from(warehouse: Path) -> tuple[date | None, str]:

@@ -54,15 +54,20 @@ def ingest(
     spec: TableSpec,
     source,
     fetch: Callable[[dict], "FetchResult"],
-    problems_of: Callable[["pd.DataFrame"], dict[str, str]],
+    problems_of: Callable[["pd.DataFrame"], "pd.DataFrame"],
     label: str,
     window: tuple[date | None, date | None] = (None, None),
 ) -> dict:
-    """Fetch, validate and upsert; return (metadata, failures). Stores what is valid; a
-    symbol/series that failed is named in `failures` (and the all-loaded check), never
-    silently skipped; when nothing at all arrived, raises a Failure."""
+    """Fetch, validate and upsert; return (metadata, failures, metadata of the quarantined
+    rows). Stores what is valid, and quarantines in the same transaction the rows that are
+    not (`problems_of` names them; lib/quarantine.py); a symbol/series that failed whole is
+    named in `failures` (and the all-loaded check), never silently skipped; when nothing at
+    all arrived, raises a Failure."""
     import pandas as pd
 
+    from orchestration.lib.quarantine import identify
+    from orchestration.lib.quarantine import store as store_quarantine
+    from orchestration.lib.validation import empty_rejected
     from orchestration.sources.base import SourceError
 
     settings = lockstep.settings()
@@ -84,6 +89,7 @@ def ingest(
     _retry_step_if_rate_limited(context, lockstep, spec.name, result)
     start, end = window
     outside_names: set[str] = set()
+    found = result.rejected if result.rejected is not None else empty_rejected()
     if (start or end) and not result.frame.empty:
         dates = pd.to_datetime(result.frame["date"]).dt.date
         keep = pd.Series(True, index=result.frame.index)
@@ -99,19 +105,36 @@ def ingest(
             result.notes[f"({outside:,} rows)"] = (
                 f"outside the requested years {start or '...'} to {end or '...'}; not loaded "
                 f"by this run")
-    problems = problems_of(result.frame) if not result.frame.empty else {}
-    failures = {**result.failures, **problems}
-    good = result.frame[~result.frame[spec.group].isin(problems.keys())]
+    if (start or end) and len(found):  # unreadable rows of the window (or of no known date)
+        dates = pd.to_datetime(found["date"]).dt.date
+        found = found[dates.isna() | (((dates >= start) if start else True)
+                                      & ((dates <= end) if end else True))]
+    rejects = problems_of(result.frame) if not result.frame.empty else empty_rejected()
+    good = result.frame.drop(index=rejects.index) if len(rejects) else result.frame
+    found = pd.concat([f for f in (found, rejects) if len(f)]) if len(found) or len(rejects) \
+        else empty_rejected()
+    files = found["symbol_or_series"].map(result.files)  # the files source's; live: none
+    found = identify(spec.name, found.assign(file=files.where(files.notna(), None)))
+    failures = result.failures
 
     ingested_at = datetime.now(UTC).replace(tzinfo=None)
+    new_in_quarantine = []
+
+    def also(con) -> None:  # in the transaction that stores the good rows
+        new_in_quarantine.append(store_quarantine(con, spec.name, spec.group, found, good,
+                                                  result.reread, result.source, ingested_at))
+        if result.keep_state is not None:
+            result.keep_state(con, set(failures) | outside_names)
+
     with writer_lock(settings.warehouse, log=context.log.info):
         with connect(settings.warehouse, log=context.log.warning) as con:
             ensure_raw_schema(con)
-            keep_state = result.keep_state
-            also = (None if keep_state is None
-                    else lambda c: keep_state(c, set(failures) | outside_names))
             stats = upsert(con, spec, good, result.source, ingested_at, also=also)
             total_rows = con.execute(f"SELECT count(*) FROM {spec.name}").fetchone()[0]
+            still_open = con.execute(
+                "SELECT count(*) FROM raw.quarantined_rows WHERE raw_table = ? "
+                "AND resolved_at IS NULL", [spec.name]).fetchone()[0]
+    new = new_in_quarantine[0]
 
     synthetic = result.source == "demo"
     metadata: dict = {
@@ -142,6 +165,19 @@ def ingest(
             context.log.warning(f"{label} {name} not loaded: {why}")
     if result.notes:
         metadata["notes"] = dg.MetadataValue.md(_listing(result.notes))
+    metadata["rows_quarantined"] = len(found)  # seen in this load: new, or seen again
+    quarantined = {
+        "dagster/row_count": int(still_open),  # open: not resolved by a later load yet
+        "rows_in_this_load": len(found),
+        "new_in_this_load": len(new),
+        "rows": dg.MetadataValue.md(_quarantine_listing(found) or "none"),
+    }
+    if len(found):
+        context.log.warning(
+            f"{spec.name}: {len(found):,} row(s) quarantined in raw.quarantined_rows "
+            f"({len(new):,} new), the other rows stored:\n" + _quarantine_listing(found))
+    announced = _announce_quarantined(context, settings, spec.name, label, new, ingested_at,
+                                      synthetic=result.source == "demo")
     if synthetic:
         context.log.warning(f"{spec.name}: {SYNTHETIC_BANNER}")
     context.log.info(
@@ -155,8 +191,58 @@ def ingest(
                              metadata=metadata)
         for name, why in sorted(failures.items()):
             context.log.error(f"{label} {name} held back: {why}")
-        _announce_held_back(context, settings, spec.name, label, failures)
-    return metadata, failures
+        announced += _announce_held_back(context, settings, spec.name, label, failures)
+    metadata["alerts_announced"] = announced
+    return metadata, failures, quarantined
+
+
+def quarantine_spec(key: dg.AssetKey, table: str, label: str) -> dg.AssetSpec:
+    """The rows a raw asset's step quarantined instead of storing them (raw.quarantined_rows
+    where raw_table = `table`): written by that step, so its multi-asset declares it."""
+    from orchestration.partitions import HISTORY
+
+    return dg.AssetSpec(
+        key, group_name="raw", kinds={"python", "duckdb"}, partitions_def=HISTORY,
+        description=(
+            f"The rows meant for {table} that failed validation (a cell that is not a date "
+            f"or a number, a value that is not positive or finite, a date in the future, two "
+            f"rows for one date), kept in raw.quarantined_rows with their file, line, value "
+            f"and reason, written in the transaction that stores the {label}'s good rows. "
+            f"A row stays open until a later load stores a good row for its date or reads "
+            f"the source again without it."))
+
+
+def _quarantine_listing(found: "pd.DataFrame", listed: int = 20) -> str:
+    from orchestration.lib.quarantine import describe
+
+    lines = [f"- {row['symbol_or_series']} {describe(row)}"
+             for _, row in found.head(listed).iterrows()]
+    if len(found) > listed:
+        lines.append(f"- ... and {len(found) - listed:,} more (raw.quarantined_rows)")
+    return "\n".join(lines)
+
+
+def _announce_quarantined(context, settings, table: str, label: str, new: "pd.DataFrame",
+                          at: datetime, synthetic: bool) -> int:
+    """One alert per symbol or series with rows quarantined for the first time by this load
+    (a row seen again while open is never announced again)."""
+    from orchestration.lib.alerts import Event, announce_now, fingerprint
+    from orchestration.lib.quarantine import describe
+
+    events = []
+    for name, rows in new.groupby("symbol_or_series", sort=True):
+        said = [describe(row) for _, row in rows.head(3).iterrows()]
+        more = f"; and {len(rows) - 3:,} more" if len(rows) > 3 else ""
+        events.append(Event(
+            key=f"quarantined|{table}|{name}|{fingerprint(at, *sorted(rows['row_key']))}",
+            kind="quarantined", date=datetime.now(UTC).date(), subject=str(name),
+            text=(f"{len(rows):,} row(s) of {label} {name} quarantined, not stored in {table} "
+                  f"(its other rows loaded): " + "; ".join(said) + more
+                  + ". They stay in raw.quarantined_rows until a later load replaces them "
+                    "or the source no longer has them."),
+            details={"table": table, "rows": [describe(row) for _, row in rows.iterrows()]},
+            synthetic=synthetic))
+    return len(announce_now(settings.warehouse, events, context))
 
 
 def _retry_step_if_rate_limited(context, lockstep: LockstepResource, table: str,
@@ -185,18 +271,18 @@ def _retry_step_if_rate_limited(context, lockstep: LockstepResource, table: str,
 
 
 def _announce_held_back(context, settings, table: str, label: str,
-                        failures: dict[str, str]) -> None:
+                        failures: dict[str, str]) -> int:
     from orchestration.lib.alerts import Event, announce_now, fingerprint
 
     lines = [f"{name}: {' '.join(str(why).split())}" for name, why in sorted(failures.items())]
     check = f"{table.split('.')[-1]}_all_loaded"
-    announce_now(settings.warehouse, [Event(
+    return len(announce_now(settings.warehouse, [Event(
         key=f"check_failed|{check}|{fingerprint(*lines)}", kind="check_failed",
         date=datetime.now(UTC).date(), subject=table,
         text=(f"{len(failures)} {label}(s) held back from {table}, the others loaded: "
               + "; ".join(line[:160] for line in lines[:5])
               + (f"; and {len(lines) - 5} more" if len(lines) > 5 else "") + "."),
-        details={"check": check, "problems": lines})], context)
+        details={"check": check, "problems": lines})], context))
 
 
 def loaded_check(asset_key: dg.AssetKey, check_name: str, label: str,

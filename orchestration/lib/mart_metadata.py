@@ -35,20 +35,27 @@ def table_facts(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict
 
 
 def snapshot_markdown(con: duckdb.DuckDBPyConnection) -> str:
+    from orchestration.snapshot import quarantine_note
+
     rows = con.execute("""
         SELECT symbol, latest_date, latest_close, change_1d, change_ytd,
                fraction_below_record_close, record_close_date, is_record_today, sessions_behind,
-               is_stale, is_synthetic
+               is_stale, quarantined_rows, latest_quarantined_date, is_synthetic
         FROM marts.mart_market_snapshot ORDER BY fraction_below_record_close DESC""").fetchall()
     lines = ["| symbol | latest | close | 1 day | YTD | below record close | record date |",
              "|---|---|---:|---:|---:|---:|---|"]
     def pct(value) -> str:
         return "" if value is None else f"{value * 100:+.1f} %"
 
-    for sym, latest, close, d1, ytd, below, rec_date, at_record, behind, stale, _ in rows:
+    for (sym, latest, close, d1, ytd, below, rec_date, at_record, behind, stale, quarantined,
+         newest_quarantined, _) in rows:
         below_txt = "**at record**" if at_record else f"{abs(below) * 100:.1f} %"
         if stale:
             latest = f"{latest} (**stale**: {behind:,} sessions behind)"
+        if quarantined:
+            note = quarantine_note({"quarantined_rows": quarantined,
+                                    "latest_quarantined_date": newest_quarantined})
+            latest = f"{latest} (**{note}**)"
         lines.append(f"| {sym} | {latest} | {close:,.2f} | {pct(d1)} | {pct(ytd)} "
                      f"| {below_txt} | {rec_date} |")
     banner = SNAPSHOT_BANNER if any(r[-1] for r in rows) else ""

@@ -34,8 +34,9 @@ Query = Callable[..., list[tuple]]  # (sql, params=None) -> rows, on the step's 
 @dataclass(frozen=True)
 class Rule:
     """One check: `evaluate(q, lockstep) -> result(...)`, named after the function.
-    `stale`: its failures are symbols/series behind their schedule, announced once per
-    last date (rows of (name, last date, expected date, source))."""
+    `stale`: its failures are symbols/series behind their schedule (rows of (name, last
+    date, expected date, source)), announced when one becomes stale and when it is current
+    again (ops.stale_subjects), not on every run."""
 
     evaluate: Callable[[Query, LockstepResource], dict]
     blocking: bool
@@ -100,6 +101,8 @@ def table_checks(asset_key: dg.AssetKey, name: str,
         name=name,
     )
     def _run(context, lockstep: LockstepResource):
+        from orchestration.lib.alerts import announce_now
+
         settings = lockstep.settings()
         with writer_lock(settings.warehouse, log=context.log.info):
             with connect(settings.warehouse, log=context.log.warning) as con:
@@ -113,49 +116,139 @@ def table_checks(asset_key: dg.AssetKey, name: str,
                     outcome = rule.evaluate(q, lockstep)
                     problems = outcome.pop("_problems")
                     results.append((rule, outcome, problems))
-        _announce(context, settings, asset_key, results)
+                events = check_events(con, asset_key, results, datetime.now(UTC).date(),
+                                      run_id=context.run.run_id)
+        announced = set(announce_now(settings.warehouse,
+                                     [e for found in events.values() for e in found], context))
         for rule, outcome, _ in results:
+            sent = sum(1 for e in events.get(rule.name, []) if e.key in announced)
+            if sent:  # the run's summary counts them (orchestration/summary.py)
+                outcome["metadata"]["alerts_announced"] = sent
             yield dg.AssetCheckResult(check_name=rule.name, asset_key=asset_key, **outcome)
 
     return _run
 
 
-def check_events(asset_key: dg.AssetKey, results: list, today: date) -> list:
-    """Alert events of a check step: a blocking check that fails (once per distinct set of
-    problems) and each symbol or series that goes stale (once per last date it had)."""
-    from orchestration.lib.alerts import Event, fingerprint
+STALE_DDL = [
+    "CREATE SCHEMA IF NOT EXISTS ops",
+    # what the freshness checks found stale, per raw table, until it is current again: a
+    # symbol or series is announced when it becomes stale and when it recovers, not on
+    # every run in which its latest date moves
+    """CREATE TABLE IF NOT EXISTS ops.stale_subjects (
+        raw_table   VARCHAR   NOT NULL,
+        name        VARCHAR   NOT NULL,
+        latest      DATE      NOT NULL,
+        expected    DATE      NOT NULL,
+        stale_since TIMESTAMP NOT NULL,
+        PRIMARY KEY (raw_table, name))""",
+]
+
+
+def check_events(con, asset_key: dg.AssetKey, results: list, today: date,
+                 run_id: str | None = None) -> dict[str, list]:
+    """Alert events of a check step, per rule name: a blocking check that fails (once per
+    distinct set of problems); a symbol or series that becomes stale, and one that is
+    current again (once per change, kept in ops.stale_subjects). The events are recorded in
+    ops.alert_log in the transaction that records the change, so a step that dies between
+    them neither loses an alert nor sends one twice."""
+    from orchestration.lib.alerts import Event, ensure_ops_schema, fingerprint, register
 
     table = "raw." + asset_key.path[-1]
-    events = []
-    for rule, outcome, problems in results:
-        if outcome["passed"]:
-            continue
-        if rule.blocking:
-            lines = [line for _, line in problems]
-            listed = "; ".join(lines[:LISTED]) + (
-                f"; and {len(lines) - LISTED} more" if len(lines) > LISTED else "")
-            events.append(Event(
-                key=f"check_failed|{rule.name}|{fingerprint(*lines)}", kind="check_failed",
-                date=today, subject=table,
-                text=(f"Blocking check {rule.name} failed on {table}: "
-                      f"{outcome['description']} ({listed}). The marts were not rebuilt; "
-                      f"they keep their previous contents until the data is fixed."),
-                details={"check": rule.name, "problems": lines}))
-        elif rule.stale:
-            note = outcome["metadata"].get("note") or ""
-            for row, _ in problems:
-                name, last, expected, source = row
-                events.append(Event(
-                    key=f"stale|{name}|{last}", kind="stale", date=today, subject=name,
-                    text=(f"{name} is stale: its latest data is of {last}, expected {expected}"
-                          + (f" ({note})" if note else "") + "."),
-                    details={"latest": str(last), "expected": str(expected)},
-                    synthetic=source == "demo"))
+    events: dict[str, list] = {}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for rule, outcome, problems in results:
+            if rule.stale:
+                events[rule.name] = _stale_changes(con, table, asset_key, outcome, problems,
+                                                   today)
+            elif rule.blocking and not outcome["passed"]:
+                lines = [line for _, line in problems]
+                listed = "; ".join(lines[:LISTED]) + (
+                    f"; and {len(lines) - LISTED} more" if len(lines) > LISTED else "")
+                events[rule.name] = [Event(
+                    key=f"check_failed|{rule.name}|{fingerprint(*lines)}", kind="check_failed",
+                    date=today, subject=table,
+                    text=(f"Blocking check {rule.name} failed on {table}: "
+                          f"{outcome['description']} ({listed}). The marts were not rebuilt; "
+                          f"they keep their previous contents until the data is fixed."),
+                    details={"check": rule.name, "problems": lines})]
+        found = [e for rule_events in events.values() for e in rule_events]
+        if found:
+            ensure_ops_schema(con)
+            register(con, found, None, run_id=run_id, always_due=True)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
     return events
 
 
-def _announce(context, settings, asset_key: dg.AssetKey, results: list) -> None:
-    from orchestration.lib.alerts import announce_now
+def _stale_changes(con, table: str, asset_key: dg.AssetKey, outcome: dict, problems: list,
+                   today: date) -> list:
+    """The stale rule's news: who became stale since the last check, who is current again."""
+    from orchestration.lib.alerts import Event
 
-    announce_now(settings.warehouse, check_events(asset_key, results, datetime.now(UTC).date()),
-                 context)
+    for ddl in STALE_DDL:
+        con.execute(ddl)
+    before = {name: (latest, expected) for name, latest, expected in con.execute(
+        "SELECT name, latest, expected FROM ops.stale_subjects WHERE raw_table = ?",
+        [table]).fetchall()}
+    note = outcome["metadata"].get("note") or ""
+    stale = {row[0]: row for row, _ in problems}
+    events, now = [], datetime.now(UTC).replace(tzinfo=None)
+    for name, (_, last, expected, source) in sorted(stale.items()):
+        if name in before:
+            continue  # still stale: said when it became so (its latest date may have moved)
+        events.append(Event(
+            key=f"stale|{name}|{last}", kind="stale", date=today, subject=name,
+            text=(f"{name} is stale: its latest data is of {last}, expected {expected}"
+                  + (f" ({note})" if note else "") + "."),
+            details={"latest": str(last), "expected": str(expected)},
+            synthetic=source == "demo"))
+        con.execute("INSERT INTO ops.stale_subjects VALUES (?, ?, ?, ?, ?)",
+                    [table, name, last, expected, now])
+    recovered = sorted(set(before) - set(stale))
+    if recovered:
+        key = "symbol" if asset_key.path[-1] == "market_prices" else "series_id"
+        latest = {name: (last, synthetic) for name, last, synthetic in con.execute(
+            f"SELECT {key}, max(date), bool_or(source = 'demo') FROM {table} "
+            f"WHERE {key} IN (SELECT unnest(?)) GROUP BY 1", [recovered]).fetchall()}
+        for name in recovered:
+            was, _ = before[name]
+            if name in latest:  # gone from the table: nothing to say about it
+                last, synthetic = latest[name]
+                events.append(Event(
+                    key=f"recovered|{name}|{was}", kind="recovered", date=today, subject=name,
+                    text=(f"{name} is current again: its latest data is of {last} (it was "
+                          f"stale with data up to {was})."),
+                    details={"latest": str(last), "stale_latest": str(was)},
+                    synthetic=bool(synthetic)))
+        con.execute("DELETE FROM ops.stale_subjects WHERE raw_table = ? "
+                    "AND name IN (SELECT unnest(?))", [table, recovered])
+    return events
+
+
+def quarantine_rule(asset_key: dg.AssetKey) -> Rule:
+    """A warning while rows meant for the table are quarantined (raw.quarantined_rows,
+    orchestration/lib/quarantine.py): the rule `<table>_no_quarantined_rows`."""
+    from orchestration.lib.quarantine import describe
+
+    table = "raw." + asset_key.path[-1]
+
+    def evaluate(q: Query, lockstep: LockstepResource) -> dict:
+        rows = q("""
+            SELECT symbol_or_series, date, column_name, raw_value, reason, file, line
+            FROM raw.quarantined_rows WHERE raw_table = ? AND resolved_at IS NULL
+            ORDER BY symbol_or_series, date NULLS FIRST, line""", [table])
+        names = ["symbol_or_series", "date", "column_name", "raw_value", "reason", "file",
+                 "line"]
+        return result(rows, lambda r: f"{r[0]} {describe(dict(zip(names, r, strict=True)))}",
+                      f"quarantined row{'' if len(rows) == 1 else 's'}, kept out of {table}; "
+                      f"the rest loaded", dg.AssetCheckSeverity.WARN)
+
+    evaluate.__name__ = f"{asset_key.path[-1]}_no_quarantined_rows"
+    return Rule(evaluate, False,
+                f"No row meant for {table} is quarantined (raw.quarantined_rows: a row "
+                f"that failed validation, kept with its file, line, value and reason). A "
+                f"quarantined row is resolved when a later load stores a good row for its "
+                f"date, or reads the source again without it.")

@@ -1,41 +1,69 @@
 """Helpers for validating normalised frames before they reach the warehouse (each source's
 `validation.py` says what is wrong with its rows).
 
-Each problem names the symbol/series, the date and what is wrong. A symbol or series with
-a problem is held back whole (nothing of it is written); the others still load.
+A row that fails is quarantined (orchestration/lib/quarantine.py, raw.quarantined_rows):
+with its symbol or series, date, the column at fault, the value and the reason; the other
+rows of its symbol or series load. Where rows are ambiguous (two rows for one date), every
+one of them is quarantined, and the reason says so.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-MAX_LISTED = 3
+# what a quarantined row records besides the table, the source and the times
+# (raw.quarantined_rows; `line` only for the files source, and the file added there)
+REJECTED_COLUMNS = ["symbol_or_series", "date", "line", "column_name", "raw_value", "reason"]
 
 
-def first_dates(frame: pd.DataFrame, mask: pd.Series) -> str:
-    dates = sorted({str(d) for d in frame.loc[mask, "date"]})
-    more = f" and {len(dates) - MAX_LISTED} more" if len(dates) > MAX_LISTED else ""
-    return ", ".join(dates[:MAX_LISTED]) + more
+def cell_text(value) -> str | None:
+    """A stored value as the quarantine shows it: 2595.0 -> '2595.0', inf -> 'inf'."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, float):
+        return None if value != value else repr(value)
+    return str(value)
 
 
-def problems(frame: pd.DataFrame, checks: list[tuple[pd.Series, str]]) -> list[str]:
-    return [f"{what} on {first_dates(frame, mask)}" for mask, what in checks if mask.any()]
+def empty_rejected() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in REJECTED_COLUMNS})
 
 
-def problems_by(frame: pd.DataFrame, key: str,
-                checks: list[tuple[pd.Series, str]]) -> dict[str, str]:
-    """{key value: '; '-joined problems} for every symbol/series (`key`) with a problem.
-    `checks`: (mask over the whole frame, what is wrong). The masks are computed once for
-    every row -- the same operations per symbol cost about 3 ms each, 15 s for a daily
-    refresh of 5,000 symbols -- and only a symbol with a problem is then listed on its own.
-    Rows without a key are not listed (as pandas' groupby leaves them out)."""
-    bad = pd.Series(False, index=frame.index)
-    for mask, _ in checks:
-        bad |= mask.fillna(False).astype(bool)
-    bad &= frame[key].notna()
-    out: dict[str, str] = {}
-    for value in sorted(set(frame.loc[bad, key])):
-        rows = frame[key] == value
-        out[str(value)] = "; ".join(problems(frame[rows], [(m[rows], what)
-                                                           for m, what in checks]))
-    return out
+def rejected_rows(frame: pd.DataFrame, key: str,
+                  checks: list[tuple[pd.Series, str, str]]) -> pd.DataFrame:
+    """The rows of `frame` that fail a check, indexed like `frame`, in REJECTED_COLUMNS.
+    `checks`: (mask over the whole frame, the column at fault, the reason: what the value
+    *is*, e.g. "not positive"). A row failing several checks is named by the first. The
+    masks are computed once over every row (per symbol they cost about 3 ms each, 15 s for a
+    daily refresh of 5,000 symbols)."""
+    taken = pd.Series(False, index=frame.index)
+    pieces = []
+    for mask, column, reason in checks:
+        hit = mask.fillna(False).astype(bool) & ~taken
+        if not hit.any():
+            continue
+        taken |= hit
+        rows = frame[hit]
+        pieces.append(pd.DataFrame({
+            "symbol_or_series": rows[key],
+            "date": rows["date"],
+            "line": rows["line"] if "line" in rows else None,
+            "column_name": column,
+            "raw_value": [cell_text(v) for v in rows[column]],
+            "reason": reason,
+        }, index=rows.index))
+    if not pieces:
+        return empty_rejected()
+    return pd.concat(pieces)[REJECTED_COLUMNS].sort_index()
+
+
+def duplicates(frame: pd.DataFrame, key: str) -> list[tuple[pd.Series, str, str]]:
+    """Checks for rows that share their key and date with another: every such row is
+    withheld, since which one is right cannot be told ("one of 2 rows for this date")."""
+    dup = frame.duplicated([key, "date"], keep=False)
+    if not dup.any():
+        return []
+    counts = frame[dup].groupby([key, "date"])[key].transform("size")
+    return [(dup & (counts.reindex(frame.index) == n),
+             "date", f"one of {n:,} rows for this date (ambiguous: none of them is stored)")
+            for n in sorted(set(counts))]

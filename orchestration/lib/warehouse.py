@@ -367,10 +367,13 @@ def _stderr(message: str) -> None:
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     """The raw schema and every source's raw tables (each source declares its own, in
-    orchestration/sources/<source>/tables.py), so dbt finds every table it reads."""
+    orchestration/sources/<source>/tables.py), and the rows they quarantined
+    (raw.quarantined_rows, orchestration/lib/quarantine.py), so dbt finds every table it
+    reads."""
+    from orchestration.lib.quarantine import DDL as QUARANTINE_DDL
     from orchestration.sources import raw_ddl
 
-    for ddl in ["CREATE SCHEMA IF NOT EXISTS raw", *raw_ddl()]:
+    for ddl in ["CREATE SCHEMA IF NOT EXISTS raw", *raw_ddl(), *QUARANTINE_DDL]:
         con.execute(ddl)
 
 

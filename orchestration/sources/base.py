@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -45,8 +46,17 @@ class FetchResult:
     keep_state: what the source keeps in the warehouse to read less next time (the files
               source's read positions), called as keep_state(con, held_back) inside the
               transaction that stores the rows, so it is committed with them or not at all;
-              held_back names what was not stored whole (failed validation, rows outside
-              the requested window).
+              held_back names what was not stored whole (a failed file or symbol, rows
+              outside the requested window).
+    rejected: rows the source could not even parse (a cell that is not a date or a
+              number), in lib/validation.py's REJECTED_COLUMNS: quarantined with the rows
+              validation rejects (orchestration/lib/quarantine.py).
+    files:    name -> the file its rows came from, relative to the data directory (the
+              files source), named beside each quarantined row.
+    reread:   name -> (first, last) dates (None: no bound) the source delivered whole this
+              time: a quarantined row of that name and window that did not come again is
+              no longer at the source (the files source: a file read whole; live: the dates
+              fetched).
     """
 
     frame: pd.DataFrame
@@ -57,6 +67,9 @@ class FetchResult:
     rate_limited: set[str] = field(default_factory=set)
     unchanged: int = 0
     keep_state: Callable | None = None
+    rejected: pd.DataFrame | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    reread: dict[str, tuple[date | None, date | None]] = field(default_factory=dict)
 
 
 def empty_market_frame() -> pd.DataFrame:

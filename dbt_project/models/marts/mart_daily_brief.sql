@@ -38,6 +38,10 @@
 --   event              dated facts from the seed (as reported) of the last
 --                      var('brief_event_window_days') days, and announced ones due within as
 --                      many days (is_upcoming)
+--   quarantined_row    a row of an instrument or FRED series that a load quarantined
+--                      (raw.quarantined_rows) and no later load resolved, from its date on
+--                      (applies_from; every day when its date cannot be read or lies in
+--                      the future): its figures are without it
 --
 -- Incremental (README, "Incremental marts"): every row of a brief_date uses only what was
 -- known by that day, so when the inputs changed from a date on (LOCKSTEP_INPUTS_CHANGED_FROM,
@@ -721,6 +725,44 @@ events as (
             or e.event_date between {{ add_days('d.brief_date', -event_days + 1) }}
                                 and {{ add_days('d.brief_date', event_days) }}
         )
+),
+
+-- ---------------------------------------------------------------- quarantined rows
+quarantine as (
+    select symbol as subject, date, column_name, raw_value, reason, applies_from, row_key,
+           source
+    from {{ ref('stg_market_prices_quarantined') }}
+    where is_open
+    union all
+    select series_id, date, column_name, raw_value, reason, applies_from, row_key, source
+    from {{ ref('stg_fred_observations_quarantined') }}
+    where is_open
+),
+
+quarantine_ranked as (
+    select
+        *,
+        row_number() over (
+            partition by subject order by date nulls first, column_name, reason, row_key
+        ) as fact_rank
+    from quarantine
+),
+
+quarantined as (
+    select {{ brief_select({
+        'brief_date': 'd.brief_date', 'fact_kind': "'quarantined_row'",
+        'fact_rank': 'q.fact_rank', 'symbol': 'q.subject',
+        'subject_name': 'coalesce(i.instrument_name, s.series_name, q.subject)',
+        'as_of_date': 'q.applies_from', 'quarantined_date': 'q.date',
+        'quarantined_column': 'q.column_name', 'quarantined_value': 'q.raw_value',
+        'quarantine_reason': 'q.reason',
+        'source': 'q.source', 'is_synthetic': "q.source = 'demo'",
+    }) }}
+    from quarantine_ranked as q
+    inner join brief_dates as d
+        on q.applies_from is null or d.brief_date >= q.applies_from
+    left join instruments as i on i.symbol = q.subject
+    left join {{ ref('stg_fred_series') }} as s on s.series_id = q.subject
 )
 
 select * from records_today
@@ -735,3 +777,4 @@ union all select * from policy_rate
 union all select * from net_liquidity
 union all select * from rates
 union all select * from events
+union all select * from quarantined

@@ -9,6 +9,9 @@
 -- counts the sessions of the instrument's own calendar after its latest_date up to
 -- data_as_of, and is_stale flags more than var('stale_after_sessions') of them, so rows
 -- of different dates are never compared without saying so.
+-- Quarantine: quarantined_rows counts the symbol's rows a load quarantined (a cell that is
+-- not a number, a price that is not positive, two rows for one date, ...) that no later
+-- load has resolved; its figures are computed without them.
 {%- set stale_after = var('stale_after_sessions') %}
 -- Cost: int_running_peaks is read three times, each time only the columns needed (a CTE
 -- over it read twice would be materialized whole: 39 M rows x 14 columns at 5,000 symbols),
@@ -73,6 +76,15 @@ gapped as (
        or (w.close_year_end is null and b.first_date <= b.year_ref)
 ),
 
+-- rows of the symbol quarantined and not resolved yet (raw.quarantined_rows): its figures
+-- are without them
+quarantined as (
+    select symbol, count(*) as quarantined_rows, max(date) as latest_quarantined_date
+    from {{ ref('stg_market_prices_quarantined') }}
+    where is_open
+    group by symbol
+),
+
 reference_closes as (
     select w.*
     from windowed as w
@@ -112,10 +124,13 @@ select
     c_now.sessions_to_date - c_then.sessions_to_date as sessions_behind,
     c_now.sessions_to_date - c_then.sessions_to_date > {{ stale_after }} as is_stale,
     l.source,
-    l.source = 'demo'                       as is_synthetic
+    l.source = 'demo'                       as is_synthetic,
+    coalesce(q.quarantined_rows, 0)         as quarantined_rows,
+    q.latest_quarantined_date
 from latest as l
 cross join as_of as a
 left join reference_closes as r using (symbol)
+left join quarantined as q using (symbol)
 left join {{ ref('stg_instruments') }} as i using (symbol)
 left join {{ ref('int_calendar_days') }} as c_then
     on c_then.calendar = l.calendar and c_then.date = l.date

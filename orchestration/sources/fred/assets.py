@@ -9,13 +9,14 @@ There is never a fallback from one to another.
 import dagster as dg
 
 from orchestration.catalog import load_catalog
-from orchestration.lib.ingest import ingest, loaded_check, write_reference
+from orchestration.lib.ingest import ingest, loaded_check, quarantine_spec, write_reference
 from orchestration.partitions import HISTORY, requested_window
 from orchestration.resources import LockstepResource
 from orchestration.settings import Settings, SettingsError
 from orchestration.sources.fred.tables import FRED
 
 FRED_OBSERVATIONS = dg.AssetKey(["raw", "fred_observations"])
+FRED_QUARANTINE = dg.AssetKey(["raw", "fred_observations_quarantined"])
 FRED_SERIES = dg.AssetKey(["raw", "fred_series"])
 
 
@@ -57,17 +58,18 @@ def fred_series(context: dg.AssetExecutionContext, lockstep: LockstepResource):
             "raw.fred_observations, in the units FRED publishes; upserted idempotently. One "
             "partition per year, as raw/market_prices."
         ),
-    )],
+    ), quarantine_spec(FRED_QUARANTINE, FRED.name, "series")],
     check_specs=[dg.AssetCheckSpec(
         "fred_observations_all_loaded", asset=FRED_OBSERVATIONS,
         description="Every catalog series the source had data for was stored (a series "
-                    "that cannot be read or fetched is held back alone, named here).")],
+                    "whose file cannot be read at all, or that cannot be fetched, is held "
+                    "back alone, named here; a single bad row is quarantined instead).")],
     partitions_def=HISTORY,
     backfill_policy=dg.BackfillPolicy.single_run(),
     name="raw_fred",
 )
 def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource):
-    from orchestration.sources.fred.validation import fred_problems
+    from orchestration.sources.fred.validation import fred_rejects
 
     catalog = load_catalog()
     settings = lockstep.settings()
@@ -79,12 +81,13 @@ def raw_fred(context: dg.AssetExecutionContext, lockstep: LockstepResource):
                              requests_per_s=lockstep.fred_requests_per_s)
     except SettingsError as exc:  # live FRED without FRED_API_KEY: say so, at once
         raise dg.Failure(description=f"raw.fred_observations: {exc}") from None
-    metadata, failures = ingest(
+    metadata, failures, quarantined = ingest(
         context, lockstep, FRED, source,
         fetch=lambda last: source.fetch_fred(catalog.fred, last_dates=last, start=start,
                                              end=end),
-        problems_of=fred_problems, label="series", window=(start, end),
+        problems_of=fred_rejects, label="series", window=(start, end),
     )
     yield dg.MaterializeResult(asset_key=FRED_OBSERVATIONS, metadata=metadata)
+    yield dg.MaterializeResult(asset_key=FRED_QUARANTINE, metadata=quarantined)
     yield loaded_check(FRED_OBSERVATIONS, "fred_observations_all_loaded", "series", failures,
                        FRED.name, len(metadata["date_ranges"].value))

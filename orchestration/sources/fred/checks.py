@@ -11,7 +11,15 @@ from datetime import datetime, timedelta
 import dagster as dg
 
 from orchestration.lib.dbt_vars import fred_units
-from orchestration.lib.raw_checks import NEW_YORK, Query, Rule, result, synthetic_note, table_checks
+from orchestration.lib.raw_checks import (
+    NEW_YORK,
+    Query,
+    Rule,
+    quarantine_rule,
+    result,
+    synthetic_note,
+    table_checks,
+)
 from orchestration.resources import LockstepResource
 from orchestration.sources.fred.assets import FRED_OBSERVATIONS
 
@@ -59,6 +67,7 @@ RULES = [
     Rule(fred_fresh, False,
          "Weekly series reach the last Wednesday already published (H.4.1 comes out on "
          "Thursday); daily series are at most 5 days old.", stale=True),
+    quarantine_rule(FRED_OBSERVATIONS),
 ]
 
 fred_observations_checks = table_checks(FRED_OBSERVATIONS, "fred_observations_checks", RULES)

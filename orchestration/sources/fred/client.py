@@ -187,7 +187,7 @@ class FredSource:
     ) -> FetchResult:
         """Everything from `start` to `end` if given (a backfill), else incrementally."""
         last_dates = last_dates or {}
-        frames, failures, notes, rate_limited = [], {}, {}, set()
+        frames, failures, notes, rate_limited, reread = [], {}, {}, set(), {}
         for s in series:
             last = last_dates.get(s.id)
             first = start or (None if last is None else last - timedelta(days=OVERLAP_DAYS))
@@ -213,6 +213,7 @@ class FredSource:
             if n_missing:
                 notes[s.id] = f"{n_missing} missing value(s) ('.') skipped"
             frames.append(frame)
+            reread[s.id] = (first, end)  # the dates fetched (quarantined rows: lib/quarantine.py)
         frame = pd.concat(frames, ignore_index=True) if frames else empty_fred_frame()
         return FetchResult(frame=frame, source=self.label, failures=failures, notes=notes,
-                           rate_limited=rate_limited)
+                           rate_limited=rate_limited, reread=reread)

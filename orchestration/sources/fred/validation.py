@@ -1,7 +1,8 @@
 """Validate FRED rows before they reach raw.fred_observations.
 
-Each problem names the series, the date and what is wrong. A series with a problem is held
-back whole (nothing of it is written); the others still load.
+A row that cannot be stored is quarantined (raw.quarantined_rows) with the column at fault,
+its value and why; the series' other rows load. Both rows of a duplicated date are
+withheld: which one is right cannot be told.
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from orchestration.lib.validation import problems_by
+from orchestration.lib.validation import duplicates, rejected_rows
 
 
-def fred_problems(frame: pd.DataFrame) -> dict[str, str]:
-    rows = frame.reset_index(drop=True)
-    return problems_by(rows, "series_id", [
-        (rows["date"].isna(), "missing date"),
-        (rows.duplicated(["series_id", "date"], keep=False), "duplicate rows for one date"),
-        (~np.isfinite(rows["value"].astype(float)), "value not a finite number"),
+def fred_rejects(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `frame` that cannot be stored (lib/validation.py's REJECTED_COLUMNS,
+    indexed like `frame`)."""
+    value = frame["value"].astype(float)
+    return rejected_rows(frame, "series_id", [
+        (frame["date"].isna(), "date", "missing"),
+        *duplicates(frame, "series_id"),
+        (~np.isfinite(value), "value", "not a finite number"),
     ])

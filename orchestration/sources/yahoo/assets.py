@@ -9,13 +9,14 @@ never a fallback from one to another.
 import dagster as dg
 
 from orchestration.catalog import load_catalog
-from orchestration.lib.ingest import ingest, loaded_check, write_reference
+from orchestration.lib.ingest import ingest, loaded_check, quarantine_spec, write_reference
 from orchestration.partitions import HISTORY, requested_window
 from orchestration.resources import LockstepResource
 from orchestration.settings import Settings
 from orchestration.sources.yahoo.tables import MARKET
 
 MARKET_PRICES = dg.AssetKey(["raw", "market_prices"])
+MARKET_QUARANTINE = dg.AssetKey(["raw", "market_prices_quarantined"])
 INSTRUMENTS = dg.AssetKey(["raw", "instruments"])
 
 
@@ -59,18 +60,19 @@ def instruments(context: dg.AssetExecutionContext, lockstep: LockstepResource):
             "partition per year: the current year's run is the incremental daily refresh, any "
             "other selection loads exactly its years."
         ),
-    )],
+    ), quarantine_spec(MARKET_QUARANTINE, MARKET.name, "symbol")],
     check_specs=[dg.AssetCheckSpec(
         "market_prices_all_loaded", asset=MARKET_PRICES,
         description="Every catalog symbol the source had data for was stored (a symbol "
-                    "whose data cannot be read or fetched is held back alone, named here).")],
+                    "whose file cannot be read at all, or that cannot be fetched, is held "
+                    "back alone, named here; a single bad row is quarantined instead).")],
     partitions_def=HISTORY,
     backfill_policy=dg.BackfillPolicy.single_run(),
     name="raw_market",
 )
 def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource):
     from orchestration.sources.yahoo.client import routing_session
-    from orchestration.sources.yahoo.validation import market_problems
+    from orchestration.sources.yahoo.validation import market_rejects
 
     catalog = load_catalog()
     settings = lockstep.settings()
@@ -78,12 +80,13 @@ def raw_market(context: dg.AssetExecutionContext, lockstep: LockstepResource):
     session = routing_session(lockstep.yahoo_endpoint) if lockstep.yahoo_endpoint else None
     source = market_source(settings, session=session, timeout=lockstep.request_timeout_s,
                            retry=lockstep.backoff(), log=context.log.warning)
-    metadata, failures = ingest(
+    metadata, failures, quarantined = ingest(
         context, lockstep, MARKET, source,
         fetch=lambda last: source.fetch_market(catalog.market, last_dates=last, start=start,
                                                end=end),
-        problems_of=market_problems, label="symbol", window=(start, end),
+        problems_of=market_rejects, label="symbol", window=(start, end),
     )
     yield dg.MaterializeResult(asset_key=MARKET_PRICES, metadata=metadata)
+    yield dg.MaterializeResult(asset_key=MARKET_QUARANTINE, metadata=quarantined)
     yield loaded_check(MARKET_PRICES, "market_prices_all_loaded", "symbol", failures,
                        MARKET.name, len(metadata["date_ranges"].value))

@@ -24,6 +24,7 @@ from orchestration.lib.raw_checks import (
     Query,
     Rule,
     expected_last_dates,
+    quarantine_rule,
     result,
     synthetic_note,
     table_checks,
@@ -265,6 +266,7 @@ RULES = [
     Rule(market_prices_no_missing_sessions, False,
          "No session of the symbol's calendar is missing between its first and last stored "
          "date (crypto: no calendar day)."),
+    quarantine_rule(MARKET_PRICES),
 ]
 
 market_prices_checks = table_checks(MARKET_PRICES, "market_prices_checks", RULES)

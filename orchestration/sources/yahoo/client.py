@@ -233,6 +233,8 @@ class YahooSource:
             frame = empty_market_frame()
             missing = {s: f"Yahoo download failed: {type(exc).__name__}: {exc}" for s in symbols}
         pieces, failures = [frame], {}
+        # the dates fetched, per symbol that answered (what a quarantined row is judged by)
+        reread = {s: (batch_start, end) for s in symbols if s not in missing}
         for symbol in missing:
             one_start = start or incremental_start(last_dates, [symbol])
             try:
@@ -240,13 +242,14 @@ class YahooSource:
                     lambda s=symbol, b=one_start: self._fetch_one(s, b, end), self.retry,
                     f"Yahoo {symbol}", log=self.log,
                 ))
+                reread[symbol] = (one_start, end)
             except RetriesExhausted as exc:
                 failures[symbol] = str(exc.last)
         rate_limited = {symbol for symbol, why in failures.items() if _rate_limited(why)}
         frame = pd.concat([p for p in pieces if not p.empty], ignore_index=True) if any(
             not p.empty for p in pieces) else empty_market_frame()
         return FetchResult(frame=frame, source=self.label, failures=failures,
-                           rate_limited=rate_limited)
+                           rate_limited=rate_limited, reread=reread)
 
 
 def _rate_limited(reason: str) -> bool:
