@@ -144,13 +144,18 @@ def signed_bn(value: float) -> str:
     return f"{value:+,.1f} bn"
 
 
-def p_value(p: float) -> str:
-    """'p = 0.27' (two decimals from 0.1 up), 'p = 0.0312' (three significant digits
-    below, so a p-value just under a verdict's threshold never prints as the threshold),
-    'p < 0.001'."""
+def p_number(p: float) -> str:
+    """'0.27' (two decimals from 0.1 up), '0.0312' (three significant digits below, so a
+    p-value just under a verdict's threshold never prints as the threshold), '< 0.001'."""
     if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.3g}" if p < 0.1 else f"p = {p:.2f}"
+        return "< 0.001"
+    return f"{p:.3g}" if p < 0.1 else f"{p:.2f}"
+
+
+def p_value(p: float) -> str:
+    """'p = 0.27', 'p < 0.001'."""
+    number = p_number(p)
+    return f"p {number}" if number.startswith("<") else f"p = {number}"
 
 
 def corr(r: float) -> str:
@@ -451,8 +456,8 @@ def _against_base_rates(rows: list[Row], randomised: list[Row], leader: str,
               f"whose window had passed by then; neighbouring days' windows overlap, so n days "
               f"are not n independent trials):"]
     method = first["test_method"]
-    head = (f"| after | after earlier divergences | any day | after a {leader} record close | "
-            f"{below_words} | p ({method}) | reading |")
+    head = (f"| after | after earlier divergences | any day | after a record close of the "
+            f"{leader} | {below_words} | p ({method}) | reading |")
     rule = "|---|---:|---:|---:|---:|---:|---|"
     if shuffled:
         head, rule = head + " p (randomised) | reading |", rule + "---:|---|"
@@ -467,19 +472,18 @@ def _against_base_rates(rows: list[Row], randomised: list[Row], leader: str,
                 + cell(r["base_rate_share"], r["base_rate_n_known"]) + " | "
                 + cell(r["leader_record_share"], r["leader_record_n_known"]) + " | "
                 + cell(r["laggard_below_share"], r["laggard_below_n_known"]) + " | "
-                + (p_value(r["p_value"]).removeprefix("p = ") if r["p_value"] is not None
-                   else "-") + f" | {r['verdict'] or '-'} |")
+                + (p_number(r["p_value"]) if r["p_value"] is not None else "-")
+                + f" | {r['verdict'] or '-'} |")
         if shuffled:
             t = shuffled.get(r["horizon_days"])
-            line += (f" {p_value(t['p_value']).removeprefix('p = ')} | {t['verdict']} |"
-                     if t else " - | - |")
+            line += f" {p_number(t['p_value'])} | {t['verdict']} |" if t else " - | - |"
         lines.append(line)
     if shuffled:
         t = shuffled.get(known[-1]["horizon_days"]) if known else None
         t = t or next(iter(shuffled.values()))
         lines += ["", f"The randomised test keeps the episodes' spacing and clustering "
-                  f"({t['method']}; {t['draws']:,} draws, seed {t['seed']}; its p-values are "
-                  f"within about {t['p_value_mc_se']:.3f} of the exact ones): at "
+                  f"({t['method']}; {t['draws']:,} draws, seed {t['seed']}, Monte-Carlo standard "
+                  f"error {t['p_value_mc_se']:.3f}): at "
                   f"{days(t['horizon_days'])}, {p_value(t['p_value'])}: {t['verdict']}. It runs "
                   f"on the whole stored history, which is this date's, so it appears only in "
                   f"the newest brief."]

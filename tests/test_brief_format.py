@@ -235,6 +235,8 @@ def test_p_values_read_as_people_write_them():
     assert p_value(0.27) == "p = 0.27" and p_value(0.1) == "p = 0.10"
     assert p_value(0.0496) == "p = 0.0496" and p_value(0.03125) == "p = 0.0312"
     assert p_value(0.0004) == "p < 0.001" and p_value(1.0) == "p = 1.00"
+    table = format_brief(DAY, [_divergent(), _comparison(365, p_value=0.0004)])
+    assert "| 78.9 % (n = 1,300) | < 0.001 | no better than the base rate |" in table
 
 
 def test_the_comparison_with_the_base_rates_on_a_divergent_day():
@@ -253,9 +255,9 @@ def test_the_comparison_with_the_base_rates_on_a_divergent_day():
             "least 20.0 % below its record high, 78.9 % (n = 1,300). Against the base rate, "
             "p = 0.27 (exact binomial, one-sided): no better than the base rate, n = 11 "
             "(anecdote: fewer than 20 known outcomes).") in text
-    assert ("| after | after earlier divergences | any day | after a Russell 2000 record close "
-            "| Bitcoin at least 20.0 % below its record high | p (exact binomial, one-sided) "
-            "| reading |") in text
+    assert ("| after | after earlier divergences | any day | after a record close of the "
+            "Russell 2000 | Bitcoin at least 20.0 % below its record high | p (exact binomial, "
+            "one-sided) | reading |") in text
     assert ("| 30 days | 9 of 15 (60.0 %) | 55.1 % (n = 3,950) | 77.9 % (n = 122) | "
             "78.9 % (n = 1,300) | 0.0496 | suggestive |") in text
     assert ("| 365 days | 10 of 11 (90.9 %) | 78.1 % (n = 2,577) | 77.9 % (n = 122) | "
@@ -295,9 +297,8 @@ def test_the_randomised_test_where_it_was_run_on_the_days_data():
     assert "| 0.27 | no better than the base rate | 0.31 | no better than the base rate |" in text
     assert "| 30 days | 9 of 15 (60.0 %) |" in text and "| - | - |" in text
     assert ("The randomised test keeps the episodes' spacing and clustering (circular shift of "
-            "the episode end dates (Monte-Carlo); 10,000 draws, seed 20251211; its p-values are "
-            "within about 0.005 of the exact ones): at 365 days, p = 0.31: no better than the "
-            "base rate.") in text
+            "the episode end dates (Monte-Carlo); 10,000 draws, seed 20251211, Monte-Carlo "
+            "standard error 0.005): at 365 days, p = 0.31: no better than the base rate.") in text
 
 
 def test_randomised_rows_only_for_the_days_own_data():
