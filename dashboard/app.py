@@ -349,7 +349,7 @@ def _pair_choice(key: str) -> pd.Series:
 
 def page_pairs() -> None:
     st.title("Pairs")
-    banners()
+    synthetic = banners()
     if pairs().empty:
         st.info("No pair has data in the published warehouse.")
         return
@@ -492,14 +492,17 @@ def page_pairs() -> None:
                     for a in summary.is_anecdotal],
     })
     table(shown, f"divergence_outcomes_{p.pair_id.replace('/', '_').replace('^', '')}")
-    _against_every_day(p, threshold, basis_words)
-    _lead_and_lag(p)
+    # far down the page, the charts' captions say again that the data is synthetic
+    label = "SYNTHETIC DEMO DATA. " if synthetic else ""
+    _against_every_day(p, threshold, basis_words, label)
+    _lead_and_lag(p, label)
 
 
 HORIZONS = (30, 90, 180, 365)
 
 
-def _against_every_day(p: pd.Series, threshold: float, basis_words: str) -> None:
+def _against_every_day(p: pd.Series, threshold: float, basis_words: str,
+                       label: str) -> None:
     """The laggard-minus-leader return over a horizon from every start day (a histogram,
     fct_pair_forward_outcomes), each divergence episode's outcome marked on it, and the base
     rates and the test in the caption (mart_outcome_significance)."""
@@ -545,7 +548,7 @@ def _against_every_day(p: pd.Series, threshold: float, basis_words: str) -> None
     caption = None
     if not facts.empty:
         f = facts.iloc[0]
-        caption = (
+        caption = label + (
             f"Every start day since {when(f.base_rate_first_start_date)} with a known "
             f"{horizon}-day outcome (n = {count(f.base_rate_n_known)}, whatever the range "
             f"above; neighbouring days' windows overlap, so they are not independent trials): "
@@ -568,7 +571,7 @@ def _against_every_day(p: pd.Series, threshold: float, basis_words: str) -> None
          caption)
 
 
-def _lead_and_lag(p: pd.Series) -> None:
+def _lead_and_lag(p: pd.Series, label: str) -> None:
     """The cross-correlation of weekly log returns by lag with its 95 % band (mart_lead_lag),
     the peak's reading and the daily-correlation trend in the caption (mart_lead_lag_summary)."""
     lead_name, lag_name = p.leader_name, p.laggard_name
@@ -603,7 +606,7 @@ def _lead_and_lag(p: pd.Series) -> None:
     if not summary.empty:
         s = summary.iloc[0]
         peak = f"{s.peak_lag_weeks:+d}" if s.peak_lag_weeks else "0"
-        caption = (
+        caption = label + (
             f"Correlation of weekly log returns, weeks ending {when(s.first_week_ending)} to "
             f"{when(s.last_week_ending)}: at lag +k, {lag_name}'s week k weeks after the "
             f"{lead_name}'s (a peak there: {lag_name} follows); at -k, before it. The band is "

@@ -303,7 +303,7 @@ def test_every_days_outcome_with_the_divergences_marked(built, monkeypatch, hori
     outcome (whatever the page's range), the red marks each episode's, their hover naming
     the episode's dates; the caption states the base rates and the test of
     mart_outcome_significance, written as people write numbers."""
-    _, warehouse = built
+    kind, warehouse = built
     app = _on(monkeypatch, warehouse, "Pairs", "1Y")  # the range does not cut the days
     app.radio(key="horizon_pair").set_value(horizon).run()
     assert not app.exception, app.exception
@@ -333,7 +333,9 @@ def test_every_days_outcome_with_the_divergences_marked(built, monkeypatch, hori
                                atol=1e-12)
     for text, (_, first, last) in zip(marks["hovertext"], episodes, strict=True):
         assert f", {first} to {last}: over the next {horizon} days Bitcoin " in text
-    caption = " ".join(c.value for c in app.caption)
+    [caption] = [c.value for c in app.caption if "start day since" in c.value]
+    # far down the page, the caption says again that the data is synthetic
+    assert caption.startswith("SYNTHETIC DEMO DATA. ") == (kind == "demo")
     assert (f"with a known {horizon}-day outcome (n = {n:,}, whatever the range above"
             in caption)
     assert f"Bitcoin beat the Russell 2000 on {share * 100:.1f} % of them" in caption
@@ -346,7 +348,7 @@ def test_the_cross_correlation_by_lag_with_its_band(built, monkeypatch):
     """One bar per lag -8..+8 at mart_lead_lag's correlation, the peak's in red; the band a
     box behind each bar at +/- its band_95; the caption names the peak and the reading of
     mart_lead_lag_summary and explains the lag's sign."""
-    _, warehouse = built
+    kind, warehouse = built
     app = _on(monkeypatch, warehouse, "Pairs")
     figure = _figures(app)["pair_lead_lag"]
     [bars] = [t for t in figure["data"] if t["type"] == "bar"]
@@ -364,7 +366,8 @@ def test_the_cross_correlation_by_lag_with_its_band(built, monkeypatch):
     [(peak, r, reading, first, last)] = _sql(warehouse, """
         SELECT peak_lag_weeks, peak_corr, reading, first_week_ending, last_week_ending
         FROM marts.mart_lead_lag_summary WHERE pair_id = '^RUT/BTC-USD'""")
-    caption = " ".join(c.value for c in app.caption)
+    [caption] = [c.value for c in app.caption if "Correlation of weekly" in c.value]
+    assert caption.startswith("SYNTHETIC DEMO DATA. ") == (kind == "demo")
     assert f"weeks ending {first} to {last}: at lag +k, Bitcoin's week k weeks after" in caption
     assert (f"The largest is at lag {f'{peak:+d}' if peak else '0'} (red; r = {r:.2f}"
             in caption)
