@@ -436,11 +436,11 @@ def _against_base_rates(rows: list[Row], randomised: list[Row], leader: str,
             f"**Against the base rates.** After the {n:,} earlier "
             f"divergence{'' if n == 1 else 's'} with a known outcome, "
             f"{laggard} beat the {leader} over the next {horizon} {times(r['n_laggard_beat'])} "
-            f"({pct(r['share_laggard_beat'])}). Over any {horizon} from "
-            f"{when(r['base_rate_first_start_date'])} on, it did "
-            + (f"{pct(r['base_rate_share'])} of the time (n = {r['base_rate_n_known']:,} "
+            f"({pct(r['share_laggard_beat'])}). "
+            + (f"Over any {horizon} from {when(r['base_rate_first_start_date'])} on, it did "
+               f"{pct(r['base_rate_share'])} of the time (n = {r['base_rate_n_known']:,} "
                f"overlapping windows)" if r["base_rate_share"] is not None
-               else "so on no known window yet")
+               else f"No {horizon} from any start day had passed yet")
             + f"; after any {leader} record close, "
             + share(r["leader_record_share"], r["leader_record_n_known"])
             + f"; with {below_words}, "

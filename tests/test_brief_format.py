@@ -283,6 +283,13 @@ def test_the_comparison_when_nothing_is_known_yet():
     partly = format_brief(DAY, [_divergent(), _comparison(365, leader_record_share=None,
                                                           leader_record_n_known=0)])
     assert "after any Russell 2000 record close, no such day with a known outcome yet;" in partly
+    nothing = format_brief(DAY, [_divergent(), _comparison(
+        365, base_rate_share=None, base_rate_n_known=0, base_rate_first_start_date=None,
+        leader_record_share=None, leader_record_n_known=0, laggard_below_share=None,
+        laggard_below_n_known=0, p_value=None, verdict=None)])
+    assert ("(90.9 %). No 365 days from any start day had passed yet; after any Russell 2000 "
+            "record close, no such day with a known outcome yet;") in nothing
+    assert "| 365 days | 10 of 11 (90.9 %) | - | - | - | - | - |" in nothing
 
 
 def test_the_randomised_test_where_it_was_run_on_the_days_data():
