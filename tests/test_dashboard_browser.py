@@ -151,6 +151,14 @@ def _click_label(driver, scope, text):
     driver.execute_script("arguments[0].click();", label)
 
 
+def _go_to(driver, url, page):
+    """The dashboard's `page` at 1600 px (another test may have left a phone's width)."""
+    driver.set_window_size(1600, 1200)
+    driver.get(url)
+    _wait(driver, "h1")
+    _click_label(driver, "//*[@data-testid='stSidebar']", page)
+
+
 def _year_ticks(driver, until=lambda charts: True, timeout=60):
     """The x-axis tick labels of every time chart (a date x axis) on the page, per chart,
     once every chart has drawn its axis (and `until` holds: Streamlit may redraw a chart
@@ -189,10 +197,7 @@ def test_page_in_chromium(dashboard, browser, tmp_path, page):
 
     kind, url = dashboard
     title, marker = PAGES[page]
-    browser.set_window_size(1600, 1200)  # another test may have left it at a phone's width
-    browser.get(url)
-    _wait(browser, "h1")
-    _click_label(browser, "//*[@data-testid='stSidebar']", page)
+    _go_to(browser, url, page)
     _wait(browser, "h1", title)
     _wait(browser, "h2, h3", marker)
     _settled(browser)
@@ -221,10 +226,7 @@ def test_pair_and_range_controls_in_chromium(dashboard, browser):
     leader's axis then reaches back before Bitcoin (1990s); the default range starts with
     the laggard's history."""
     kind, url = dashboard
-    browser.set_window_size(1600, 1200)
-    browser.get(url)
-    _wait(browser, "h1")
-    _click_label(browser, "//*[@data-testid='stSidebar']", "Pairs")
+    _go_to(browser, url, "Pairs")
     _wait(browser, "h1", "Pairs")
     _settled(browser)
     _wait(browser, ".js-plotly-plot .xtick text")
@@ -331,10 +333,7 @@ def test_layout_at_1600_and_390_px(dashboard, browser, page):
     from selenium.webdriver.common.by import By
 
     kind, url = dashboard
-    browser.set_window_size(1600, 1200)
-    browser.get(url)
-    _wait(browser, "h1")
-    _click_label(browser, "//*[@data-testid='stSidebar']", page)
+    _go_to(browser, url, page)
     _wait(browser, "h1", PAGES[page][0])
     _wait(browser, "h2, h3", PAGES[page][1])
     _settled(browser)
@@ -416,10 +415,7 @@ def test_the_evidence_charts_in_chromium(dashboard, browser):
     and at 390 px, each with its caption; choosing the 30-day horizon redraws the
     distribution."""
     kind, url = dashboard
-    browser.set_window_size(1600, 1200)
-    browser.get(url)
-    _wait(browser, "h1")
-    _click_label(browser, "//*[@data-testid='stSidebar']", "Pairs")
+    _go_to(browser, url, "Pairs")
     _wait(browser, "h1", "Pairs")
     _wait(browser, "h2, h3", "Every day against the divergences")
     _settled(browser)

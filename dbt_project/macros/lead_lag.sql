@@ -6,6 +6,15 @@
     {{ var('lead_lag_band_z') }} / sqrt({{ n }})
 {%- endmacro %}
 
+{#- The weekly returns' correlation (columns leader_log_return, laggard_log_return) as an
+    aggregate, or over the window `over` names ("over last_window"): null, not NaN, when
+    either side is constant. -#}
+{% macro weekly_return_corr(over='') -%}
+    case when var_samp(leader_log_return) {{ over }} > 0
+              and var_samp(laggard_log_return) {{ over }} > 0
+        then corr(leader_log_return, laggard_log_return) {{ over }} end
+{%- endmacro %}
+
 {#- True on the row of the strongest lag of each `partition_by` group (columns return_corr,
     lag_weeks): the largest absolute correlation; a tie goes to the lag nearer 0, then to the
     negative one; never a row without a correlation. -#}
@@ -61,4 +70,32 @@
             ~ 'peak is the largest of ' ~ (2 * var('lead_lag_max_lag_weeks') + 1) ~ ' lags, '
             ~ 'which makes the test lenient towards finding a lag',
     }) }}
+{%- endmacro %}
+
+{#- The summary's columns of a peak comparison (`alias`: columns peak_lag_weeks, peak_corr,
+    peak_n_weeks, peak_band_95, peak_is_outside_band, lag0_corr, lag0_n_weeks, fisher_z),
+    with the rule and the reading (mart_lead_lag_summary, mart_lead_lag_summary_daily). -#}
+{% macro lead_lag_peak_columns(alias) -%}
+    {%- for column in ['peak_lag_weeks', 'peak_corr', 'peak_n_weeks', 'peak_band_95',
+                       'peak_is_outside_band', 'lag0_corr', 'lag0_n_weeks', 'fisher_z'] %}
+    {{ alias }}.{{ column }},
+    {%- endfor %}
+    {{ is_distinguishable_from_lag0(alias ~ '.peak_lag_weeks', alias ~ '.fisher_z') }}
+        as is_peak_distinguishable_from_lag0,
+    {{ lead_lag_reading(alias ~ '.peak_lag_weeks', alias ~ '.fisher_z') }} as reading,
+    cast('{{ lead_lag_comparison_texts().method }}' as varchar) as comparison_method
+{%- endmacro %}
+
+{#- The trend's columns (`alias`: columns n_corr_{30,90}_known, n_corr_{30,90}_positive,
+    latest_corr_30, latest_corr_90): each count with its share of positive days. -#}
+{% macro correlation_trend_columns(alias) -%}
+    {%- for window in [30, 90] %}
+    {{ alias }}.n_corr_{{ window }}_known,
+    {{ alias }}.n_corr_{{ window }}_positive,
+    case when {{ alias }}.n_corr_{{ window }}_known > 0
+        then cast({{ alias }}.n_corr_{{ window }}_positive as double)
+            / {{ alias }}.n_corr_{{ window }}_known end as share_corr_{{ window }}_positive,
+    {%- endfor %}
+    {{ alias }}.latest_corr_30,
+    {{ alias }}.latest_corr_90
 {%- endmacro %}

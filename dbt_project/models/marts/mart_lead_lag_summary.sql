@@ -74,30 +74,10 @@ select
     c.laggard,
     c.first_week_ending,
     c.last_week_ending,
-    c.peak_lag_weeks,
-    c.peak_corr,
-    c.peak_n_weeks,
-    c.peak_band_95,
-    c.peak_is_outside_band,
-    c.lag0_corr,
-    c.lag0_n_weeks,
-    c.fisher_z,
-    {{ is_distinguishable_from_lag0('c.peak_lag_weeks', 'c.fisher_z') }}
-                                                                      as is_peak_distinguishable_from_lag0,
-    {{ lead_lag_reading('c.peak_lag_weeks', 'c.fisher_z') }}         as reading,
-    cast('{{ texts.method }}' as varchar)                             as comparison_method,
+    {{ lead_lag_peak_columns('c') }},
     cast('{{ texts.assumptions }}' as varchar)                        as comparison_assumptions,
     t.latest_date                                                     as trend_last_date,
     t.trend_first_date,
-    t.n_corr_30_known,
-    t.n_corr_30_positive,
-    case when t.n_corr_30_known > 0
-        then cast(t.n_corr_30_positive as double) / t.n_corr_30_known end as share_corr_30_positive,
-    t.n_corr_90_known,
-    t.n_corr_90_positive,
-    case when t.n_corr_90_known > 0
-        then cast(t.n_corr_90_positive as double) / t.n_corr_90_known end as share_corr_90_positive,
-    t.latest_corr_30,
-    t.latest_corr_90
+    {{ correlation_trend_columns('t') }}
 from compared as c
 left join trend as t on t.pair_id = c.pair_id

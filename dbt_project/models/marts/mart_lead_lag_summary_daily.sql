@@ -12,7 +12,6 @@
 -- On the pair's latest date with both instruments' data it equals mart_lead_lag_summary.
 {%- set anchor = "cast('" ~ var('lead_lag_week_anchor') ~ "' as date)" %}
 {%- set trend_days = var('correlation_trend_days') %}
-{%- set texts = lead_lag_comparison_texts() %}
 with lagged as (
     select * from {{ ref('int_pair_weekly_lagged') }}
 ),
@@ -27,9 +26,7 @@ to_date as (
         later_week_ending                                        as week_ending,
         cast(count(*) over so_far as integer)                    as n_weeks,
         -- null, not NaN, when either side is constant so far
-        case when var_samp(leader_log_return) over so_far > 0
-                  and var_samp(laggard_log_return) over so_far > 0
-            then corr(leader_log_return, laggard_log_return) over so_far end as return_corr
+        {{ weekly_return_corr('over so_far') }}                  as return_corr
     from lagged
     window so_far as (partition by pair_id, lag_weeks order by later_week_number
                       rows between unbounded preceding and current row)
@@ -101,30 +98,10 @@ select
     d.date,
     f.first_week_ending,
     c.week_ending                                                     as last_week_ending,
-    c.peak_lag_weeks,
-    c.peak_corr,
-    c.peak_n_weeks,
-    c.peak_band_95,
-    c.peak_is_outside_band,
-    c.lag0_corr,
-    c.lag0_n_weeks,
+    {{ lead_lag_peak_columns('c') }},
     c.lag0_band_95,
-    c.fisher_z,
-    {{ is_distinguishable_from_lag0('c.peak_lag_weeks', 'c.fisher_z') }}
-                                                                      as is_peak_distinguishable_from_lag0,
-    {{ lead_lag_reading('c.peak_lag_weeks', 'c.fisher_z') }}         as reading,
-    cast('{{ texts.method }}' as varchar)                             as comparison_method,
     d.trend_first_date,
-    d.n_corr_30_known,
-    d.n_corr_30_positive,
-    case when d.n_corr_30_known > 0
-        then cast(d.n_corr_30_positive as double) / d.n_corr_30_known end as share_corr_30_positive,
-    d.n_corr_90_known,
-    d.n_corr_90_positive,
-    case when d.n_corr_90_known > 0
-        then cast(d.n_corr_90_positive as double) / d.n_corr_90_known end as share_corr_90_positive,
-    d.latest_corr_30,
-    d.latest_corr_90
+    {{ correlation_trend_columns('d') }}
 from days as d
 inner join compared as c on c.pair_id = d.pair_id and c.week_ending = d.week_ending
 inner join first_weeks as f on f.pair_id = d.pair_id
