@@ -537,10 +537,10 @@ def _against_every_day(p: pd.Series, threshold: float, basis_words: str,
         hovertext=[f"Episode {count(e.episode_number)}, {when(e.episode_start)} to "
                    f"{when(e.episode_end)}: over the next {horizon} days {lag_name} "
                    f"{signed_pct(e.laggard_return)}, {lead_name} {signed_pct(e.leader_return)} "
-                   f"({signed_pct(e.laggard_minus_leader_return)} points)"
+                   f"({e.laggard_minus_leader_return * 100:+,.1f} percentage points)"
                    for e in episodes.itertuples()], hoverinfo="text"))
     fig.add_vline(x=0, line=dict(color="#444", dash="dot", width=1))
-    fig.update_xaxes(tickformat="+,.0%")
+    fig.update_xaxes(tickformat="+,.0%", hoverformat="+,.1%")
     fig.update_yaxes(title_text="start days", tickformat=",d")
     layout(fig, 360, left=None).update_layout(hovermode="closest", bargap=0.05)
     facts = query("SELECT * FROM marts.mart_outcome_significance WHERE pair_id = ? AND "
@@ -552,8 +552,8 @@ def _against_every_day(p: pd.Series, threshold: float, basis_words: str,
             f"Every start day since {when(f.base_rate_first_start_date)} with a known "
             f"{horizon}-day outcome (n = {count(f.base_rate_n_known)}, whatever the range "
             f"above; neighbouring days' windows overlap, so they are not independent trials): "
-            f"{lag_name} beat the {lead_name} on {pct(f.base_rate_share)} of them; after a "
-            f"{lead_name} record close {pct(f.leader_record_share)} "
+            f"{lag_name} beat the {lead_name} on {pct(f.base_rate_share)} of them; after any "
+            f"{lead_name} record close, {pct(f.leader_record_share)} "
             f"(n = {count(f.leader_record_n_known)}); with {lag_name} at least "
             f"{pct(threshold)} below its {basis_words}, {pct(f.laggard_below_share)} "
             f"(n = {count(f.laggard_below_n_known)}).")
@@ -610,7 +610,8 @@ def _lead_and_lag(p: pd.Series, label: str) -> None:
             f"Correlation of weekly log returns, weeks ending {when(s.first_week_ending)} to "
             f"{when(s.last_week_ending)}: at lag +k, {lag_name}'s week k weeks after the "
             f"{lead_name}'s (a peak there: {lag_name} follows); at -k, before it. The band is "
-            f"+/-1.96 / sqrt(n) at each lag. The largest is at lag {peak} (red; r = "
+            f"where 95 % of two unrelated series' correlations fall, at each lag's n. The "
+            f"largest is at lag {peak} (red; r = "
             f"{s.peak_corr:.2f}, n = {count(s.peak_n_weeks)} weeks): "
             f"{s.reading or 'not comparable with lag 0'}.")
         if not pd.isna(s.share_corr_30_positive):
