@@ -27,6 +27,7 @@ import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 from plotly.subplots import make_subplots  # noqa: E402
 
+from orchestration.brief import p_value  # noqa: E402
 from orchestration.lib.publish import BRIEF_NAME, DB_NAME, current_path  # noqa: E402
 from orchestration.settings import publish_dir  # noqa: E402
 
@@ -348,7 +349,7 @@ def _pair_choice(key: str) -> pd.Series:
 
 def page_pairs() -> None:
     st.title("Pairs")
-    banners()
+    synthetic = banners()
     if pairs().empty:
         st.info("No pair has data in the published warehouse.")
         return
@@ -491,6 +492,139 @@ def page_pairs() -> None:
                     for a in summary.is_anecdotal],
     })
     table(shown, f"divergence_outcomes_{p.pair_id.replace('/', '_').replace('^', '')}")
+    # far down the page, the charts' captions say again that the data is synthetic
+    label = "SYNTHETIC DEMO DATA. " if synthetic else ""
+    _against_every_day(p, threshold, basis_words, label)
+    _lead_and_lag(p, label)
+
+
+HORIZONS = (30, 90, 180, 365)
+
+
+def _against_every_day(p: pd.Series, threshold: float, basis_words: str,
+                       label: str) -> None:
+    """The laggard-minus-leader return over a horizon from every start day (a histogram,
+    fct_pair_forward_outcomes), each divergence episode's outcome marked on it, and the base
+    rates and the test in the caption (mart_outcome_significance)."""
+    lead_name, lag_name = p.leader_name, p.laggard_name
+    st.subheader("Every day against the divergences")
+    horizon = st.radio("Horizon", HORIZONS, index=len(HORIZONS) - 1, horizontal=True,
+                       format_func=lambda n: f"{n} days", key="horizon_pair")
+    days = query("""
+        SELECT start_date, laggard_minus_leader_return FROM marts.fct_pair_forward_outcomes
+        WHERE pair_id = ? AND horizon_days = ? AND laggard_minus_leader_return IS NOT NULL
+        ORDER BY start_date""", (p.pair_id, horizon))
+    if days.empty:
+        st.info(f"No start day has a known {horizon}-day outcome yet.")
+        return
+    episodes = query("""
+        SELECT f.start_date, f.leader_return, f.laggard_return, f.laggard_minus_leader_return,
+               e.episode_number, e.start_date AS episode_start, e.end_date AS episode_end
+        FROM marts.fct_pair_forward_outcomes AS f
+        INNER JOIN marts.fct_divergence_episodes AS e
+            ON e.pair_id = f.pair_id AND e.episode_number = f.ended_episode_number
+        WHERE f.pair_id = ? AND f.horizon_days = ? AND f.laggard_minus_leader_return IS NOT NULL
+        ORDER BY f.start_date""", (p.pair_id, horizon))
+    fig = go.Figure()
+    fig.add_trace(go.Histogram(
+        x=days.laggard_minus_leader_return, nbinsx=60, name="every start day",
+        marker=dict(color="#b0b7c3", line=dict(width=0.5, color="white")),
+        hovertemplate="%{x}: %{y:,} start days<extra></extra>"))
+    fig.add_trace(go.Scatter(
+        x=episodes.laggard_minus_leader_return, y=[0] * len(episodes), mode="markers",
+        name="after a divergence (from the episode's last day)",
+        marker=dict(symbol="line-ns-open", size=18, line=dict(width=2.5, color="#d1495b")),
+        hovertext=[f"Episode {count(e.episode_number)}, {when(e.episode_start)} to "
+                   f"{when(e.episode_end)}: over the next {horizon} days {lag_name} "
+                   f"{signed_pct(e.laggard_return)}, {lead_name} {signed_pct(e.leader_return)} "
+                   f"({e.laggard_minus_leader_return * 100:+,.1f} percentage points)"
+                   for e in episodes.itertuples()], hoverinfo="text"))
+    fig.add_vline(x=0, line=dict(color="#444", dash="dot", width=1))
+    fig.update_xaxes(tickformat="+,.0%", hoverformat="+,.1%")
+    fig.update_yaxes(title_text="start days", tickformat=",d")
+    layout(fig, 360, left=None).update_layout(hovermode="closest", bargap=0.05)
+    facts = query("SELECT * FROM marts.mart_outcome_significance WHERE pair_id = ? AND "
+                  "horizon_days = ?", (p.pair_id, horizon))
+    caption = None
+    if not facts.empty:
+        f = facts.iloc[0]
+        caption = label + (
+            f"Every start day since {when(f.base_rate_first_start_date)} with a known "
+            f"{horizon}-day outcome (n = {count(f.base_rate_n_known)}, whatever the range "
+            f"above; neighbouring days' windows overlap, so they are not independent trials): "
+            f"{lag_name} beat the {lead_name} on {pct(f.base_rate_share)} of them; after any "
+            f"{lead_name} record close, {pct(f.leader_record_share)} "
+            f"(n = {count(f.leader_record_n_known)}); with {lag_name} at least "
+            f"{pct(threshold)} below its {basis_words}, {pct(f.laggard_below_share)} "
+            f"(n = {count(f.laggard_below_n_known)}).")
+        if f.n_known:
+            caption += (
+                f" After the divergences (red marks, hover for the episode): "
+                f"{count(f.n_laggard_beat)} of {count(f.n_known)} "
+                f"({pct(f.share_laggard_beat)}). Against the base rate, {p_value(f.p_value)} "
+                f"({f.method}): {f.verdict}"
+                + (f"; with fewer than {count(f.min_episodes_for_pattern)} outcomes, anecdote"
+                   if f.is_anecdotal else "") + ".")
+    show(fig, "pair_distribution",
+         f"{lag_name}'s return minus the {lead_name}'s over {horizon} days, from every start "
+         f"day (grey) and after each divergence (red); right of 0, {lag_name} beat it",
+         caption)
+
+
+def _lead_and_lag(p: pd.Series, label: str) -> None:
+    """The cross-correlation of weekly log returns by lag with its 95 % band (mart_lead_lag),
+    the peak's reading and the daily-correlation trend in the caption (mart_lead_lag_summary)."""
+    lead_name, lag_name = p.leader_name, p.laggard_name
+    lags = query("SELECT * FROM marts.mart_lead_lag WHERE pair_id = ? ORDER BY lag_weeks",
+                 (p.pair_id,))
+    if lags.empty:
+        return
+    st.subheader("Lead and lag")
+    fig = go.Figure()
+    # the band, lag by lag (its n shrinks with the lag): a shaded box behind each bar
+    for k, band in zip(lags.lag_weeks, lags.band_95, strict=True):
+        fig.add_shape(type="rect", x0=k - 0.5, x1=k + 0.5, y0=-band, y1=band, layer="below",
+                      line_width=0, fillcolor="rgba(141,153,174,0.3)")
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers",
+                             name="95 % band: where unrelated series' correlations fall",
+                             marker=dict(symbol="square", size=12,
+                                         color="rgba(141,153,174,0.45)")))
+    fig.add_trace(go.Bar(
+        x=lags.lag_weeks, y=lags.return_corr, name="correlation at the lag",
+        marker_color=["#d1495b" if peak else PALETTE.get(p.laggard, "#1f5fbf")
+                      for peak in lags.is_peak],
+        customdata=lags[["n_weeks", "band_95"]].to_numpy(),
+        hovertemplate="lag %{x:+d} weeks: r = %{y:.2f} (n = %{customdata[0]:,} weeks, "
+                      "band ±%{customdata[1]:.2f})<extra></extra>"))
+    fig.update_xaxes(tickmode="array", tickvals=list(lags.lag_weeks),
+                     ticktext=[f"{k:+d}" if k else "0" for k in lags.lag_weeks])
+    fig.update_yaxes(title_text="correlation", tickformat=".2f", zeroline=True)
+    layout(fig, 320, left=None).update_layout(hovermode="closest", bargap=0.25)
+    summary = query("SELECT * FROM marts.mart_lead_lag_summary WHERE pair_id = ?",
+                    (p.pair_id,))
+    caption = None
+    if not summary.empty:
+        s = summary.iloc[0]
+        peak = f"{s.peak_lag_weeks:+d}" if s.peak_lag_weeks else "0"
+        caption = label + (
+            f"Correlation of weekly log returns, weeks ending {when(s.first_week_ending)} to "
+            f"{when(s.last_week_ending)}: at lag +k, {lag_name}'s week k weeks after the "
+            f"{lead_name}'s (a peak there: {lag_name} follows); at -k, before it. The band is "
+            f"where 95 % of two unrelated series' correlations fall, at each lag's n. The "
+            f"largest is at lag {peak} (red; r = "
+            f"{s.peak_corr:.2f}, n = {count(s.peak_n_weeks)} weeks): "
+            f"{s.reading or 'not comparable with lag 0'}.")
+        if not pd.isna(s.share_corr_30_positive):
+            caption += (
+                f" Over the year to {when(s.trend_last_date)}, the 30-session correlation of "
+                f"daily returns was positive on {pct(s.share_corr_30_positive)} of "
+                f"{count(s.n_corr_30_known)} days, the 90-session one on "
+                f"{pct(s.share_corr_90_positive)} of {count(s.n_corr_90_known)}.")
+    show(fig, "pair_lead_lag",
+         f"Does {lag_name} lead or lag the {lead_name}? The correlation of weekly returns at "
+         f"each lag in weeks (+k: {lag_name}'s week k weeks after the {lead_name}'s), with "
+         f"its 95 % band",
+         caption)
 
 
 def page_coincidence() -> None:

@@ -6,8 +6,9 @@ Builds a demo warehouse in a temporary folder (the same `python -m orchestration
 that `make demo` runs), serves the dashboard on a free local port, opens the Today, Pairs and
 Liquidity pages in headless Chromium (Debian's chromium and chromium-driver) at 1600 px and
 the Liquidity page at a phone's 390 px, and writes docs/dashboard-today.png, -pairs.png,
--liquidity.png and -phone.png, each reduced to a palette PNG under 300 KB. The pictures show
-synthetic data, and say so.
+-liquidity.png and -phone.png, and docs/dashboard-evidence.png (the Pairs page scrolled to
+every day's outcome against the divergences and the lead/lag chart), each reduced to a
+palette PNG under 300 KB. The pictures show synthetic data, and say so.
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs"
 LIMIT = 300_000
 WIDTH = 1600
-# file -> (page, window width, height): the desktop pages, and the Liquidity page on a phone
-SHOTS = {"dashboard-today.png": ("Today", WIDTH, 1250),
-         "dashboard-pairs.png": ("Pairs", WIDTH, 1300),
-         "dashboard-liquidity.png": ("Liquidity and rates", WIDTH, 1400),
-         "dashboard-phone.png": ("Liquidity and rates", 390, 1400)}
+# file -> (page, window width, height, the heading to scroll to): the desktop pages, the
+# Liquidity page on a phone, and the Pairs page's evidence (its lower half)
+SHOTS = {"dashboard-today.png": ("Today", WIDTH, 1250, None),
+         "dashboard-pairs.png": ("Pairs", WIDTH, 1300, None),
+         "dashboard-evidence.png": ("Pairs", WIDTH, 1450, "Every day against the divergences"),
+         "dashboard-liquidity.png": ("Liquidity and rates", WIDTH, 1400, None),
+         "dashboard-phone.png": ("Liquidity and rates", 390, 1400, None)}
 
 
 def _free_port() -> int:
@@ -101,7 +104,7 @@ def main() -> int:
                 if time.monotonic() > deadline:
                     raise SystemExit("the dashboard did not start")
                 time.sleep(0.5)
-            for name, (page, width, height) in SHOTS.items():
+            for name, (page, width, height, heading) in SHOTS.items():
                 # choose the page in the sidebar at full width (a phone folds the sidebar
                 # away), then take the picture at the shot's width
                 driver.set_window_size(WIDTH, height)
@@ -114,6 +117,11 @@ def main() -> int:
                 if width != WIDTH:
                     driver.set_window_size(width, height)
                     time.sleep(5)  # Plotly redraws at the new width
+                if heading:  # the section's heading at the top of the picture
+                    [title] = driver.find_elements(
+                        By.XPATH, f"//h3[normalize-space()='{heading}']")
+                    driver.execute_script("arguments[0].scrollIntoView();", title)
+                    time.sleep(3)
                 target = OUT / name
                 driver.save_screenshot(str(target))
                 _shrink(target)

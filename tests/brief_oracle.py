@@ -165,3 +165,70 @@ def net_liquidity_known(root: Path, day: date) -> dict:
                 "net_liquidity": walcl[week] - tga[week] - reverse_repo,
                 "treasuries_change_1w": treast[week] - treast[treast.index < week].iloc[-1]}
     raise AssertionError(f"no complete week published by {day}")
+
+
+# ------------------------------------------------------------------ lead and lag
+MAX_LAG, BAND_Z, TREND_DAYS = 8, 1.96, 365
+
+
+def weekly_returns(leader: pd.DataFrame, laggard: pd.DataFrame) -> pd.DataFrame:
+    """Log returns between consecutive Fridays of each instrument's last close on or before
+    each Friday, over the weeks both have a close a week before and are still stored."""
+    first = max(leader.index[0], laggard.index[0]) + pd.Timedelta(days=7)
+    last = min(leader.index[-1], laggard.index[-1])
+    fridays = pd.date_range(first - pd.Timedelta(days=7), last, freq="W-FRI")
+    out = pd.DataFrame(index=fridays)
+    for side, frame in (("leader", leader), ("laggard", laggard)):
+        closes = frame.close.asof(fridays)
+        out[side] = np.log(closes / closes.shift(1))
+    return out[out.index >= first].dropna()
+
+
+def lagged_pairs(weekly: pd.DataFrame, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(leader's week t, laggard's week t + k) for every t where both exist."""
+    x, y = weekly.leader.to_numpy(), weekly.laggard.to_numpy()
+    return (x[: len(x) - k], y[k:]) if k >= 0 else (x[-k:], y[: len(y) + k])
+
+
+def lead_lag(leader: pd.DataFrame, laggard: pd.DataFrame, day: date) -> dict:
+    """What the weekly cross-correlation says with the prices up to `day`: the correlation
+    at every lag -MAX_LAG..+MAX_LAG (numpy), the peak (largest |r|; a tie to the lag nearer
+    0, then the negative one), its n and 95 % band, lag 0's r and n, the Fisher z of the two
+    absolute correlations and the reading by the README's rules."""
+    cut = pd.Timestamp(day)
+    weekly = weekly_returns(leader[leader.index <= cut], laggard[laggard.index <= cut])
+    lags = {}
+    for k in range(-MAX_LAG, MAX_LAG + 1):
+        x, y = lagged_pairs(weekly, k)
+        lags[k] = (float(np.corrcoef(x, y)[0, 1]), len(x))
+    peak = min(lags, key=lambda k: (-abs(lags[k][0]), abs(k), k))
+    (r, n), (r0, n0) = lags[peak], lags[0]
+    z = None if peak == 0 else (
+        (np.arctanh(abs(r)) - np.arctanh(abs(r0))) / np.sqrt(1 / (n - 3) + 1 / (n0 - 3)))
+    reading = ("moves with the leader (the peak is at lag 0)" if peak == 0 else
+               "no lead or lag distinguishable from lag 0" if abs(z) <= BAND_Z else
+               "moves after the leader" if peak > 0 else "moves before the leader")
+    return {"first_week": weekly.index[0], "last_week": weekly.index[-1], "lags": lags,
+            "peak": peak, "r": r, "n": n, "band": BAND_Z / np.sqrt(n), "r0": r0, "n0": n0,
+            "z": z, "reading": reading}
+
+
+def correlation_trend(leader: pd.DataFrame, laggard: pd.DataFrame, latest: pd.Timestamp,
+                      days: int = TREND_DAYS) -> dict:
+    """The share of the `days` days up to `latest` (a leader date) on which the 30- and
+    90-session correlation of daily log returns (on the leader's dates, the laggard's close
+    of the same date) was positive, with the days it was defined."""
+    both = pd.DataFrame({"leader": leader.close,
+                         "laggard": laggard.close.reindex(leader.index)})
+    returns = np.log(both / both.shift(1))
+    year = returns.index[(returns.index > latest - pd.Timedelta(days=days))
+                         & (returns.index <= latest)]
+    out = {"first": year[0]}
+    for window in (30, 90):
+        values = []
+        for day in year:
+            upto = returns[returns.index <= day].tail(window)
+            if len(upto) == window and upto.notna().all().all():
+                values.append(np.corrcoef(upto.leader, upto.laggard)[0, 1])
+        out[window] = (len(values), float(np.mean(np.array(values) > 0)) if values else None)
+    return out

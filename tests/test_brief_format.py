@@ -3,7 +3,7 @@ unknown said as unknown (no warehouse needed)."""
 
 from datetime import date
 
-from orchestration.brief import below, days, format_brief, num, pct, signed_pct
+from orchestration.brief import below, days, format_brief, num, p_value, pct, signed_pct
 
 DAY = date(2025, 12, 11)
 
@@ -199,3 +199,168 @@ def test_snapshot_says_how_far_below_without_a_minus(catalog):
     ], catalog)
     assert "26.4 %" in text and "-26.4 %" not in text
     assert "0.03 %" in text and "0.0 %" not in text
+
+
+# ------------------------------------------------------------------ issue 30: the evidence
+RUT_BTC = {"pair_id": "^RUT/BTC-USD", "leader": "^RUT", "laggard": "BTC-USD",
+           "leader_name": "Russell 2000", "laggard_name": "Bitcoin"}
+
+
+def _divergent(**values):
+    row = dict(fact_rank=1, as_of_date=DAY, is_divergent=True, leader_close=2590.61,
+               leader_at_record=True, laggard_close=92511.34,
+               laggard_fraction_below_record=-0.267, laggard_basis="high",
+               divergence_threshold=0.2, episode_start_date=date(2025, 12, 4),
+               divergent_days_so_far=3, previous_episode_end_date=None,
+               last_divergent_date=DAY, days_since_last_divergent=0)
+    return _row("divergence", **RUT_BTC, **{**row, **values})
+
+
+def _comparison(horizon, **values):
+    """An outcome_comparison row; the issue's illustrative 365-day numbers by default."""
+    row = dict(horizon_days=horizon, fact_rank=horizon, n_episodes=16, n_known=11,
+               n_laggard_beat=10, share_laggard_beat=10 / 11, base_rate_share=0.781,
+               base_rate_n_known=2577, base_rate_first_start_date=date(2014, 9, 17),
+               base_rate_last_start_date=date(2024, 12, 11), leader_record_share=0.779,
+               leader_record_n_known=122, laggard_below_share=0.789,
+               laggard_below_n_known=1300, test_method="exact binomial, one-sided",
+               p_value=0.27, verdict="no better than the base rate", is_anecdotal=True,
+               min_episodes_for_pattern=20, laggard_basis="high", divergence_threshold=0.2)
+    return _row("outcome_comparison", **RUT_BTC, **{**row, **values})
+
+
+def test_p_values_read_as_people_write_them():
+    """Two decimals from 0.1 up; below, three significant digits, so that a p-value just under
+    a verdict's threshold (0.0496 < 0.05) never prints as the threshold itself."""
+    assert p_value(0.27) == "p = 0.27" and p_value(0.1) == "p = 0.10"
+    assert p_value(0.0496) == "p = 0.0496" and p_value(0.03125) == "p = 0.0312"
+    assert p_value(0.0004) == "p < 0.001" and p_value(1.0) == "p = 1.00"
+    table = format_brief(DAY, [_divergent(), _comparison(365, p_value=0.0004)])
+    assert "| 78.9 % (n = 1,300) | < 0.001 | no better than the base rate |" in table
+
+
+def test_the_comparison_with_the_base_rates_on_a_divergent_day():
+    """The issue's sentence for the longest horizon with a known outcome, then a table of
+    every horizon; every number is a column of the rows, written as people write numbers."""
+    rows = [_divergent(),
+            _comparison(30, n_known=15, n_laggard_beat=9, share_laggard_beat=0.6,
+                        base_rate_share=0.5512, base_rate_n_known=3950, p_value=0.0496,
+                        verdict="suggestive"),
+            _comparison(365)]
+    text = format_brief(DAY, rows)
+    assert ("**Against the base rates.** After the 11 earlier divergences with a known outcome, "
+            "Bitcoin beat the Russell 2000 over the next 365 days 10 times (90.9 %). Over any "
+            "365 days from 2014-09-17 on, it did 78.1 % of the time (n = 2,577 overlapping "
+            "windows); after any Russell 2000 record close, 77.9 % (n = 122); with Bitcoin at "
+            "least 20.0 % below its record high, 78.9 % (n = 1,300). Against the base rate, "
+            "p = 0.27 (exact binomial, one-sided): no better than the base rate, n = 11 "
+            "(anecdote: fewer than 20 known outcomes).") in text
+    assert ("| after | after earlier divergences | any day | after a record close of the "
+            "Russell 2000 | Bitcoin at least 20.0 % below its record high | p (exact binomial, "
+            "one-sided) | reading |") in text
+    assert ("| 30 days | 9 of 15 (60.0 %) | 55.1 % (n = 3,950) | 77.9 % (n = 122) | "
+            "78.9 % (n = 1,300) | 0.0496 | suggestive |") in text
+    assert ("| 365 days | 10 of 11 (90.9 %) | 78.1 % (n = 2,577) | 77.9 % (n = 122) | "
+            "78.9 % (n = 1,300) | 0.27 | no better than the base rate |") in text
+    assert "randomised" not in text  # no randomised row for this day
+    # the words are the verdict column's, whatever the p-value: Python never chooses them
+    worded = format_brief(DAY, [_divergent(), _comparison(365, verdict="WORD OF THE RULES",
+                                                          is_anecdotal=False)])
+    assert "p = 0.27 (exact binomial, one-sided): WORD OF THE RULES, n = 11." in worded
+    assert "| 0.27 | WORD OF THE RULES |" in worded
+
+
+def test_the_comparison_when_nothing_is_known_yet():
+    """No earlier episode's window has passed: no sentence, and unknown cells are unknown,
+    never 0."""
+    rows = [_divergent(),
+            _comparison(30, n_known=0, n_laggard_beat=0, share_laggard_beat=None,
+                        leader_record_share=None, leader_record_n_known=0, p_value=None,
+                        verdict=None)]
+    text = format_brief(DAY, rows)
+    assert "**Against the base rates.**" not in text
+    assert ("| 30 days | - | 78.1 % (n = 2,577) | - | 78.9 % (n = 1,300) | - | - |") in text
+    partly = format_brief(DAY, [_divergent(), _comparison(365, leader_record_share=None,
+                                                          leader_record_n_known=0)])
+    assert "after any Russell 2000 record close, no such day with a known outcome yet;" in partly
+    nothing = format_brief(DAY, [_divergent(), _comparison(
+        365, base_rate_share=None, base_rate_n_known=0, base_rate_first_start_date=None,
+        leader_record_share=None, leader_record_n_known=0, laggard_below_share=None,
+        laggard_below_n_known=0, p_value=None, verdict=None)])
+    assert ("(90.9 %). No 365 days from any start day had passed yet; after any Russell 2000 "
+            "record close, no such day with a known outcome yet;") in nothing
+    assert "| 365 days | 10 of 11 (90.9 %) | - | - | - | - | - |" in nothing
+
+
+def test_the_randomised_test_where_it_was_run_on_the_days_data():
+    rows = [_divergent(), _comparison(30, n_known=15, n_laggard_beat=9,
+                                      share_laggard_beat=0.6), _comparison(365),
+            {"fact_kind": "outcome_randomised", **RUT_BTC, "horizon_days": 365,
+             "method": "circular shift of the episode end dates (Monte-Carlo)",
+             "draws": 10_000, "seed": 20251211, "p_value": 0.3102, "p_value_mc_se": 0.00463,
+             "verdict": "no better than the base rate"}]
+    text = format_brief(DAY, rows)
+    assert ("| p (exact binomial, one-sided) | reading | p (randomised) | reading |") in text
+    assert "| 0.27 | no better than the base rate | 0.31 | no better than the base rate |" in text
+    assert "| 30 days | 9 of 15 (60.0 %) |" in text and "| - | - |" in text
+    assert ("The randomised test keeps the episodes' spacing and clustering (circular shift of "
+            "the episode end dates (Monte-Carlo); 10,000 draws, seed 20251211, Monte-Carlo "
+            "standard error 0.005): at 365 days, p = 0.31: no better than the base rate.") in text
+
+
+def test_randomised_rows_only_for_the_days_own_data():
+    """mart_outcome_randomised runs once, on the whole stored history: a day's comparison gets
+    its row only when the test used exactly that day's episodes and start days."""
+    import duckdb
+
+    from orchestration.brief import randomised_rows
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA marts")
+    assert randomised_rows(con, DAY) == []  # the step has not run yet
+    con.execute("""CREATE TABLE marts.mart_daily_brief AS SELECT * FROM (VALUES
+        (DATE '2025-12-11', 'outcome_comparison', 'P', 365, 11, 10, 2577, DATE '2014-09-17',
+         DATE '2024-12-11'),
+        (DATE '2025-12-11', 'outcome_comparison', 'P', 30, 15, 9, 3950, DATE '2014-09-17',
+         DATE '2025-11-11'),
+        (DATE '2025-12-10', 'outcome_comparison', 'P', 365, 11, 10, 2576, DATE '2014-09-17',
+         DATE '2024-12-10'))
+        AS t(brief_date, fact_kind, pair_id, horizon_days, n_known, n_laggard_beat,
+             base_rate_n_known, base_rate_first_start_date, base_rate_last_start_date)""")
+    con.execute("""CREATE TABLE marts.mart_outcome_randomised AS SELECT * FROM (VALUES
+        ('P', 365, 11, 10, 2577, DATE '2014-09-17', DATE '2024-12-11', 0.31::DOUBLE),
+        ('P', 30, 16, 9, 3951, DATE '2014-09-17', DATE '2025-11-12', 0.05::DOUBLE))
+        AS t(pair_id, horizon_days, n_known, n_laggard_beat, n_eligible_days,
+             first_eligible_date, last_eligible_date, p_value)""")
+    [row] = randomised_rows(con, DAY)  # 30 days: a later episode and day are in the test
+    assert (row["fact_kind"], row["horizon_days"], row["p_value"]) == \
+        ("outcome_randomised", 365, 0.31)
+    assert randomised_rows(con, date(2025, 12, 10)) == []  # one start day fewer that day
+
+
+def test_the_lead_lag_line():
+    rows = [_divergent(),
+            _row("lead_lag", **RUT_BTC, fact_rank=1, as_of_date=DAY,
+                 first_week_ending=date(2014, 9, 26), last_week_ending=date(2025, 12, 5),
+                 max_lag_weeks=8, peak_lag_weeks=2, peak_corr=0.3123, peak_n_weeks=583,
+                 peak_band_95=0.0812, lag0_corr=0.1187, lag0_n_weeks=585, fisher_z=2.614,
+                 lead_lag_reading="moves after the leader", trend_days=365,
+                 n_corr_30_known=250, share_corr_30_positive=0.736, n_corr_90_known=248,
+                 share_corr_90_positive=0.9556)]
+    text = format_brief(DAY, rows)
+    assert ("- Lead and lag (weekly log returns, weeks ending 2014-09-26 to 2025-12-05; at lag "
+            "+k Bitcoin's week comes k weeks after the Russell 2000's): of the lags -8..+8 "
+            "weeks, the correlation is largest at lag +2 weeks, r = 0.31 (n = 583 weeks; 95 % "
+            "band ±0.08), against r = 0.12 at lag 0 (Fisher z = 2.61): moves after the leader. "
+            "Over the last 365 days, the correlation of daily returns was positive: the "
+            "30-session one on 73.6 % of 250 days, the 90-session one on 95.6 % of 248 "
+            "days.") in text
+    at_zero = format_brief(DAY, [_divergent(), {**rows[1], "peak_lag_weeks": 0,
+                                                "peak_corr": 0.1187, "fisher_z": None,
+                                                "lead_lag_reading": "moves with the leader"}])
+    assert "largest at lag 0, r = 0.12 (n = 583 weeks; 95 % band ±0.08): moves with" in at_zero
+    assert "against r =" not in at_zero
+    # a day that is not divergent states the reading, and no comparison
+    calm = format_brief(DAY, [_divergent(is_divergent=False, leader_at_record=False),
+                              rows[1]])
+    assert "- Lead and lag" in calm and "base rate" not in calm

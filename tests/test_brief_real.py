@@ -407,7 +407,8 @@ def test_every_instrument_number_of_the_brief_agrees_with_its_table(wh, bars, da
         r"n = ", r"- \*\*Stale\*\*", r"- Records are records", r"\*\*(Not d|D)ivergent",
         r"- Records together", r"- Latest joint bottom", r"- Since then",
         r"At a record close", r"- .+ no stored prices", r".+ cannot be assessed",
-        r"This episode began")
+        r"This episode began", r"- Lead and lag", r"\*\*Against the base rates",
+        r"How often .+ beat", r"The randomised test")
     names = sorted({r["subject_name"] for r in rows if r["subject_name"]}
                    | {n for r in rows for n in (r["leader_name"], r["laggard_name"]) if n},
                    key=len, reverse=True)
@@ -433,3 +434,242 @@ def test_the_joint_bottom_of_2024_11_25_says_its_age_and_the_drawdown_without_on
             f"{trough.date()}, {(pd.Timestamp('2024-11-25') - trough).days:,} days before this "
             f"date") in pair
     assert "with no joint bottom" in pair
+
+
+# ------------------------------------------------------------------ issue 30: the evidence
+# The new sentences of a divergent day read back from the Markdown: every number equals the
+# marts' rows (which tests/test_evidence_real.py checks against pandas, scipy and numpy) and,
+# where cheap, the independent computation itself: the binomial tail against scipy, the words
+# by the rules the issue writes down, the lead/lag line against numpy on the CSVs cut at the
+# day. Nothing is known from after the day: the brief of the history cut at 2025-12-11 says
+# the same, and only it -- whose newest day that is -- carries the randomised test.
+STORY = date(2025, 12, 11)
+LEADER_NAMES = {"^RUT/BTC-USD": "Russell 2000", "^GSPC/BTC-USD": "S&P 500",
+                "^DJI/BTC-USD": "Dow Jones Industrial Average"}
+HORIZON_ROW = re.compile(
+    rf"\| ({NUM}) days \| (?:({NUM}) of ({NUM}) \(({NUM}) %\)|-) \| "
+    rf"(?:({NUM}) % \(n = ({NUM})\)|-) \| (?:({NUM}) % \(n = ({NUM})\)|-) \| "
+    rf"(?:({NUM}) % \(n = ({NUM})\)|-) \| ({NUM}|< 0\.001|-) \| ([^|]+) \|(.*)$")
+
+
+def _int(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def _near(text: str, value: float, decimals: int) -> bool:
+    return abs(float(text.replace(",", "")) - value) <= 0.5 * 10 ** -decimals + 1e-12
+
+
+def _rules(p: float, n: int) -> str:
+    """The issue's rules: "evidence" needs n >= 20 and p < 0.05, "suggestive" p < 0.1."""
+    return ("evidence" if p < 0.05 and n >= 20 else "suggestive" if p < 0.1
+            else "no better than the base rate")
+
+
+def _pair_section(text: str, leader_name: str) -> str:
+    section = text[text.index(f"### {leader_name} / Bitcoin"):]
+    end = min(i for i in (section.find("\n### ", 4), section.find("\n## ", 4), len(section))
+              if i > 0)
+    return section[:end]
+
+
+def _evidence_lines(section: str) -> list[str]:
+    """The lines the evidence adds to a pair's section: the lead/lag bullet, the sentence, the
+    table's rows and the randomised test's sentence."""
+    return [line for line in section.splitlines()
+            if line.startswith(("- Lead and lag", "**Against the base rates", "How often",
+                                "The randomised test"))
+            or HORIZON_ROW.match(line)]
+
+
+def test_the_evidence_of_2025_12_11_equals_the_marts_and_the_rules(wh):
+    from scipy import stats
+
+    from tests.conftest import query
+
+    text = read_brief(wh, STORY)
+    marts = query(wh, "SELECT * FROM marts.mart_outcome_significance_daily WHERE date = ?",
+                  [STORY])
+    for pair_id, leader in LEADER_NAMES.items():
+        section = _pair_section(text, leader)
+        rows = marts[marts.pair_id == pair_id].set_index("horizon_days")
+        assert sorted(rows.index) == [30, 90, 180, 365], pair_id
+        sentence = re.search(
+            rf"\*\*Against the base rates\.\*\* After the ({NUM}) earlier divergences? with a "
+            rf"known outcome, Bitcoin beat the {re.escape(leader)} over the next ({NUM}) days "
+            rf"({NUM}) times \(({NUM}) %\)\. Over any \2 days from ({DAY_RE}) on, it did "
+            rf"({NUM}) % of the time \(n = ({NUM}) overlapping windows\); after any "
+            rf"{re.escape(leader)} record close, ({NUM}) % \(n = ({NUM})\); with Bitcoin at "
+            rf"least 20\.0 % below its record high, ({NUM}) % \(n = ({NUM})\)\. Against the "
+            rf"base rate, p = ({NUM}) \(exact binomial, one-sided\): ([a-z ]+), n = \1"
+            rf"( \(anecdote: fewer than 20 known outcomes\))?\.", section)
+        assert sentence, (pair_id, section)
+        (n, horizon, k, share, first, base, base_n, record, record_n, below, below_n, p,
+         verdict, anecdote) = sentence.groups()
+        row = rows.loc[_int(horizon)]
+        assert _int(horizon) == 365  # every earlier episode's year had passed
+        assert (_int(n), _int(k)) == (row.n_known, row.n_laggard_beat)
+        assert _near(share, 100 * row.n_laggard_beat / row.n_known, 1)
+        assert first == "2014-09-17" == row.base_rate_first_start_date.date().isoformat()
+        for printed, count, share_column, n_column in (
+                (base, base_n, "base_rate_share", "base_rate_n_known"),
+                (record, record_n, "leader_record_share", "leader_record_n_known"),
+                (below, below_n, "laggard_below_share", "laggard_below_n_known")):
+            assert _near(printed, 100 * row[share_column], 1), (pair_id, share_column)
+            assert _int(count) == row[n_column], (pair_id, n_column)
+        exact = stats.binomtest(int(row.n_laggard_beat), int(row.n_known),
+                                float(row.base_rate_share), alternative="greater").pvalue
+        assert _near(p, exact, 2) and _near(p, row.p_value, 2)
+        assert verdict == row.verdict == _rules(exact, int(row.n_known))
+        assert bool(anecdote) == (row.n_known < 20)
+        # the table: every horizon, the same numbers
+        table = [HORIZON_ROW.match(line) for line in section.splitlines()]
+        table = {_int(m.group(1)): m for m in table if m}
+        assert sorted(table) == [30, 90, 180, 365]
+        for horizon, m in table.items():
+            row = rows.loc[horizon]
+            k, n = _int(m.group(2)), _int(m.group(3))
+            assert (k, n) == (row.n_laggard_beat, row.n_known)
+            assert _near(m.group(4), 100 * k / n, 1)
+            for group, share_column, n_column in (
+                    (5, "base_rate_share", "base_rate_n_known"),
+                    (7, "leader_record_share", "leader_record_n_known"),
+                    (9, "laggard_below_share", "laggard_below_n_known")):
+                assert _near(m.group(group), 100 * row[share_column], 1), (horizon, group)
+                assert _int(m.group(group + 1)) == row[n_column]
+            exact = stats.binomtest(k, n, float(row.base_rate_share),
+                                    alternative="greater").pvalue
+            assert _near(m.group(11), exact, 2 if exact >= 0.1 else 4), (horizon, exact)
+            assert m.group(12).strip() == row.verdict == _rules(exact, n)
+            assert m.group(13) == ""  # no randomised test: it ran on later data
+    assert "randomised" not in text
+    # the issue's sentence, with the real numbers
+    rut = _pair_section(text, "Russell 2000")
+    assert ("After the 11 earlier divergences with a known outcome, Bitcoin beat the Russell "
+            "2000 over the next 365 days 10 times (90.9 %). Over any 365 days from 2014-09-17 "
+            "on, it did") in rut
+
+
+def test_the_lead_lag_line_against_numpy_as_known_that_day(wh, bars):
+    """On 2025-12-11, 2020-03-16 and 2021-11-08 (divergent or not), every pair's lead/lag
+    line against numpy on the CSVs cut at the day: the weeks to the last Friday by then, the
+    peak lag, r, n, the band, lag 0 and the reading; the year's shares of positive daily
+    correlations."""
+    for day in (STORY, date(2020, 3, 16), date(2021, 11, 8)):
+        text = read_brief(wh, day)
+        for pair_id, (lead, lag) in PAIRS.items():
+            section = _pair_section(text, LEADER_NAMES[pair_id])
+            expected = oracle.lead_lag(bars[lead], bars[lag], day)
+            m = re.search(
+                rf"- Lead and lag \(weekly log returns, weeks ending ({DAY_RE}) to ({DAY_RE}); "
+                rf"at lag \+k Bitcoin's week comes k weeks after the .+?'s\): of the lags "
+                rf"-8\.\.\+8 weeks, the correlation is largest at lag (0|[+-]\d+ weeks?), r = "
+                rf"(-?{NUM}) \(n = ({NUM}) weeks; 95 % band ±({NUM})\)(?:, against r = "
+                rf"(-?{NUM}) at lag 0 \(Fisher z = (-?{NUM})\))?: ([a-z0-9 ()]+)\. Over the last "
+                rf"365 days, the correlation of daily returns was positive: the 30-session one "
+                rf"on ({NUM}) % of ({NUM}) days, the 90-session one on ({NUM}) % of ({NUM}) "
+                rf"days\.", section)
+            assert m, (day, pair_id, section)
+            (first, last, peak, r, n, band, r0, z, reading, s30, n30, s90, n90) = m.groups()
+            assert (first, last) == (expected["first_week"].date().isoformat(),
+                                     expected["last_week"].date().isoformat()), (day, pair_id)
+            assert int(peak.split()[0]) == expected["peak"]
+            assert _near(r, expected["r"], 2) and _int(n) == expected["n"]
+            assert _near(band, expected["band"], 2)
+            if expected["peak"] == 0:
+                assert r0 is None
+            else:
+                assert _near(r0, expected["r0"], 2) and _near(z, expected["z"], 2)
+            assert reading == expected["reading"]
+            trend = oracle.correlation_trend(bars[lead], bars[lag], pd.Timestamp(day))
+            for share, count, window in ((s30, n30, 30), (s90, n90, 90)):
+                assert _int(count) == trend[window][0], (day, pair_id, window)
+                assert _near(share, 100 * trend[window][1], 1), (day, pair_id, window)
+
+
+def test_a_day_that_is_not_divergent_states_no_comparison(wh):
+    """2021-11-08: the leaders and Bitcoin at records together, no pair divergent: the brief
+    invents no comparison (no row, no sentence, no table), and still reads the lead and lag."""
+    rows = _rows(wh, date(2021, 11, 8))
+    assert not any(r["is_divergent"] for r in _kind(rows, "divergence"))
+    assert _kind(rows, "outcome_comparison") == [] and _kind(rows, "outcome_randomised") == []
+    text = read_brief(wh, date(2021, 11, 8))
+    assert "base rate" not in text and "p = " not in text and "earlier divergence" not in text
+    assert text.count("- Lead and lag") == 3
+
+
+def test_the_comparison_rows_are_the_marts_on_every_divergent_day(wh):
+    """Every row of mart_outcome_significance_daily with an earlier episode is an
+    outcome_comparison row of its day, number for number, and there are no others."""
+    from tests.conftest import query
+
+    joined = query(wh, """
+        SELECT count(*) AS n,
+               count(*) FILTER (WHERE b.brief_date IS NULL OR o.date IS NULL) AS unmatched,
+               count(*) FILTER (WHERE b.n_known IS DISTINCT FROM o.n_known
+                   OR b.n_laggard_beat IS DISTINCT FROM o.n_laggard_beat
+                   OR b.base_rate_share IS DISTINCT FROM o.base_rate_share
+                   OR b.base_rate_n_known IS DISTINCT FROM o.base_rate_n_known
+                   OR b.leader_record_share IS DISTINCT FROM o.leader_record_share
+                   OR b.laggard_below_share IS DISTINCT FROM o.laggard_below_share
+                   OR b.p_value IS DISTINCT FROM o.p_value
+                   OR b.verdict IS DISTINCT FROM o.verdict) AS different
+        FROM (SELECT * FROM marts.mart_daily_brief WHERE fact_kind = 'outcome_comparison') AS b
+        FULL JOIN (SELECT * FROM marts.mart_outcome_significance_daily
+                   WHERE n_earlier_episodes > 0) AS o
+          ON o.pair_id = b.pair_id AND o.date = b.brief_date
+          AND o.horizon_days = b.horizon_days""").iloc[0]
+    assert joined.n > 1000 and joined.unmatched == 0 and joined.different == 0
+
+
+@pytest.fixture(scope="module")
+def story_cut(tmp_path_factory, real_data, dbt_manifest):
+    """The real history cut at 2025-12-11 (every file), run through the whole pipeline: the
+    warehouse of someone who ran lockstep that evening."""
+    from tests.conftest import cut_real_history, materialize_all
+
+    tmp = tmp_path_factory.mktemp("story_cut")
+    cut_real_history(real_data, tmp / "data", STORY.isoformat())
+    result, warehouse = materialize_all(tmp, source="files", data_dir=str(tmp / "data"))
+    assert result.success
+    return warehouse
+
+
+def test_the_evidence_of_2025_12_11_is_what_that_evening_knew(wh, story_cut):
+    """The brief of 2025-12-11 on the whole history states, line for line, the evidence of
+    the brief of the history cut at 2025-12-11: nothing from a later price. Only the cut's
+    brief, whose newest day that is, carries the randomised test (run on the whole stored
+    history): its p-values and words are its mart's rows, over exactly the start days and
+    episodes the whole history's brief counted that day."""
+    from tests.conftest import query
+
+    full, cut = read_brief(wh, STORY), read_brief(story_cut, STORY)
+    randomised = query(story_cut, "SELECT * FROM marts.mart_outcome_randomised")
+    as_of = query(wh, "SELECT * FROM marts.mart_outcome_significance_daily WHERE date = ?",
+                  [STORY])
+    for pair_id, leader in LEADER_NAMES.items():
+        ours, theirs = (_evidence_lines(_pair_section(t, leader)) for t in (full, cut))
+        assert len(ours) == 7, ours  # lead/lag, sentence, intro, four horizons
+        shuffled = [line for line in theirs if line.startswith("The randomised test")]
+        assert len(shuffled) == 1 and "randomised" not in "\n".join(ours)
+        tests = randomised[randomised.pair_id == pair_id].set_index("horizon_days")
+        for line, other in zip(ours, [t for t in theirs if t not in shuffled], strict=True):
+            m = HORIZON_ROW.match(line)
+            if not m:
+                assert line == other
+                continue
+            # the cut's table has two more columns, the randomised test's
+            assert other.startswith(line + " ")
+            horizon = _int(m.group(1))
+            r = tests.loc[horizon]
+            [counted] = as_of[(as_of.pair_id == pair_id)
+                              & (as_of.horizon_days == horizon)].itertuples()
+            assert (r.n_known, r.n_laggard_beat, r.n_eligible_days) == (
+                counted.n_known, counted.n_laggard_beat, counted.base_rate_n_known)
+            p = ("< 0.001" if r.p_value < 0.001 else f"{r.p_value:.2f}" if r.p_value >= 0.1
+                 else f"{r.p_value:.3g}")
+            assert other == f"{line} {p} | {r.verdict} |", (other, r)
+        r = tests.loc[365]
+        assert (f"({r.method}; {r.draws:,} draws, seed {r.seed}, Monte-Carlo standard error "
+                f"{r.p_value_mc_se:.3f}): at 365 days, p = {r.p_value:.2f}: {r.verdict}."
+                ) in shuffled[0]

@@ -126,6 +126,12 @@ def _figures(app) -> dict:
             for c in app.get("plotly_chart")}
 
 
+def _time_figures(app) -> dict:
+    """The page's time charts (a date x axis): the ones that share the page's range."""
+    return {key: f for key, f in _figures(app).items()
+            if f["layout"].get("xaxis", {}).get("type") == "date"}
+
+
 def _values(data):
     """A figure's array as a list: Plotly sends numbers as typed arrays (base64 `bdata`)."""
     if isinstance(data, dict) and "bdata" in data:
@@ -222,7 +228,7 @@ def test_every_time_chart_of_a_page_shares_the_range(built, monkeypatch, page, c
     date of everything the page draws, "1 year" the 365 days to that last date."""
     _, warehouse = built
     app = _on(monkeypatch, warehouse, page, choice)
-    figures = _figures(app)
+    figures = _time_figures(app)
     assert len(figures) == {"Pairs": 2, "Peak coincidence": 1, "Liquidity and rates": 3}[page]
     first, last = _page_dates(warehouse, page)
     expected = [first if choice == "All" else last - timedelta(days=365), last]
@@ -286,3 +292,83 @@ def test_event_labels_sit_in_a_lane_above_the_plot(built, monkeypatch, page, cho
         notes = figures["liquidity_btc"]["layout"].get("annotations", [])
         assert sorted(_day(n["x"]) for n in notes) == sorted(d for (d,) in dated)
         assert len({(n["x"], n.get("yshift")) for n in notes}) == len(notes)
+
+
+# ------------------------------------------------------------------ issue 30: the evidence
+# The Pairs page's distribution of every day's outcome with the divergences marked on it, and
+# the cross-correlation by lag with its band: the figures' data against the marts by SQL.
+@pytest.mark.parametrize("horizon", [30, 365])
+def test_every_days_outcome_with_the_divergences_marked(built, monkeypatch, horizon):
+    """The histogram holds every start day's laggard-minus-leader return with a known
+    outcome (whatever the page's range), the red marks each episode's, their hover naming
+    the episode's dates; the caption states the base rates and the test of
+    mart_outcome_significance, written as people write numbers."""
+    kind, warehouse = built
+    app = _on(monkeypatch, warehouse, "Pairs", "1Y")  # the range does not cut the days
+    app.radio(key="horizon_pair").set_value(horizon).run()
+    assert not app.exception, app.exception
+    figure = _figures(app)["pair_distribution"]
+    [bars] = [t for t in figure["data"] if t["type"] == "histogram"]
+    [marks] = [t for t in figure["data"] if t["type"] == "scatter"]
+    expected = [v for (v,) in _sql(warehouse, """
+        SELECT laggard_minus_leader_return FROM marts.fct_pair_forward_outcomes
+        WHERE pair_id = '^RUT/BTC-USD' AND horizon_days = ?
+          AND laggard_minus_leader_return IS NOT NULL ORDER BY start_date""", (horizon,))]
+    np.testing.assert_array_equal(_values(bars["x"]), expected)
+    [(n, share, k, known, p, verdict)] = _sql(warehouse, """
+        SELECT base_rate_n_known, base_rate_share, n_laggard_beat, n_known, p_value, verdict
+        FROM marts.mart_outcome_significance
+        WHERE pair_id = '^RUT/BTC-USD' AND horizon_days = ?""", (horizon,))
+    assert len(expected) == n > 1000
+    assert np.mean(np.array(expected) > 0) == pytest.approx(share)  # right of 0: beat
+    episodes = _sql(warehouse, f"""
+        SELECT o.laggard_return_{horizon}d - o.leader_return_{horizon}d, e.start_date,
+               e.end_date
+        FROM marts.mart_divergence_outcomes AS o
+        INNER JOIN marts.fct_divergence_episodes AS e USING (pair_id, episode_number)
+        WHERE o.pair_id = '^RUT/BTC-USD' AND o.laggard_return_{horizon}d IS NOT NULL
+          AND o.leader_return_{horizon}d IS NOT NULL ORDER BY e.end_date""")
+    assert len(episodes) == known > 0
+    np.testing.assert_allclose(_values(marks["x"]), [d for d, _, _ in episodes], rtol=0,
+                               atol=1e-12)
+    for text, (_, first, last) in zip(marks["hovertext"], episodes, strict=True):
+        assert f", {first} to {last}: over the next {horizon} days Bitcoin " in text
+    [caption] = [c.value for c in app.caption if "start day since" in c.value]
+    # far down the page, the caption says again that the data is synthetic
+    assert caption.startswith("SYNTHETIC DEMO DATA. ") == (kind == "demo")
+    assert (f"with a known {horizon}-day outcome (n = {n:,}, whatever the range above"
+            in caption)
+    assert f"Bitcoin beat the Russell 2000 on {share * 100:.1f} % of them" in caption
+    assert f"{k:,} of {known:,} ({k / known * 100:.1f} %)" in caption
+    shown_p = "p < 0.001" if p < 0.001 else (f"p = {p:.2f}" if p >= 0.1 else f"p = {p:.3g}")
+    assert f"Against the base rate, {shown_p} (exact binomial, one-sided): {verdict}" in caption
+
+
+def test_the_cross_correlation_by_lag_with_its_band(built, monkeypatch):
+    """One bar per lag -8..+8 at mart_lead_lag's correlation, the peak's in red; the band a
+    box behind each bar at +/- its band_95; the caption names the peak and the reading of
+    mart_lead_lag_summary and explains the lag's sign."""
+    kind, warehouse = built
+    app = _on(monkeypatch, warehouse, "Pairs")
+    figure = _figures(app)["pair_lead_lag"]
+    [bars] = [t for t in figure["data"] if t["type"] == "bar"]
+    rows = _sql(warehouse, """
+        SELECT lag_weeks, return_corr, band_95, is_peak FROM marts.mart_lead_lag
+        WHERE pair_id = '^RUT/BTC-USD' ORDER BY lag_weeks""")
+    assert [int(x) for x in _values(bars["x"])] == list(range(-8, 9)) == [r[0] for r in rows]
+    np.testing.assert_allclose(_values(bars["y"]), [r[1] for r in rows], rtol=0, atol=1e-12)
+    colors = bars["marker"]["color"]
+    assert [c == "#d1495b" for c in colors] == [bool(r[3]) for r in rows]
+    boxes = sorted((s["x0"], s["y1"], s["y0"]) for s in figure["layout"]["shapes"])
+    assert [(x0 + 0.5, y1) for x0, y1, _ in boxes] == [(r[0], pytest.approx(r[2]))
+                                                       for r in rows]
+    assert all(y0 == -y1 for _, y1, y0 in boxes)
+    [(peak, r, reading, first, last)] = _sql(warehouse, """
+        SELECT peak_lag_weeks, peak_corr, reading, first_week_ending, last_week_ending
+        FROM marts.mart_lead_lag_summary WHERE pair_id = '^RUT/BTC-USD'""")
+    [caption] = [c.value for c in app.caption if "Correlation of weekly" in c.value]
+    assert caption.startswith("SYNTHETIC DEMO DATA. ") == (kind == "demo")
+    assert f"weeks ending {first} to {last}: at lag +k, Bitcoin's week k weeks after" in caption
+    assert (f"The largest is at lag {f'{peak:+d}' if peak else '0'} (red; r = {r:.2f}"
+            in caption)
+    assert f"): {reading}." in caption

@@ -151,13 +151,23 @@ def _click_label(driver, scope, text):
     driver.execute_script("arguments[0].click();", label)
 
 
+def _go_to(driver, url, page):
+    """The dashboard's `page` at 1600 px (another test may have left a phone's width)."""
+    driver.set_window_size(1600, 1200)
+    driver.get(url)
+    _wait(driver, "h1")
+    _click_label(driver, "//*[@data-testid='stSidebar']", page)
+
+
 def _year_ticks(driver, until=lambda charts: True, timeout=60):
-    """The x-axis tick labels of every Plotly chart on the page, per chart, once every chart
-    has drawn its axis (and `until` holds: Streamlit may redraw a chart after a rerun)."""
+    """The x-axis tick labels of every time chart (a date x axis) on the page, per chart,
+    once every chart has drawn its axis (and `until` holds: Streamlit may redraw a chart
+    after a rerun)."""
     deadline = time.monotonic() + timeout
     while True:
         charts = driver.execute_script("""
-            return Array.from(document.querySelectorAll('.js-plotly-plot')).map(plot =>
+            return Array.from(document.querySelectorAll('.js-plotly-plot')).filter(
+                plot => plot._fullLayout && plot._fullLayout.xaxis.type === 'date').map(plot =>
                 Array.from(plot.querySelectorAll('.xtick text')).map(t => t.textContent));""")
         if charts and all(charts) and until(charts):
             return charts
@@ -187,10 +197,7 @@ def test_page_in_chromium(dashboard, browser, tmp_path, page):
 
     kind, url = dashboard
     title, marker = PAGES[page]
-    browser.set_window_size(1600, 1200)  # another test may have left it at a phone's width
-    browser.get(url)
-    _wait(browser, "h1")
-    _click_label(browser, "//*[@data-testid='stSidebar']", page)
+    _go_to(browser, url, page)
     _wait(browser, "h1", title)
     _wait(browser, "h2, h3", marker)
     _settled(browser)
@@ -219,10 +226,7 @@ def test_pair_and_range_controls_in_chromium(dashboard, browser):
     leader's axis then reaches back before Bitcoin (1990s); the default range starts with
     the laggard's history."""
     kind, url = dashboard
-    browser.set_window_size(1600, 1200)
-    browser.get(url)
-    _wait(browser, "h1")
-    _click_label(browser, "//*[@data-testid='stSidebar']", "Pairs")
+    _go_to(browser, url, "Pairs")
     _wait(browser, "h1", "Pairs")
     _settled(browser)
     _wait(browser, ".js-plotly-plot .xtick text")
@@ -261,6 +265,7 @@ const charts = Array.from(document.querySelectorAll('.js-plotly-plot')).map(plot
   const bar = plot.querySelector('.modebar');
   return {
     key: holder ? holder.className.match(/st-key-chart_([a-z_]+)/)[1] : null,
+    time: full.xaxis.type === 'date',
     width: full.width, shown: at.width, chart: box(plot),
     ranges: Object.keys(full).filter(k => /^xaxis\\d*$/.test(k)).map(k => full[k].range),
     area: {left: at.left + size.l, right: at.left + size.l + size.w,
@@ -318,9 +323,9 @@ def _geometry(driver, width, timeout=60):
 
 @pytest.mark.parametrize("page", list(PAGES))
 def test_layout_at_1600_and_390_px(dashboard, browser, page):
-    """On "All" (the longest range), at 1600 and at 390 px: the charts of a page share their
-    x range and their plot area's left and right edge (a date sits at the same pixel in
-    each); each rebased line is 100 at the date its legend names; event labels overlap
+    """On "All" (the longest range), at 1600 and at 390 px: the time charts of a page share
+    their x range and their plot area's left and right edge (a date sits at the same pixel
+    in each); each rebased line is 100 at the date its legend names; event labels overlap
     neither each other, the plot area (the lines), the toolbar, the legend nor another
     chart; every chart's title sits clear of the toolbar, inside the page; no axis title or
     tick label is cut off; bars are at least 3 px wide; every table lies inside the page and
@@ -328,10 +333,7 @@ def test_layout_at_1600_and_390_px(dashboard, browser, page):
     from selenium.webdriver.common.by import By
 
     kind, url = dashboard
-    browser.set_window_size(1600, 1200)
-    browser.get(url)
-    _wait(browser, "h1")
-    _click_label(browser, "//*[@data-testid='stSidebar']", page)
+    _go_to(browser, url, page)
     _wait(browser, "h1", PAGES[page][0])
     _wait(browser, "h2, h3", PAGES[page][1])
     _settled(browser)
@@ -352,10 +354,12 @@ def _check_layout(kind, page, found):
     where = f"{kind}, {page}, {found['width']} px"
     charts = found["charts"]
     assert (page == "Today") == (not charts), where
-    # one x range, and the same plot-area edges, on every chart of the page
-    assert len({json.dumps(r) for c in charts for r in c["ranges"]}) <= 1, where
+    # one x range, and the same plot-area edges, on every time chart of the page
+    timed = [c for c in charts if c["time"]]
+    assert timed or page == "Today", where
+    assert len({json.dumps(r) for c in timed for r in c["ranges"]}) <= 1, where
     for edge in ("left", "right"):
-        edges = [c["area"][edge] for c in charts]
+        edges = [c["area"][edge] for c in timed]
         assert not edges or max(edges) - min(edges) <= 1, (where, edge, edges)
     for c in charts:
         what = f"{where}, chart {c['key'] or c['titles']}"
@@ -386,3 +390,57 @@ def _check_layout(kind, page, found):
         assert 0 <= table["frame"]["left"] and table["frame"]["right"] <= found["width"], \
             (where, table)
         assert table["inner"] >= table["width"] - 1, (where, table)
+
+
+# ------------------------------------------------------------------ issue 30: the evidence
+EVIDENCE = """
+return ['pair_distribution', 'pair_lead_lag'].map(key => {
+  const holder = document.querySelector(`[class*='st-key-chart_${key}']`);
+  const plot = holder && holder.querySelector('.js-plotly-plot');
+  if (!plot || !plot._fullLayout) { return {key: key, drawn: false}; }
+  const r = plot.getBoundingClientRect();
+  return {key: key, drawn: true, left: r.left, right: r.right, width: r.width,
+          bars: plot.querySelectorAll('.barlayer .point path').length,
+          marks: plot.querySelectorAll('.scatterlayer .point').length,
+          shapes: plot.querySelectorAll('.shapelayer path').length,
+          caption: Array.from(holder.querySelectorAll("[data-testid='stCaptionContainer']"))
+                       .map(c => c.textContent).join(' ')};
+});
+"""
+
+
+def test_the_evidence_charts_in_chromium(dashboard, browser):
+    """The Pairs page draws the distribution of every day's outcome with the divergences
+    marked on it, and the cross-correlation by lag with its band, inside the page at 1600
+    and at 390 px, each with its caption; choosing the 30-day horizon redraws the
+    distribution."""
+    kind, url = dashboard
+    _go_to(browser, url, "Pairs")
+    _wait(browser, "h1", "Pairs")
+    _wait(browser, "h2, h3", "Every day against the divergences")
+    _settled(browser)
+    try:
+        for width in (1600, 390):
+            browser.set_window_size(width, 1000)
+            deadline = time.monotonic() + 60
+            while True:
+                time.sleep(0.7)
+                charts = {c["key"]: c for c in browser.execute_script(EVIDENCE)}
+                if all(c["drawn"] and c["right"] <= width for c in charts.values()):
+                    break
+                assert time.monotonic() < deadline, (kind, width, charts)
+            where = f"{kind}, {width} px"
+            spread, lags = charts["pair_distribution"], charts["pair_lead_lag"]
+            assert spread["bars"] >= 20 and spread["marks"] >= 1, (where, spread)
+            assert "Bitcoin beat the Russell 2000 on" in spread["caption"], where
+            assert "(exact binomial, one-sided)" in spread["caption"], where
+            assert lags["bars"] == 17 and lags["shapes"] == 17, (where, lags)
+            assert "The largest is at lag" in lags["caption"], where
+            for chart in charts.values():
+                assert 0 <= chart["left"] and chart["right"] <= width, (where, chart)
+        browser.set_window_size(1600, 1200)
+        _click_label(browser, "//*[@data-testid='stRadio']", "30 days")
+        _settled(browser)
+        _wait(browser, "[class*='st-key-chart_pair_distribution'] p", "over 30 days")
+    finally:
+        browser.set_window_size(1600, 1200)

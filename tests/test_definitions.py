@@ -18,7 +18,8 @@ MARTS = {"marts/mart_market_snapshot", "marts/fct_all_time_highs", "marts/fct_dr
          "marts/fct_dated_events", "marts/fct_events", "marts/fct_pair_forward_outcomes",
          "marts/mart_outcome_base_rates", "marts/mart_outcome_significance",
          "marts/mart_outcome_significance_daily", "marts/mart_outcome_randomised",
-         "marts/mart_lead_lag", "marts/mart_lead_lag_rolling", "marts/mart_lead_lag_summary"}
+         "marts/mart_lead_lag", "marts/mart_lead_lag_rolling", "marts/mart_lead_lag_summary",
+         "marts/mart_lead_lag_summary_daily"}
 
 EXPECTED_LINEAGE = {
     "published/marts": MARTS,
@@ -86,6 +87,9 @@ EXPECTED_LINEAGE = {
     "marts/mart_lead_lag": {"intermediate/int_pair_weekly_lagged"},
     "marts/mart_lead_lag_rolling": {"intermediate/int_pair_weekly_lagged"},
     "marts/mart_lead_lag_summary": {"marts/mart_lead_lag", "marts/fct_divergence_daily"},
+    # the same as known on each day: the expanding correlations, for the brief
+    "marts/mart_lead_lag_summary_daily": {"intermediate/int_pair_weekly_lagged",
+                                          "marts/fct_divergence_daily"},
     "marts/mart_daily_brief": {
         "intermediate/int_running_peaks", "intermediate/int_calendar_days",
         "intermediate/int_record_clusters", "intermediate/int_joint_bottoms",
@@ -93,6 +97,7 @@ EXPECTED_LINEAGE = {
         "marts/fct_all_time_highs", "marts/fct_divergence_daily",
         "marts/fct_divergence_episodes", "marts/fct_policy_rate_changes",
         "marts/fct_dated_events", "marts/mart_divergence_outcomes",
+        "marts/mart_outcome_significance_daily", "marts/mart_lead_lag_summary_daily",
         "staging/stg_instruments", "staging/stg_fred_observations",
         "staging/stg_fred_series", "staging/stg_market_prices_quarantined",
         "staging/stg_fred_observations_quarantined"},

@@ -230,23 +230,7 @@ def test_as_of_counts_equal_the_briefs_divergence_history(wh):
             {"n_episodes": int, "n_known": int, "n_laggard_beat": int}))
 
 
-def weekly_returns(leader: pd.DataFrame, laggard: pd.DataFrame) -> pd.DataFrame:
-    """Log returns between consecutive Fridays of each instrument's last close on or before
-    each Friday, over the weeks both have a close a week before and are still stored."""
-    first = max(leader.index[0], laggard.index[0]) + pd.Timedelta(days=7)
-    last = min(leader.index[-1], laggard.index[-1])
-    fridays = pd.date_range(first - pd.Timedelta(days=7), last, freq="W-FRI")
-    out = pd.DataFrame(index=fridays)
-    for side, frame in (("leader", leader), ("laggard", laggard)):
-        closes = frame.close.asof(fridays)
-        out[side] = np.log(closes / closes.shift(1))
-    return out[out.index >= first].dropna()
-
-
-def lagged_pairs(weekly: pd.DataFrame, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(leader's week t, laggard's week t + k) for every t where both exist."""
-    x, y = weekly.leader.to_numpy(), weekly.laggard.to_numpy()
-    return (x[: len(x) - k], y[k:]) if k >= 0 else (x[-k:], y[: len(y) + k])
+weekly_returns, lagged_pairs = oracle.weekly_returns, oracle.lagged_pairs
 
 
 def test_cross_correlations_against_numpy_at_every_lag(wh, bars):
@@ -307,23 +291,58 @@ def test_lead_lag_summary_and_the_correlation_trend(wh, bars):
                  / np.sqrt(1 / (rows.n_weeks[peak] - 3) + 1 / (rows.n_weeks[0] - 3)))
             assert row.fisher_z == pytest.approx(z, abs=1e-9)
             assert row.is_peak_distinguishable_from_lag0 == (abs(z) > Z)
-        # daily log returns on the leader's dates, the laggard's close of the same date
-        both = pd.DataFrame({"leader": leader.close,
-                             "laggard": laggard.close.reindex(leader.index)})
-        returns = np.log(both / both.shift(1))
-        latest = both.laggard.dropna().index[-1]
-        year = returns.index[(returns.index > latest - pd.Timedelta(days=365))
-                             & (returns.index <= latest)]
-        assert row.trend_first_date == year[0] and row.trend_last_date == latest
+        latest = laggard.close.reindex(leader.index).dropna().index[-1]
+        trend = oracle.correlation_trend(leader, laggard, latest)
+        assert row.trend_first_date == trend["first"] and row.trend_last_date == latest
         for window in (30, 90):
-            values = []
-            for day in year:
-                upto = returns[returns.index <= day].tail(window)
-                if len(upto) == window and upto.notna().all().all():
-                    values.append(np.corrcoef(upto.leader, upto.laggard)[0, 1])
-            assert row[f"n_corr_{window}_known"] == len(values) > 200, (pair, window)
-            assert row[f"share_corr_{window}_positive"] == pytest.approx(
-                np.mean(np.array(values) > 0), abs=1e-12)
+            n, share = trend[window]
+            assert row[f"n_corr_{window}_known"] == n > 200, (pair, window)
+            assert row[f"share_corr_{window}_positive"] == pytest.approx(share, abs=1e-12)
+
+
+def test_lead_lag_as_known_on_a_day(wh, bars):
+    """mart_lead_lag_summary_daily on a Friday, a Monday and the story's Thursday, against
+    numpy on the CSVs cut at that day (the weeks to the last Friday by then, the trend's
+    year to the day); on each pair's latest day with both instruments' data, every column
+    equals mart_lead_lag_summary's."""
+    daily = query(wh, "SELECT * FROM marts.mart_lead_lag_summary_daily")
+    summary = query(wh, "SELECT * FROM marts.mart_lead_lag_summary")
+    for pair, (leader, laggard) in bars.items():
+        for day in (pd.Timestamp("2016-06-24"), pd.Timestamp("2020-03-16"), STORY):
+            [row] = daily[(daily.pair_id == pair) & (daily.date == day)].itertuples()
+            expected = oracle.lead_lag(leader, laggard, day)
+            assert (row.first_week_ending, row.last_week_ending) == \
+                (expected["first_week"], expected["last_week"]), (pair, day)
+            assert (day - row.last_week_ending).days < 7
+            assert (row.peak_lag_weeks, row.peak_n_weeks, row.lag0_n_weeks) == \
+                (expected["peak"], expected["n"], expected["n0"]), (pair, day)
+            assert row.peak_corr == pytest.approx(expected["r"], abs=1e-9)
+            assert row.lag0_corr == pytest.approx(expected["r0"], abs=1e-9)
+            assert row.peak_band_95 == pytest.approx(expected["band"], abs=1e-12)
+            if expected["z"] is None:
+                assert pd.isna(row.fisher_z)
+            else:
+                assert row.fisher_z == pytest.approx(expected["z"], abs=1e-9)
+            assert row.reading == expected["reading"], (pair, day)
+            trend = oracle.correlation_trend(leader, laggard, day)
+            assert row.trend_first_date == trend["first"]
+            for window in (30, 90):
+                n, share = trend[window]
+                assert row._asdict()[f"n_corr_{window}_known"] == n, (pair, day, window)
+                assert row._asdict()[f"share_corr_{window}_positive"] == pytest.approx(
+                    share, abs=1e-12)
+        [last] = summary[summary.pair_id == pair].to_dict("records")
+        [same] = daily[(daily.pair_id == pair)
+                       & (daily.date == last["trend_last_date"])].to_dict("records")
+        same["trend_last_date"] = same["date"]  # the trend's year ends on the row's day
+        for column, value in last.items():
+            if column == "comparison_assumptions":
+                continue
+            if isinstance(value, float) and not pd.isna(value):
+                assert same[column] == pytest.approx(value, abs=1e-12), (pair, column)
+            else:
+                assert same[column] == value or (pd.isna(value) and pd.isna(same[column])), \
+                    (pair, column)
 
 
 def test_randomised_test_reproducible_and_within_its_error_of_all_rotations(wh, bars):

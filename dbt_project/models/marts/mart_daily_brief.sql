@@ -31,6 +31,11 @@
 --                      made no lower close by then)
 --   divergence_history on a divergent day, per horizon: what happened after the pair's
 --                      earlier episodes whose window had passed by then, with n
+--   outcome_comparison on a divergent day, per horizon: those outcomes against the base
+--                      rates of the same horizon as known that day, with the test and its
+--                      verdict (mart_outcome_significance_daily)
+--   lead_lag           each pair's lead/lag reading and correlation trend as known on the
+--                      leader's latest date (mart_lead_lag_summary_daily)
 --   policy_rate        the federal funds target-range move in force, with its FOMC
 --                      announcement day (seed) and its effective day (FRED)
 --   net_liquidity      net liquidity as known that day (latest published complete H.4.1 week)
@@ -627,6 +632,68 @@ divergence_history as (
     from history_counted
 ),
 
+-- on a divergent day, per horizon: the earlier episodes' outcomes against how often the
+-- laggard beat the leader from any day, any leader record day and any day the laggard was
+-- below the threshold, each from the windows that had passed by then, with the exact
+-- binomial test and the verdict its rules give (mart_outcome_significance_daily: the same
+-- episodes and outcomes as divergence_history)
+outcome_comparison as (
+    select {{ brief_select({
+        'brief_date': 's.brief_date', 'fact_kind': "'outcome_comparison'",
+        'fact_rank': 'o.horizon_days', 'pair_id': 's.pair_id', 'leader': 's.leader',
+        'laggard': 's.laggard',
+        'subject_name': "coalesce(s.leader_name, s.leader) || ' / ' || coalesce(s.laggard_name, s.laggard)",
+        'leader_name': 's.leader_name', 'laggard_name': 's.laggard_name',
+        'as_of_date': 's.brief_date',
+        'laggard_basis': "'" ~ laggard_basis ~ "'", 'divergence_threshold': threshold,
+        'horizon_days': 'o.horizon_days', 'n_episodes': 'o.n_earlier_episodes',
+        'n_known': 'o.n_known', 'n_laggard_beat': 'o.n_laggard_beat',
+        'share_laggard_beat': 'o.share_laggard_beat',
+        'base_rate_share': 'o.base_rate_share', 'base_rate_n_known': 'o.base_rate_n_known',
+        'base_rate_first_start_date': 'o.base_rate_first_start_date',
+        'base_rate_last_start_date': 'o.base_rate_last_start_date',
+        'leader_record_share': 'o.leader_record_share',
+        'leader_record_n_known': 'o.leader_record_n_known',
+        'laggard_below_share': 'o.laggard_below_share',
+        'laggard_below_n_known': 'o.laggard_below_n_known',
+        'test_method': 'o.method', 'p_value': 'o.p_value', 'verdict': 'o.verdict',
+        'is_anecdotal': 'o.is_anecdotal', 'min_episodes_for_pattern': 'o.min_episodes_for_pattern',
+    }) }}
+    from pair_state as s
+    inner join {{ ref('mart_outcome_significance_daily') }} as o
+        on o.pair_id = s.pair_id and o.date = s.brief_date
+    where s.is_divergent and o.n_earlier_episodes > 0
+),
+
+-- every pair, every day: does the laggard lead or lag the leader, from the weekly returns up
+-- to the last week ending by the leader's latest date, and the share of the last year with
+-- a positive daily-return correlation (mart_lead_lag_summary_daily)
+lead_lag as (
+    select {{ brief_select({
+        'brief_date': 's.brief_date', 'fact_kind': "'lead_lag'", 'fact_rank': 's.pair_rank',
+        'pair_id': 's.pair_id', 'leader': 's.leader', 'laggard': 's.laggard',
+        'subject_name': "coalesce(s.leader_name, s.leader) || ' / ' || coalesce(s.laggard_name, s.laggard)",
+        'leader_name': 's.leader_name', 'laggard_name': 's.laggard_name',
+        'as_of_date': 'l.date',
+        'first_week_ending': 'l.first_week_ending', 'last_week_ending': 'l.last_week_ending',
+        'max_lag_weeks': var('lead_lag_max_lag_weeks'),
+        'peak_lag_weeks': 'l.peak_lag_weeks', 'peak_corr': 'l.peak_corr',
+        'peak_n_weeks': 'l.peak_n_weeks', 'peak_band_95': 'l.peak_band_95',
+        'lag0_corr': 'l.lag0_corr', 'lag0_n_weeks': 'l.lag0_n_weeks',
+        'fisher_z': 'l.fisher_z',
+        'is_peak_distinguishable_from_lag0': 'l.is_peak_distinguishable_from_lag0',
+        'lead_lag_reading': 'l.reading', 'test_method': 'l.comparison_method',
+        'trend_days': var('correlation_trend_days'), 'trend_first_date': 'l.trend_first_date',
+        'n_corr_30_known': 'l.n_corr_30_known',
+        'share_corr_30_positive': 'l.share_corr_30_positive',
+        'n_corr_90_known': 'l.n_corr_90_known',
+        'share_corr_90_positive': 'l.share_corr_90_positive',
+    }) }}
+    from pair_state as s
+    inner join {{ ref('mart_lead_lag_summary_daily') }} as l
+        on l.pair_id = s.pair_id and l.date = s.as_of_date
+),
+
 -- ---------------------------------------------------------------- the Fed
 rate_changes as (
     select
@@ -773,6 +840,8 @@ union all select * from coinciding
 union all select * from coincidence_tally
 union all select * from joint_bottom
 union all select * from divergence_history
+union all select * from outcome_comparison
+union all select * from lead_lag
 union all select * from policy_rate
 union all select * from net_liquidity
 union all select * from rates

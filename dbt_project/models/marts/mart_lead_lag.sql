@@ -18,8 +18,7 @@ correlated as (
         lag_weeks,
         cast(count(*) as integer)                         as n_weeks,
         -- null, not NaN, when either side is constant
-        case when var_samp(leader_log_return) > 0 and var_samp(laggard_log_return) > 0
-            then corr(leader_log_return, laggard_log_return) end as return_corr,
+        {{ weekly_return_corr() }}                        as return_corr,
         min(leader_week_ending)                           as first_leader_week_ending,
         max(leader_week_ending)                           as last_leader_week_ending
     from lagged

@@ -21,9 +21,7 @@ rolling as (
         later_week_ending                                        as window_end_week,
         cast(count(*) over last_window as integer)               as n_weeks,
         -- null, not NaN, when either side is constant in the window
-        case when var_samp(leader_log_return) over last_window > 0
-                  and var_samp(laggard_log_return) over last_window > 0
-            then corr(leader_log_return, laggard_log_return) over last_window end as return_corr
+        {{ weekly_return_corr('over last_window') }}             as return_corr
     from lagged
     where lag_weeks = {{ k }}
     window last_window as (partition by pair_id order by later_week_number

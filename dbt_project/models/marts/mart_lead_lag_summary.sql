@@ -7,15 +7,8 @@
 --   the share of the last var('correlation_trend_days') days (up to the pair's latest date
 --   on which both instruments have a close) on which fct_divergence_daily's 30- and
 --   90-session return correlations were positive, each with its n (days it was defined).
-{%- set z = var('lead_lag_band_z') %}
 {%- set trend_days = var('correlation_trend_days') %}
-{%- set method = 'Fisher z comparison of |r| at the peak lag and at lag 0, two-sided: '
-    ~ 'distinguishable when |z| > ' ~ (z | string) ~ ' (5 %)' %}
-{%- set assumptions = 'weekly returns are serially independent and roughly normal; the two '
-    ~ 'correlations are treated as independent estimates (they come from the same weeks, but '
-    ~ 'for serially independent returns they are nearly uncorrelated); the peak is the largest '
-    ~ 'of ' ~ (2 * var('lead_lag_max_lag_weeks') + 1) ~ ' lags, which makes the test lenient '
-    ~ 'towards finding a lag' %}
+{%- set texts = lead_lag_comparison_texts() %}
 with lead_lag as (
     select * from {{ ref('mart_lead_lag') }}
 ),
@@ -42,12 +35,8 @@ compared as (
         z.n_weeks                         as lag0_n_weeks,
         z.first_leader_week_ending        as first_week_ending,
         z.last_leader_week_ending         as last_week_ending,
-        case when p.lag_weeks <> 0 and p.n_weeks > 3 and z.n_weeks > 3
-                  and abs(p.return_corr) < 1 and abs(z.return_corr) < 1
-            then (0.5 * ln((1 + abs(p.return_corr)) / (1 - abs(p.return_corr)))
-                  - 0.5 * ln((1 + abs(z.return_corr)) / (1 - abs(z.return_corr))))
-                 / sqrt(1.0 / (p.n_weeks - 3) + 1.0 / (z.n_weeks - 3))
-        end                               as fisher_z
+        {{ fisher_z_against_lag0('p.lag_weeks', 'p.return_corr', 'p.n_weeks',
+                                 'z.return_corr', 'z.n_weeks') }} as fisher_z
     from peak as p
     inner join lag0 as z on z.pair_id = p.pair_id
 ),
@@ -85,38 +74,10 @@ select
     c.laggard,
     c.first_week_ending,
     c.last_week_ending,
-    c.peak_lag_weeks,
-    c.peak_corr,
-    c.peak_n_weeks,
-    c.peak_band_95,
-    c.peak_is_outside_band,
-    c.lag0_corr,
-    c.lag0_n_weeks,
-    c.fisher_z,
-    case when c.peak_lag_weeks = 0 then false
-         when c.fisher_z is not null then abs(c.fisher_z) > {{ z }} end
-                                                                      as is_peak_distinguishable_from_lag0,
-    case
-        when c.peak_lag_weeks = 0 then cast('moves with the leader (the peak is at lag 0)' as varchar)
-        when c.fisher_z is null then cast(null as varchar)
-        when abs(c.fisher_z) <= {{ z }}
-            then cast('no lead or lag distinguishable from lag 0' as varchar)
-        when c.peak_lag_weeks > 0 then cast('moves after the leader' as varchar)
-        else cast('moves before the leader' as varchar)
-    end                                                               as reading,
-    cast('{{ method }}' as varchar)                                   as comparison_method,
-    cast('{{ assumptions }}' as varchar)                              as comparison_assumptions,
+    {{ lead_lag_peak_columns('c') }},
+    cast('{{ texts.assumptions }}' as varchar)                        as comparison_assumptions,
     t.latest_date                                                     as trend_last_date,
     t.trend_first_date,
-    t.n_corr_30_known,
-    t.n_corr_30_positive,
-    case when t.n_corr_30_known > 0
-        then cast(t.n_corr_30_positive as double) / t.n_corr_30_known end as share_corr_30_positive,
-    t.n_corr_90_known,
-    t.n_corr_90_positive,
-    case when t.n_corr_90_known > 0
-        then cast(t.n_corr_90_positive as double) / t.n_corr_90_known end as share_corr_90_positive,
-    t.latest_corr_30,
-    t.latest_corr_90
+    {{ correlation_trend_columns('t') }}
 from compared as c
 left join trend as t on t.pair_id = c.pair_id
