@@ -190,7 +190,8 @@ def test_snapshot_says_how_far_below_without_a_minus(catalog):
 
     base = {"instrument_name": "x", "latest_date": DAY, "latest_close": 1.0,
             "record_close_date": DAY, "is_record_today": False, "source": "files",
-            "is_synthetic": False, "data_as_of": DAY, "sessions_behind": 0, "is_stale": False}
+            "is_synthetic": False, "data_as_of": DAY, "sessions_behind": 0, "is_stale": False,
+            "quarantined_rows": 0, "latest_quarantined_date": None}
     text = format_snapshot([
         {**base, "symbol": "BTC-USD", "record_close": 125000.0,
          "fraction_below_record_close": 92000 / 125000 - 1},
