@@ -33,9 +33,13 @@ DEFAULT_PAIR = "^RUT/BTC-USD"  # the pair charted on fct_divergence_daily
 # topological order
 FEATURED = {dg.AssetKey(["marts", name]) for name in
             ("mart_market_snapshot", "mart_daily_brief")}
-# incremental from the first date whose inputs changed (CHANGED_FROM)
+# incremental from the first date whose inputs changed (CHANGED_FROM): these, and the daily
+# brief's fact models (dbt_project/models/intermediate/brief), of which the brief is the union
 FROM_CHANGED_INPUTS = ("fct_all_time_highs", "fct_divergence_daily", "fct_drawdown_episodes",
-                       "mart_daily_brief")
+                       "mart_daily_brief",
+                       *sorted(n["name"] for n in dbt_manifest()["nodes"].values()
+                               if n["resource_type"] == "model"
+                               and n["fqn"][1:3] == ["intermediate", "brief"]))
 
 
 def eager_after_raw() -> dg.AutomationCondition:
