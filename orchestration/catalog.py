@@ -3,18 +3,17 @@ file LOCKSTEP_CATALOG names (same format), read when a run or a command needs it
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from orchestration.lib.dbt_vars import fred_units
+from orchestration.settings import catalog_path, variable
 
-CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
-CATALOG_ENV = "LOCKSTEP_CATALOG"
+CATALOG_PATH = catalog_path({})  # the repository's catalog
+CATALOG_ENV = variable("catalog")
 
 CALENDARS = ("24/7", "XNYS")
 ASSET_CLASSES = ("crypto", "equity_index", "etf", "commodity_future")
@@ -171,14 +170,6 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
     context = getattr(exc, "context", None)
     return (f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
             + (f" ({context})" if context else ""))
-
-
-def catalog_path(env: Mapping[str, str] | None = None) -> Path:
-    """LOCKSTEP_CATALOG when set (your own universe without editing the repo), else
-    orchestration/catalog.yaml."""
-    env = os.environ if env is None else env
-    raw = (env.get(CATALOG_ENV) or "").strip()
-    return Path(raw).expanduser().resolve() if raw else CATALOG_PATH
 
 
 def load_catalog(path: Path | str | None = None) -> Catalog:

@@ -164,7 +164,7 @@ def _run(settings, start: str | None = None, end: str | None = None) -> int:
     instance = _instance()
     for dead in fail_dead_runs(instance, "`make run`"):
         print(f"lockstep: {dead.line()}", flush=True)
-    verbose = os.environ.get("VERBOSE", "").strip() not in ("", "0")
+    verbose = settings.verbose
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     log_file = None if verbose else settings.state_dir / "logs" / f"run-{stamp}.log"
     print(f"lockstep: running the {what} on {label} into {settings.warehouse}"
@@ -214,7 +214,7 @@ def _docs(settings, port: int, serve: bool) -> int:
 
     from orchestration.lib.warehouse import writer_lock
     from orchestration.project import lockstep_dbt_project
-    from orchestration.settings import dbt_executable
+    from orchestration.settings import child_environment, dbt_executable
 
     if not settings.warehouse.exists():
         print(f"lockstep: no warehouse at {settings.warehouse}: run `make run` (or `make demo`) "
@@ -227,7 +227,7 @@ def _docs(settings, port: int, serve: bool) -> int:
     with writer_lock(settings.warehouse):
         shutil.copyfile(settings.warehouse, copy)
     dbt = str(dbt_executable())
-    env = {**os.environ, "LOCKSTEP_WAREHOUSE": str(copy)}
+    env = child_environment(LOCKSTEP_WAREHOUSE=str(copy))
     common = ["--profiles-dir", str(project), "--target-path", str(target), "--quiet"]
     print(f"lockstep: generating dbt's docs of {settings.warehouse} into {target}")
     made = subprocess.run([dbt, "docs", "generate", *common], cwd=project, env=env)

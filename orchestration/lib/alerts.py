@@ -17,15 +17,14 @@ into an empty warehouse announces only the events of the newest date. A message 
 Slack-compatible JSON, {"text": ..., "event": {...}}; delivery retries network errors, 429
 and 5xx with backoff (honouring Retry-After), and what still fails stays pending.
 
-The webhook URL is a secret (Slack puts a token in it): read from the environment only,
-never logged (only its host is), never stored.
+The webhook URL is a secret (Slack puts a token in it): a setting (LOCKSTEP_ALERT_WEBHOOK,
+orchestration/settings.py), never logged (only its host is), never stored.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -34,11 +33,12 @@ from urllib.parse import urlsplit
 
 from orchestration.brief import below, days, signed_pct
 from orchestration.lib.retry import Backoff, RetriesExhausted, call_with_retries
+from orchestration.settings import Settings, variable
 
 if TYPE_CHECKING:
     import duckdb
 
-WEBHOOK_ENV = "LOCKSTEP_ALERT_WEBHOOK"
+WEBHOOK_ENV = variable("alert_webhook")
 ALERT_LOOKBACK_DAYS = 7
 SYNTHETIC_PREFIX = "[SYNTHETIC DEMO DATA] "
 # events the steps find at run time (checks failing, data held back or quarantined, an
@@ -85,11 +85,6 @@ class Event:
                           "date": self.date.isoformat() if self.date else None,
                           "subject": self.subject, "synthetic": self.synthetic,
                           "details": self.details, "source": "lockstep"}}
-
-
-def webhook_from_env(env: dict[str, str] | None = None) -> str | None:
-    env = os.environ if env is None else env
-    return (env.get(WEBHOOK_ENV) or "").strip() or None
 
 
 def where(webhook: str | None) -> str:
@@ -366,7 +361,7 @@ def delivery(webhook: str | None) -> str:
             else f"logged only ({WEBHOOK_ENV} is not set)")
 
 
-def announce_now(warehouse, events: list[Event], context) -> list[str]:
+def announce_now(settings: Settings, events: list[Event], context) -> list[str]:
     """Record events found during a step and post them at once (best effort): a failing
     check or data held back may stop the run before the alert step. What cannot be delivered
     now stays pending; the alert step of the next run sends it. Returns how many were
@@ -376,7 +371,7 @@ def announce_now(warehouse, events: list[Event], context) -> list[str]:
 
     if not events:
         return []
-    webhook = webhook_from_env()
+    warehouse, webhook = settings.warehouse, settings.alert_webhook
     keys = {e.key for e in events}
     with writer_lock(warehouse, log=context.log.info):
         with connect(warehouse, log=context.log.warning) as con:

@@ -48,15 +48,16 @@ import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from orchestration.settings import DB_NAME, PUBLISHED_CURRENT
+
 STORAGE_VERSION = "v1.0.0"
 KEEP_VERSIONS = 2
-DB_NAME = "lockstep.duckdb"
 BRIEF_NAME = "brief.md"
 DIGESTS = ".digests.parquet"  # per mart and date: row count and sum of row hashes
 
 
 def current_path(root: Path) -> Path:
-    return Path(root) / "current"
+    return Path(root) / PUBLISHED_CURRENT
 
 
 def _previous_version(root: Path) -> Path | None:

@@ -40,6 +40,7 @@ from pathlib import Path
 from orchestration.settings import (
     PROJECT_ROOT,
     dagster_home,
+    export,
     is_default_warehouse,
     state_dir,
     warehouse_path,
@@ -70,7 +71,6 @@ def use_instance(env: Mapping[str, str] | None = None, say=None) -> Path:
     missing or older); a DAGSTER_HOME the user set only gets one when it has none. The one
     instance every warehouse shared before (<state dir>/dagster_home) becomes the default
     warehouse's, moved once (`say` is told), so its history and partitions stay."""
-    env = os.environ if env is None else env
     home, explicit = dagster_home(env)
     shared = state_dir(env) / "dagster_home"
     if (not explicit and not home.exists() and shared.is_dir()
@@ -85,7 +85,7 @@ def use_instance(env: Mapping[str, str] | None = None, say=None) -> Path:
     if not config.exists() or (not explicit and
                                config.stat().st_mtime < INSTANCE_YAML.stat().st_mtime):
         shutil.copyfile(INSTANCE_YAML, config)
-    os.environ["DAGSTER_HOME"] = str(home)
+    export(DAGSTER_HOME=str(home))
     return home
 
 

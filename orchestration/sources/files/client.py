@@ -506,19 +506,3 @@ class FilesSource:
         read.notes.update({name: f"{n} missing value(s) skipped"
                            for name, n in skipped.items()})
         return self._result(read, empty_fred_frame)
-
-
-def files_source(settings) -> FilesSource:
-    """The files source LOCKSTEP_SOURCE names: `files` reads LOCKSTEP_DATA_DIR; `demo` reads
-    the generated demo directory, generating it first if it is not there (it is synthetic,
-    and labelled so in every row and every place it surfaces)."""
-    if settings.source == "demo":
-        if not is_synthetic_dir(settings.demo_dir):
-            from orchestration.catalog import load_catalog
-            from orchestration.sources.demo.client import generate_demo_data
-
-            generate_demo_data(settings.demo_dir, load_catalog())
-        return FilesSource(settings.demo_dir)
-    if settings.data_dir is None:  # load_settings enforces it for `files`
-        raise ValueError("LOCKSTEP_SOURCE=files needs LOCKSTEP_DATA_DIR")
-    return FilesSource(settings.data_dir)
