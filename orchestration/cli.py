@@ -123,7 +123,8 @@ def _partitions(instance: Callable, settings, start: str | None,
     raw/fred_observations recorded in its instance): every year the source can have, so
     the UI's partition health is right from the start. Otherwise the daily refresh: the
     current year, incremental."""
-    from orchestration.partitions import FIRST_YEAR, newest_key, partitioned_keys, range_tags, years
+    from orchestration.definitions import partitioned_keys
+    from orchestration.partitions import FIRST_YEAR, newest_key, range_tags, years
 
     if start or end:
         first, last = years(date.fromisoformat(start) if start else FIRST_YEAR,

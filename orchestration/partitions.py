@@ -78,11 +78,3 @@ def requested_window(context: dg.AssetExecutionContext) -> tuple[date | None, da
     window = context.partition_time_window
     return window.start.date(), window.end.date() - timedelta(days=1)
 
-
-def partitioned_keys() -> list[dg.AssetKey]:
-    """The assets partitioned by HISTORY (every source's raw history)."""
-    from orchestration.definitions import defs
-
-    graph = defs.resolve_asset_graph()
-    return sorted((k for k in graph.get_all_asset_keys()
-                   if graph.get(k).partitions_def == HISTORY), key=str)
