@@ -132,7 +132,7 @@ def _partitions(instance: Callable, settings, start: str | None,
         tags = {**range_tags(first, last), "lockstep/backfill": f"{start or ''}..{end or ''}"}
         return tags, f"backfill of the years {first} to {last} (whole years)"
     if not settings.warehouse.exists() or not all(
-            instance().get_materialized_partitions(key) for key in partitioned_keys()):
+            instance().get_latest_materialization_event(key) for key in partitioned_keys()):
         if settings.is_synthetic:
             from orchestration.sources.demo.client import START
 
