@@ -87,8 +87,8 @@ class LockstepTranslator(DagsterDbtTranslator):
 
 
 def _import_chart_libraries() -> None:
-    """matplotlib takes 1-2 s to import; do it while the dbt subprocess works (this process
-    only reads dbt's output meanwhile), so the chart after the build does not wait for it."""
+    """matplotlib is slow to import; do it while the dbt subprocess works (this process only
+    reads dbt's output meanwhile), so the chart after the build does not wait for it."""
     try:
         import matplotlib
 
@@ -204,10 +204,11 @@ def _mart_metadata(settings: Settings, built: list[dg.AssetKey],
                    context: dg.AssetExecutionContext) -> dict[dg.AssetKey, dict]:
     """What lockstep reads from the built marts, by asset key; never fails the build."""
     from orchestration.lib.mart_metadata import enrich
+    from orchestration.project import mart_date_columns
 
     try:
         return enrich(settings.warehouse, built, settings.warehouse_state_dir / "charts",
-                      default_pair=DEFAULT_PAIR)
+                      default_pair=DEFAULT_PAIR, date_columns=mart_date_columns())
     except Exception as exc:  # noqa: BLE001 - metadata must never fail a build
         context.log.warning(f"could not collect mart metadata: {exc}")
         return {}
