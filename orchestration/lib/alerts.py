@@ -172,8 +172,8 @@ def describe(row: dict) -> str:
 
 def events_from_marts(con: duckdb.DuckDBPyConnection) -> list[Event]:
     """The events of marts.fct_events that ops.alert_log has not seen (`register` would skip
-    the others): a daily refresh reads the new day's few, not the whole history's (94,000
-    at 509 symbols, 2 s to read and describe)."""
+    the others): a daily refresh reads the new day's few, not the whole history's (tens of
+    thousands of events for hundreds of symbols)."""
     cursor = con.execute("SELECT e.* FROM marts.fct_events AS e "
                          "ANTI JOIN ops.alert_log AS l ON l.event_key = e.event_key "
                          "ORDER BY e.event_date, e.event_key")
@@ -238,7 +238,7 @@ def register(con: duckdb.DuckDBPyConnection, events: Iterable[Event], newest: da
         known.add(event.key)
     if rows:
         # one INSERT of all the rows: a new warehouse's history is a few thousand events,
-        # and executemany's row-by-row inserts took seconds for them
+        # and executemany inserts them one row at a time
         import pandas as pd
 
         frame = pd.DataFrame(rows, columns=[
@@ -265,7 +265,8 @@ def pending(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, dict]]:
 def record_outcome(con: duckdb.DuckDBPyConnection, outcome: dict[str, str | None],
                    status_ok: str) -> None:
     """outcome: key -> None when delivered (or logged), else the error. One UPDATE for them
-    all: one per alert took about 2 ms each, 10 s for 5,009 stale symbols."""
+    all: one per alert has a fixed cost each, and a first run can have thousands (every
+    instrument of a big catalog going stale)."""
     if not outcome:
         return
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -318,7 +319,7 @@ def deliver(items: list[tuple[str, str, dict]], webhook: str | None,
     import time
 
     outcome: dict[str, str | None] = {}
-    if webhook is None:  # one log entry for them all (each entry costs Dagster ~6 ms)
+    if webhook is None:  # one log entry for them all (Dagster stores each entry as an event)
         if len(items) == 1:
             log(f"alert (no {WEBHOOK_ENV} set, logged only): {items[0][1]}")
         elif items:

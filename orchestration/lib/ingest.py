@@ -3,8 +3,8 @@ DuckDB's raw schema, the `*_all_loaded` check, and the reference tables from the
 
 A source's assets (orchestration/sources/<source>/assets.py) call `ingest` with their client,
 their table and their validation; they stay thin. pandas, DuckDB and the clients are
-imported inside the functions, not here: the code location loads without them (README,
-"Performance").
+imported inside the functions, not here: the code location loads without them
+(tests/test_definitions.py keeps it so).
 """
 
 from collections.abc import Callable

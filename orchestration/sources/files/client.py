@@ -217,9 +217,9 @@ def read_market_texts(items: list[Item]
                       ) -> tuple[list[pd.DataFrame], list[pd.DataFrame], dict[str, str]]:
     """The rows of many market files' texts (path, symbol, header and lines, the first
     line's number), their unreadable rows, and per symbol why its file failed: what
-    `read_market_file` gives file by file. pandas costs about 14 ms a file however short
-    the text, and a daily refresh reads one new line from each of thousands of files (7 s
-    for 509); so texts up to TOGETHER_BYTES that share a header are parsed together, blank
+    `read_market_file` gives file by file. pandas has a fixed cost per parse however short
+    the text, and a daily refresh reads one new line from each of thousands of files; so
+    texts up to TOGETHER_BYTES that share a header are parsed together, blank
     lines left out as pandas leaves them out of a file. A group the parse cannot split back
     into its files (a quoted line break, a malformed line), a text with no line under its
     header, and a longer text are read alone, which names the problem and costs nothing
