@@ -137,7 +137,7 @@ dashboard: setup
 	$(RUN) streamlit run dashboard/app.py --server.address 127.0.0.1 --server.port 8501 \
 	  --server.headless true --browser.gatherUsageStats false
 
-# the README's dashboard pictures (docs/*.png), from the demo data in a temporary warehouse
+# docs/dashboard.md's pictures (docs/*.png), from the demo data in a temporary warehouse
 screenshots: setup
 	$(RUN) python docs/make_screenshots.py
 

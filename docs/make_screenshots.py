@@ -1,4 +1,4 @@
-"""Make the README's dashboard screenshots from the synthetic demo data.
+"""Make the dashboard screenshots of docs/dashboard.md from the synthetic demo data.
 
     uv run python docs/make_screenshots.py        (or: make screenshots)
 

@@ -1,8 +1,8 @@
 """An independent computation of the brief's facts from the CSV files, in plain pandas.
 
-It follows the definitions the README states (records, drawdowns on two bases, divergent
-days and episodes, the policy rate in force, net liquidity as known on a day), written
-without looking at the SQL, so the tests can compare the mart with it on any date.
+It follows the definitions warehouse/README.md states (records, drawdowns on two bases,
+divergent days and episodes, the policy rate in force, net liquidity as known on a day),
+written without looking at the SQL, so the tests can compare the mart with it on any date.
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ def lead_lag(leader: pd.DataFrame, laggard: pd.DataFrame, day: date) -> dict:
     """What the weekly cross-correlation says with the prices up to `day`: the correlation
     at every lag -MAX_LAG..+MAX_LAG (numpy), the peak (largest |r|; a tie to the lag nearer
     0, then the negative one), its n and 95 % band, lag 0's r and n, the Fisher z of the two
-    absolute correlations and the reading by the README's rules."""
+    absolute correlations and the reading by warehouse/README.md's rules."""
     cut = pd.Timestamp(day)
     weekly = weekly_returns(leader[leader.index <= cut], laggard[laggard.index <= cut])
     lags = {}

@@ -366,7 +366,7 @@ def test_code_location_loads_from_workspace(dbt_manifest):
 def test_dbt_resource_builds_with_the_installed_version_and_no_probe(
         dbt_manifest, tmp_path, monkeypatch):
     """lockstep's dbt resource overrides two dagster-dbt hooks (`_cli_version`,
-    `_initialize_dbt_core_adapter`; README, "Performance", says what they save). Checked by
+    `_initialize_dbt_core_adapter`; benchmarks/README.md says what they save). Checked by
     what they do, not by their names: a real `dbt build` through the resource, with
     dagster-dbt's `dbt --version` probe made to fail, parses dbt's events into Dagster's,
     with the version that .venv-dbt's dbt prints, and logs no adapter error."""

@@ -1,5 +1,5 @@
 -- The pre-hooks and helpers of the models that recompute from the first date whose inputs
--- changed (LOCKSTEP_INPUTS_CHANGED_FROM; README, "Incremental marts").
+-- changed (LOCKSTEP_INPUTS_CHANGED_FROM; docs/incremental.md).
 
 -- the first date whose inputs changed, as the dbt asset passes it ('YYYY-MM-DD'); '' on a
 -- full build, or an incremental one that was not told the date (then every row is computed)

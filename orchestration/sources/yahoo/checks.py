@@ -7,9 +7,9 @@ session range), daily moves beyond `max_daily_move`. The thresholds are dbt vars
 (dbt_project/dbt_project.yml), each with its reason; the descriptions render their values.
 
 The severities were set by counting what each rule flags on the whole real history
-(README, "Checks"): the spike rule and the ratio rule flag nothing there, the daily-move
-rule flags six real moves (Bitcoin's of March 2020, the silver crash of 2026-01-30, ...),
-so only the first two block.
+(docs/operations.md, "Data-quality checks"): the spike rule and the ratio rule flag nothing
+there, the daily-move rule flags six real moves (Bitcoin's of March 2020, the silver crash
+of 2026-01-30, ...), so only the first two block.
 """
 
 from __future__ import annotations
