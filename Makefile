@@ -141,8 +141,11 @@ dashboard: setup
 screenshots: setup
 	$(RUN) python docs/make_screenshots.py
 
+# make lint: ruff over the Python, sqlfluff over the dbt project's SQL (.sqlfluff says which
+# rules hold and why the others are off); CI runs it before the tests
 lint: setup
-	$(RUN) ruff check orchestration tests benchmarks dashboard docs
+	$(RUN) ruff check orchestration tests benchmarks dashboard docs dbt_project/lint_context
+	$(RUN) sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests
 
 bench: setup
 	$(RUN) python benchmarks/bench_demo.py

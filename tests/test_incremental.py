@@ -32,7 +32,10 @@ pytestmark = pytest.mark.slow
 # what the incremental models feed, compared row by row with a full rebuild
 COMPARED = ["intermediate.int_running_peaks", "marts.fct_drawdowns_daily",
             "marts.fct_all_time_highs", "marts.fct_divergence_daily",
-            "marts.fct_drawdown_episodes", "marts.mart_daily_brief"]
+            "marts.fct_drawdown_episodes", "marts.mart_daily_brief",
+            # the brief's fact models (incremental each), of which it is the union
+            *sorted(f"intermediate.{p.stem}" for p in
+                    (PROJECT_ROOT / "dbt_project/models/intermediate/brief").glob("*.sql"))]
 SELECTION = ["+int_running_peaks", "fct_drawdowns_daily", "fct_all_time_highs",
              "fct_drawdown_episodes", "+mart_daily_brief"]
 # the synthetic symbols' pairs: a crypto laggard behind two equity leaders

@@ -398,7 +398,7 @@ def test_the_first_build_is_whole_and_the_second_incremental(demo_run):
     assert _build_of(first, "int_running_peaks").startswith("built whole (the first build")
     assert _build_of(second, "int_running_peaks").startswith("built incrementally")
     # the same data again: no input changed (docs/incremental.md)
-    for name in ("mart_daily_brief", "fct_drawdown_episodes"):
+    for name in ("mart_daily_brief", "int_brief_standing", "fct_drawdown_episodes"):
         assert _build_of(second, name) == (
             "built incrementally (only the rows whose inputs changed); inputs changed: none "
             "(no new or revised inputs)")

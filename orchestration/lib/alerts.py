@@ -125,48 +125,55 @@ def describe(row: dict) -> str:
     kind, subject = row["kind"], row["subject_name"]
     if kind == "record_close":
         since = ""
-        if row["reference_date"]:
-            earlier = f"{days(row['days'])} earlier"
-            since = (f", equal to {_num(row['reference_value'])} of "
-                     f"{_day(row['reference_date'])} ({earlier})" if row["fraction"] == 0 else
-                     f", above {_num(row['reference_value'])} of {_day(row['reference_date'])} "
-                     f"({signed_pct(row['fraction'])}, {earlier})")
-        return (f"{subject} ({row['symbol']}) set a record close of {_num(row['value'])} on "
-                f"{_day(row['start_date'])}{since}.")
+        if row["previous_record_date"]:
+            earlier = f"{days(row['days_since_previous_record'])} earlier"
+            since = (f", equal to {_num(row['previous_record_close'])} of "
+                     f"{_day(row['previous_record_date'])} ({earlier})"
+                     if row["gain_over_previous"] == 0 else
+                     f", above {_num(row['previous_record_close'])} of "
+                     f"{_day(row['previous_record_date'])} "
+                     f"({signed_pct(row['gain_over_previous'])}, {earlier})")
+        return (f"{subject} ({row['symbol']}) set a record close of {_num(row['record_close'])} "
+                f"on {_day(row['start_date'])}{since}.")
     if kind == "divergence_started":
-        previous = (f"; the first since the episode that ended {_day(row['reference_date'])}, "
-                    f"{days(row['days'])} earlier" if row["reference_date"] else
+        previous = (f"; the first since the episode that ended "
+                    f"{_day(row['previous_episode_end_date'])}, "
+                    f"{days(row['days_since_previous_episode'])} earlier"
+                    if row["previous_episode_end_date"] else
                     "; the first in the stored history")
         return (f"{subject}: a divergence episode began on {_day(row['start_date'])} -- the "
-                f"leader set a record close ({_num(row['value'])}) while the laggard is "
-                f"{_pct(row['fraction'])} below its record high{previous}.")
+                f"leader set a record close ({_num(row['leader_close_at_start'])}) while the "
+                f"laggard is {_pct(row['laggard_drawdown_high_at_start'])} below its record "
+                f"high{previous}.")
     if kind == "divergence_ended":
         span = (f"of {_day(row['start_date'])}" if row["start_date"] == row["end_date"] else
                 f"of {_day(row['start_date'])} to {_day(row['end_date'])}")
-        plural = "" if row["days"] == 1 else "s"
-        return (f"{subject}: the divergence episode {span} is over ({row['days']:,} divergent "
-                f"day{plural}; the laggard was at most {_pct(row['fraction'])} below its "
-                f"record high).")
+        plural = "" if row["divergent_days"] == 1 else "s"
+        return (f"{subject}: the divergence episode {span} is over ({row['divergent_days']:,} "
+                f"divergent day{plural}; the laggard was at most "
+                f"{_pct(row['laggard_worst_drawdown_high'])} below its record high).")
     if kind == "records_coincide":
         # fct_events carries one value: the record close when the day is one, else the high
-        bases = (row["detail"] or "").split("+")
-        record = (f"a laggard record close of {_num(row['reference_value'])}"
+        bases = (row["laggard_record_bases"] or "").split("+")
+        record = (f"a laggard record close of {_num(row['laggard_record'])}"
                   + (" (and a record intraday high)" if "high" in bases else "")
                   if "close" in bases else
-                  f"a laggard record intraday high of {_num(row['reference_value'])}")
+                  f"a laggard record intraday high of {_num(row['laggard_record'])}")
         return (f"{subject}: the leader's records since {_day(row['start_date'])} coincide "
-                f"with {record} on {_day(row['reference_date'])}.")
+                f"with {record} on {_day(row['laggard_record_date'])}.")
     if kind == "joint_bottom":
         return (f"{subject}: joint bottom confirmed -- the leader's close of "
-                f"{_num(row['value'])} on {_day(row['start_date'])} ({_pct(row['fraction'])} "
-                f"below its record close) and the laggard's lowest low of "
-                f"{_num(row['reference_value'])} on {_day(row['reference_date'])}.")
+                f"{_num(row['leader_trough_close'])} on {_day(row['start_date'])} "
+                f"({_pct(row['leader_trough_drawdown'])} below its record close) and the "
+                f"laggard's lowest low of {_num(row['laggard_low'])} on "
+                f"{_day(row['laggard_low_date'])}.")
     if kind == "policy_rate_change":
-        announced = (f", announced {_day(row['reference_date'])}" if row["reference_date"]
-                     else "")
-        return (f"Federal funds target range {row['reference_value']:.2f}-{row['value']:.2f} % "
-                f"from {_day(row['start_date'])}: a {abs(row['change_bp'])} bp {row['detail']}, "
-                f"no. {row['days']} of {row['start_date'].year}{announced}.")
+        announced = (f", announced {_day(row['announcement_date'])}"
+                     if row["announcement_date"] else "")
+        return (f"Federal funds target range {row['new_lower']:.2f}-{row['new_upper']:.2f} % "
+                f"from {_day(row['start_date'])}: a {abs(row['change_bp'])} bp "
+                f"{row['direction']}, no. {row['number_in_year']} of "
+                f"{row['start_date'].year}{announced}.")
     return f"{subject}: {kind} on {_day(row['event_date'])}."
 
 
