@@ -251,6 +251,28 @@ def test_alert_texts_read_as_people_write():
         in both
 
 
+def test_alert_texts_write_unknown_as_every_view_does():
+    """An unknown value is "unknown" (orchestration/formatting.py), never "?" or "None"; a
+    rate range has two decimals; "1 divergent day", never "1 divergent days"."""
+    bottom = alerts.describe({
+        "kind": "joint_bottom", "subject_name": "R / B", "value": 2130.68,
+        "start_date": date(2022, 6, 16), "fraction": None, "reference_value": None,
+        "reference_date": None})
+    assert "the leader's close of 2,130.68 on 2022-06-16 (unknown below its record close)" \
+        in bottom
+    assert "lowest low of unknown on unknown." in bottom and "?" not in bottom
+    ended = alerts.describe({
+        "kind": "divergence_ended", "subject_name": "R / B", "start_date": date(2025, 12, 4),
+        "end_date": date(2025, 12, 4), "days": 1, "fraction": -0.2004})
+    assert "(1 divergent day; the laggard was at most 20.0 % below its record high)" in ended
+    move = alerts.describe({
+        "kind": "policy_rate_change", "subject_name": "Fed", "reference_value": 3.5,
+        "value": 3.75, "start_date": date(2025, 12, 11), "change_bp": -25, "detail": "cut",
+        "days": 3, "reference_date": date(2025, 12, 10)})
+    assert move == ("Federal funds target range 3.50-3.75 % from 2025-12-11: a 25 bp cut, "
+                    "no. 3 of 2025, announced 2025-12-10.")
+
+
 # ------------------------------------------------------------------------------ staleness
 def _stale_results(rows):
     """What the freshness rule of a check step hands check_events: rows of (name, latest,

@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from orchestration.brief import below, days, signed_pct
+from orchestration.formatting import below, count, days, num, plural, rate_range, signed_pct, when
 from orchestration.lib.retry import Backoff, RetriesExhausted, call_with_retries
 
 if TYPE_CHECKING:
@@ -113,16 +113,9 @@ def fingerprint(*parts: object) -> str:
 
 
 # ------------------------------------------------------------------------------ the events
-def _num(value: float | None, decimals: int = 2) -> str:
-    return "?" if value is None else f"{value:,.{decimals}f}"
-
-
-def _pct(fraction: float | None) -> str:
-    return "?" if fraction is None else below(fraction)
-
-
-def _day(value: date | None) -> str:
-    return value.isoformat() if value else "?"
+# short names for the sentences below; the numbers are written as every view writes them
+# (orchestration/formatting.py: a distance below a record without a sign, unknown as "unknown")
+_num, _pct, _day = num, below, when
 
 
 def describe(row: dict) -> str:
@@ -148,10 +141,9 @@ def describe(row: dict) -> str:
     if kind == "divergence_ended":
         span = (f"of {_day(row['start_date'])}" if row["start_date"] == row["end_date"] else
                 f"of {_day(row['start_date'])} to {_day(row['end_date'])}")
-        plural = "" if row["days"] == 1 else "s"
-        return (f"{subject}: the divergence episode {span} is over ({row['days']:,} divergent "
-                f"day{plural}; the laggard was at most {_pct(row['fraction'])} below its "
-                f"record high).")
+        return (f"{subject}: the divergence episode {span} is over "
+                f"({plural(row['days'], 'divergent day')}; the laggard was at most "
+                f"{_pct(row['fraction'])} below its record high).")
     if kind == "records_coincide":
         # fct_events carries one value: the record close when the day is one, else the high
         bases = (row["detail"] or "").split("+")
@@ -169,9 +161,9 @@ def describe(row: dict) -> str:
     if kind == "policy_rate_change":
         announced = (f", announced {_day(row['reference_date'])}" if row["reference_date"]
                      else "")
-        return (f"Federal funds target range {row['reference_value']:.2f}-{row['value']:.2f} % "
-                f"from {_day(row['start_date'])}: a {abs(row['change_bp'])} bp {row['detail']}, "
-                f"no. {row['days']} of {row['start_date'].year}{announced}.")
+        return (f"Federal funds target range {rate_range(row['reference_value'], row['value'])} "
+                f"from {_day(row['start_date'])}: a {count(abs(row['change_bp']))} bp "
+                f"{row['detail']}, no. {row['days']} of {row['start_date'].year}{announced}.")
     return f"{subject}: {kind} on {_day(row['event_date'])}."
 
 
