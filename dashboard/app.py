@@ -27,7 +27,28 @@ import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 from plotly.subplots import make_subplots  # noqa: E402
 
-from orchestration.brief import p_value  # noqa: E402
+from orchestration.formatting import (  # noqa: E402
+    CELL,
+    below,
+    below_record,
+    bn,
+    cells,
+    corr,
+    count,
+    days,
+    num,
+    p_value,
+    pct,
+    plural,
+    points,
+    rate_range,
+    sessions,
+    signed,
+    signed_bn,
+    signed_pct,
+    when,
+    yes_no,
+)
 from orchestration.lib.publish import BRIEF_NAME, DB_NAME, current_path  # noqa: E402
 from orchestration.settings import publish_dir  # noqa: E402
 
@@ -91,30 +112,8 @@ def pairs() -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ formats
-def pct(fraction) -> str:
-    return "" if pd.isna(fraction) else f"{fraction * 100:.1f} %"
-
-
-def signed_pct(fraction) -> str:
-    return "" if pd.isna(fraction) else f"{fraction * 100:+.1f} %"
-
-
-def num(value, decimals: int = 2) -> str:
-    return "" if pd.isna(value) else f"{value:,.{decimals}f}"
-
-
-def count(value) -> str:
-    return "" if pd.isna(value) else f"{int(value):,}"
-
-
-def when(value) -> str:
-    return "" if value is None or pd.isna(value) else pd.Timestamp(value).date().isoformat()
-
-
-def yes_no_unknown(flag, unknown: str = "unknown") -> str:
-    return unknown if flag is None or pd.isna(flag) else ("yes" if flag else "no")
-
-
+# numbers, dates and unknowns are written by orchestration/formatting.py, as everywhere else:
+# "unknown" in a sentence, "-" in a table cell (`column`)
 def plain(text: str) -> str:
     """Text shown as itself in Markdown (names may hold `$`, `*`, `_`...)."""
     return "".join("\\" + c if c in "\\`*_[]<>$|~" else c for c in text)
@@ -262,7 +261,7 @@ def banners() -> bool:
     stale = snap[snap.is_stale]
     if not stale.empty:
         listed = "; ".join(f"{r.instrument_name} ({r.symbol}): latest {when(r.latest_date)}, "
-                           f"{count(r.sessions_behind)} sessions behind"
+                           f"{sessions(r.sessions_behind)} behind"
                            for r in stale.itertuples())
         st.warning(f"Stale data -- the newest data is of {when(stale.data_as_of.iat[0])}, "
                    f"but {listed}. Their figures are as of those dates.",
@@ -280,10 +279,13 @@ def page_today() -> None:
     st.subheader("Distance from the record close")
     columns = st.columns(min(len(standing), 4) or 1)
     for n, r in enumerate(standing.itertuples()):
+        # the distance in words, without a sign; the arrow and the colour say "down"
         delta = ("at a record close" if r.is_at_record
-                 else f"-{pct(abs(r.fraction_below_record))} vs record close")
+                 else below_record(r.fraction_below_record))
         with columns[n % len(columns)].container(border=True):
             st.metric(r.subject_name, num(r.close), delta,
+                      delta_color="green" if r.is_at_record else "red",
+                      delta_arrow="up" if r.is_at_record else "down",
                       help=f"{r.subject_name} ({r.symbol}): close {num(r.close)} on "
                            f"{when(r.as_of_date)}; record close {num(r.record_value)} on "
                            f"{when(r.record_date)}")
@@ -298,24 +300,25 @@ def page_today() -> None:
         elif d.is_divergent:
             state = "Divergent"
             detail = (f"since {when(d.episode_start_date)}; "
-                      f"{count(d.days_since_previous_episode)} days after the previous episode"
+                      f"{days(d.days_since_previous_episode)} after the previous episode"
                       if not pd.isna(d.days_since_previous_episode)
                       else f"since {when(d.episode_start_date)}; the first one stored")
         else:
             state = "Not divergent"
             detail = (f"last divergent day {when(d.last_divergent_date)}, "
-                      f"{count(d.days_since_last_divergent)} days earlier"
+                      f"{days(d.days_since_last_divergent)} earlier"
                       if not pd.isna(d.days_since_last_divergent) else "never divergent")
         cards.append(dict(label=f"{d.leader_name} / {d.laggard_name}", value=state,
                           caption=detail))
     for row in brief[brief.fact_kind == "net_liquidity"].itertuples():
         cards.append(dict(label=f"Net liquidity, week of {when(row.week_ending)}",
-                          value=f"{num(row.net_liquidity, 1)} bn",
-                          delta=f"{row.net_liquidity_change_4w:+,.1f} bn over 4 weeks"))
+                          value=bn(row.net_liquidity),
+                          delta=(None if pd.isna(row.net_liquidity_change_4w) else
+                                 f"{signed_bn(row.net_liquidity_change_4w)} over 4 weeks")))
     for row in brief[brief.fact_kind == "policy_rate"].itertuples():
         cards.append(dict(label="Federal funds target range",
-                          value=f"{row.new_lower:.2f}-{row.new_upper:.2f} %",
-                          delta=f"{row.change_bp:+d} bp on {when(row.effective_date)}",
+                          value=rate_range(row.new_lower, row.new_upper),
+                          delta=f"{signed(row.change_bp, 0)} bp on {when(row.effective_date)}",
                           delta_color="inverse"))
     for start in range(0, len(cards), 3):
         columns = st.columns(3)
@@ -450,42 +453,38 @@ def page_pairs() -> None:
     # 3. the episodes and what happened next
     st.subheader("Divergence episodes and what happened next (newest first)")
     st.caption("Returns run from each episode's last divergent day to 30, 90, 180 and 365 "
-               "days later; blank while that window is not stored yet (never partial).")
+               "days later; \"-\" while that window is not stored yet (never partial).")
     shown = pd.DataFrame({
-        "Episode": [count(v) for v in episodes.episode_number],
-        "First divergent day": [when(v) for v in episodes.start_date],
-        "Last divergent day": [when(v) for v in episodes.end_date],
-        "Divergent days": [count(v) for v in episodes.divergent_days],
-        f"{lag_name} deepest below {basis_words}": [
-            pct(abs(v)) for v in episodes[f"laggard_worst_drawdown_{basis}"]],
-        "Days since the previous episode": [count(v) for v in
-                                            episodes.days_since_previous_episode],
+        "Episode": cells(episodes.episode_number, count),
+        "First divergent day": cells(episodes.start_date, when),
+        "Last divergent day": cells(episodes.end_date, when),
+        "Divergent days": cells(episodes.divergent_days, count),
+        f"{lag_name} deepest below {basis_words}": cells(
+            episodes[f"laggard_worst_drawdown_{basis}"], below),
+        "Days since the previous episode": cells(episodes.days_since_previous_episode, count),
     })
     for n in (30, 90, 365):
-        shown[f"{lag_name} after {n} d"] = [signed_pct(v) for v in
-                                             episodes[f"laggard_return_{n}d"]]
-        shown[f"{lead_name} after {n} d"] = [signed_pct(v) for v in
-                                              episodes[f"leader_return_{n}d"]]
+        shown[f"{lag_name} after {n} d"] = cells(episodes[f"laggard_return_{n}d"], signed_pct)
+        shown[f"{lead_name} after {n} d"] = cells(episodes[f"leader_return_{n}d"], signed_pct)
     shown[f"Days to a new {lag_name} record high"] = [
-        count(v) if not pd.isna(v) else "none yet"
-        for v in episodes.laggard_days_to_record_high]
+        count(v, unknown="none yet") for v in episodes.laggard_days_to_record_high]
     table(shown, f"divergence_episodes_{p.pair_id.replace('/', '_').replace('^', '')}",
           height=420)
     summary = query("SELECT * FROM marts.mart_divergence_outcome_summary WHERE pair_id = ? "
                     "ORDER BY horizon_days", (p.pair_id,))
     st.subheader("After all episodes, with n")
     shown = pd.DataFrame({
-        "After": [f"{count(v)} days" for v in summary.horizon_days],
-        "Episodes": [count(v) for v in summary.n_episodes],
-        "Known outcomes": [count(v) for v in summary.n_known],
+        "After": cells(summary.horizon_days, days),
+        "Episodes": cells(summary.n_episodes, count),
+        "Known outcomes": cells(summary.n_known, count),
         f"{lag_name} beat {lead_name}": [
-            f"{count(b)} ({pct(s)})" if k else "-" for b, s, k in
+            f"{count(b)} ({pct(s)})" if k else CELL for b, s, k in
             zip(summary.n_laggard_beat, summary.share_laggard_beat, summary.n_known,
                 strict=True)],
-        f"Median {lag_name}": [signed_pct(v) for v in summary.median_laggard_return],
-        f"Median {lead_name}": [signed_pct(v) for v in summary.median_leader_return],
+        f"Median {lag_name}": cells(summary.median_laggard_return, signed_pct),
+        f"Median {lead_name}": cells(summary.median_leader_return, signed_pct),
         f"New {lag_name} record within": [
-            f"{count(r)} of {count(k)} ({pct(s)})" if k else "-" for r, k, s in
+            f"{count(r)} of {count(k)} ({pct(s)})" if k else CELL for r, k, s in
             zip(summary.n_laggard_record, summary.n_record_known, summary.share_laggard_record,
                 strict=True)],
         "Reading": ["anecdote (too few)" if a else "history, not odds"
@@ -537,7 +536,7 @@ def _against_every_day(p: pd.Series, threshold: float, basis_words: str,
         hovertext=[f"Episode {count(e.episode_number)}, {when(e.episode_start)} to "
                    f"{when(e.episode_end)}: over the next {horizon} days {lag_name} "
                    f"{signed_pct(e.laggard_return)}, {lead_name} {signed_pct(e.leader_return)} "
-                   f"({e.laggard_minus_leader_return * 100:+,.1f} percentage points)"
+                   f"({points(e.laggard_minus_leader_return)})"
                    for e in episodes.itertuples()], hoverinfo="text"))
     fig.add_vline(x=0, line=dict(color="#444", dash="dot", width=1))
     fig.update_xaxes(tickformat="+,.0%", hoverformat="+,.1%")
@@ -612,7 +611,7 @@ def _lead_and_lag(p: pd.Series, label: str) -> None:
             f"{lead_name}'s (a peak there: {lag_name} follows); at -k, before it. The band is "
             f"where 95 % of two unrelated series' correlations fall, at each lag's n. The "
             f"largest is at lag {peak} (red; r = "
-            f"{s.peak_corr:.2f}, n = {count(s.peak_n_weeks)} weeks): "
+            f"{corr(s.peak_corr)}, n = {count(s.peak_n_weeks)} weeks): "
             f"{s.reading or 'not comparable with lag 0'}.")
         if not pd.isna(s.share_corr_30_positive):
             caption += (
@@ -695,7 +694,8 @@ def page_coincidence() -> None:
             x=part.leader_event_date, y=[rows["bottoms"]] * len(part), mode="markers",
             name=f"bottom: {states[state]}", legendgroup=state, showlegend=False,
             marker=dict(symbol="triangle-down", size=11, color=color),
-            text=[f"{lead_name} trough {when(e.leader_event_date)} ({pct(e.leader_max_drawdown)}); "
+            text=[f"{lead_name} trough {when(e.leader_event_date)} "
+                  f"({below_record(e.leader_max_drawdown)}); "
                   f"{lag_name} lowest low {when(e.laggard_event_date)}"
                   for e in part.itertuples()], hoverinfo="text"))
     fig.update_yaxes(categoryorder="array", categoryarray=[
@@ -710,16 +710,15 @@ def page_coincidence() -> None:
          f"{lag_name}'s stored history does not cover the window.")
     st.subheader("Clusters and bottoms (newest first)")
     shown = pd.DataFrame({
-        "Leader event": [when(v) for v in events.leader_event_date],
+        "Leader event": cells(events.leader_event_date, when),
         "Kind": ["record cluster (" + b + ")" if t == "record_cluster" else "bottom"
                  for t, b in zip(events.event_type, events.leader_basis, strict=True)],
-        "From": [when(v) for v in events.leader_start_date],
-        f"{lead_name} value": [num(v) for v in events.leader_event_value],
-        f"{lag_name} event": [when(v) for v in events.laggard_event_date],
-        f"{lag_name} value": [num(v) for v in events.laggard_event_value],
-        "Days apart": [count(v) for v in events.days_from_leader_event],
-        "Coincides": [yes_no_unknown(v, f"unknown (no {lag_name} data)")
-                      for v in events.coincides],
+        "From": cells(events.leader_start_date, when),
+        f"{lead_name} value": cells(events.leader_event_value, num),
+        f"{lag_name} event": cells(events.laggard_event_date, when),
+        f"{lag_name} value": cells(events.laggard_event_value, num),
+        "Days apart": cells(events.days_from_leader_event, count),
+        "Coincides": [yes_no(v, f"unknown (no {lag_name} data)") for v in events.coincides],
     })
     table(shown, f"peak_coincidence_{p.pair_id.replace('/', '_').replace('^', '')}",
           height=480)
@@ -763,10 +762,9 @@ def _period_changes(weekly: pd.DataFrame, column: str, lo: date,
                          "last": [when(d) for d in groups.week_ending.max()],
                          "weeks": groups.size().to_numpy(), "label": label})
     bars["text"] = [
-        f"{r.label}: {r.value:+,.1f} bn" + ("" if period == "week" else
-                                            f", the sum of {count(r.weeks)} weekly change"
-                                            f"{'' if r.weeks == 1 else 's'} (weeks ending "
-                                            f"{r.first} to {r.last})")
+        f"{r.label}: {signed_bn(r.value)}" + ("" if period == "week" else
+                                              f", the sum of {plural(r.weeks, 'weekly change')}"
+                                              f" (weeks ending {r.first} to {r.last})")
         for r in bars.itertuples()]
     return period, bars
 
@@ -853,8 +851,8 @@ def page_liquidity() -> None:
         fig.add_trace(go.Scatter(
             x=moves.effective_date, y=moves.new_upper, mode="markers", name=direction,
             marker=dict(symbol=symbol, size=10, color=color),
-            text=[f"{abs(m.change_bp)} bp {direction}, no. {m.number_in_year} of {m.year}; "
-                  f"announced {when(m.announcement_date) or 'unknown'}, effective "
+            text=[f"{count(abs(m.change_bp))} bp {direction}, no. {m.number_in_year} of "
+                  f"{m.year}; announced {when(m.announcement_date)}, effective "
                   f"{when(m.effective_date)}" for m in moves.itertuples()],
             hoverinfo="text"))
     announced = shown_changes.dropna(subset=["announcement_date"])
@@ -862,7 +860,7 @@ def page_liquidity() -> None:
         x=announced.announcement_date, y=announced.old_upper, mode="markers",
         name="FOMC announcement", marker=dict(symbol="circle-open", size=9, color="#264653"),
         text=[f"FOMC announcement {when(m.announcement_date)} (as reported): "
-              f"{m.change_bp:+d} bp, effective {when(m.effective_date)}"
+              f"{signed(m.change_bp, 0)} bp, effective {when(m.effective_date)}"
               for m in announced.itertuples()], hoverinfo="text"))
     fig.update_yaxes(title_text="percent", ticksuffix=" %")
     time_axis(fig, lo, hi)
@@ -892,14 +890,14 @@ def page_liquidity() -> None:
     st.subheader("Policy-rate changes (newest first)")
     newest = changes.sort_values("effective_date", ascending=False)
     shown = pd.DataFrame({
-        "Effective (FRED)": [when(v) for v in newest.effective_date],
-        "Announced (FOMC)": [when(v) or "not in the seed" for v in newest.announcement_date],
-        "Move": [f"{v:+d} bp" for v in newest.change_bp],
+        "Effective (FRED)": cells(newest.effective_date, when),
+        "Announced (FOMC)": [when(v, "not in the seed") for v in newest.announcement_date],
+        "Move": [f"{signed(v, 0)} bp" for v in newest.change_bp],
         "Kind": [f"{d}, no. {n} of {y}" for d, n, y in
                  zip(newest.direction, newest.number_in_year, newest.year, strict=True)],
-        "Range before": [f"{a:.2f}-{b:.2f} %" for a, b in
+        "Range before": [rate_range(a, b, CELL) for a, b in
                          zip(newest.old_lower, newest.old_upper, strict=True)],
-        "Range after": [f"{a:.2f}-{b:.2f} %" for a, b in
+        "Range after": [rate_range(a, b, CELL) for a, b in
                         zip(newest.new_lower, newest.new_upper, strict=True)],
     })
     table(shown, "policy_rate_changes", height=420)
@@ -907,7 +905,7 @@ def page_liquidity() -> None:
         st.subheader("Dated events (as reported)")
         newest_events = all_dated.iloc[::-1]
         table(pd.DataFrame({
-            "Date": [when(v) for v in newest_events.event_date],
+            "Date": cells(newest_events.event_date, when),
             "Event": list(newest_events.text),
             "Source": [f"{s} ({lab})" for s, lab in
                        zip(newest_events.source, newest_events.label, strict=True)],

@@ -72,6 +72,37 @@ def test_today_tells_the_brief_and_the_headline_numbers(warehouse, monkeypatch):
     assert metrics["Russell 2000 / Bitcoin"] == "Not divergent"
 
 
+def test_the_distance_cards_say_below_without_a_minus(warehouse, monkeypatch):
+    """Each card of the Today page says how far below its record close an instrument is in
+    words ("26.4 % below its record close", red, arrow down), never "-26.4 % vs record
+    close" nor "-0.0 %"; the distance is the close and the record from the marts, divided
+    here; "at a record close" only at one."""
+    from streamlit.proto.Metric_pb2 import Metric
+
+    from tests.conftest import query
+
+    up, down = Metric.MetricDirection.Value("UP"), Metric.MetricDirection.Value("DOWN")
+    green, red = Metric.MetricColor.Value("GREEN"), Metric.MetricColor.Value("RED")
+    app = _open(monkeypatch, warehouse, "Today")
+    cards = {m.label: m.proto for m in app.metric}
+    standing = query(warehouse, """
+        SELECT subject_name, close, record_value, is_at_record FROM marts.mart_daily_brief
+        WHERE fact_kind = 'standing' AND basis = 'close'
+          AND brief_date = (SELECT max(brief_date) FROM marts.mart_daily_brief)""")
+    assert len(standing) >= 2 and not standing.is_at_record.all()
+    for r in standing.itertuples():
+        card = cards[r.subject_name]
+        if r.is_at_record:
+            assert (card.delta, card.direction, card.color) == ("at a record close", up, green)
+            continue
+        size = (1 - r.close / r.record_value) * 100
+        number = f"{size:.1f}" if size >= 0.05 else f"{size:.2f}"
+        assert card.delta == f"{number} % below its record close", card.delta
+        assert (card.direction, card.color) == (down, red)
+    deltas = " ".join(m.proto.delta for m in app.metric)
+    assert "-0.0" not in deltas and "+0.0" not in deltas and "vs record" not in deltas
+
+
 def test_pair_and_range_controls(warehouse, monkeypatch):
     app = _open(monkeypatch, warehouse, "Pairs")
     pair = app.selectbox(key="pair")
