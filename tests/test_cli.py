@@ -89,12 +89,11 @@ def test_run_prints_synthetic_snapshot_and_records_the_run(tmp_path, dbt_manifes
             "the last read; source demo, SYNTHETIC)") in " ".join(again.stdout.split())  # wrapped
 
 
-def test_brief_command_any_date_and_clear_errors(tmp_path, dbt_manifest):
+def test_brief_command_any_date_and_clear_errors(tmp_path, demo_build):
     """`cli brief --date` and `make brief DATE=` read the warehouse LOCKSTEP_WAREHOUSE
-    names; a date outside it or not a date is a clear error."""
-    from tests.conftest import materialize_all
-
-    result, warehouse = materialize_all(tmp_path, source="demo")
+    names (the session's demo build, only read); a date outside it or not a date is a
+    clear error."""
+    result, warehouse = demo_build.first, demo_build.warehouse
     assert result.success
     env = {**os.environ, "LOCKSTEP_WAREHOUSE": str(warehouse), "LOCKSTEP_SOURCE": "demo"}
 

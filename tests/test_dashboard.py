@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import PROJECT_ROOT, materialize_all
+from tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -24,11 +24,10 @@ RAW_NUMBER = re.compile(r"^-?\d+\.\d{3,}$")
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory, dbt_manifest):
-    tmp = tmp_path_factory.mktemp("dash")
-    result, warehouse = materialize_all(tmp, source="demo")
-    assert result.success
-    return warehouse
+def warehouse(demo_build):
+    """The session's demo build (tests/conftest.py); the dashboard only reads its published
+    copy."""
+    return demo_build.warehouse
 
 
 def _open(monkeypatch, warehouse, page):
@@ -132,7 +131,8 @@ def test_missing_published_warehouse_is_explained(tmp_path, monkeypatch):
 # Run on the demo warehouse and on one built from the real history (where Bitcoin starts 27
 # years after the Russell 2000); the expected dates and sums come from the published marts
 # through SQL, the charts from the figures the dashboard sends to the browser.
-@pytest.fixture(scope="module", params=["demo", "real"])
+@pytest.fixture(scope="module",
+                params=["demo", pytest.param("real", marks=pytest.mark.real_data)])
 def built(request, warehouse):
     if request.param == "demo":
         return "demo", warehouse

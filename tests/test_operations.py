@@ -505,27 +505,29 @@ def _hold_open(warehouse, seconds: float) -> subprocess.Popen:
 
 
 def test_a_reader_holding_the_warehouse_delays_the_refresh_then_it_completes(
-        tmp_path, monkeypatch, dbt_manifest):
-    first, warehouse = materialize_all(tmp_path, source="demo")
+        tmp_path, monkeypatch, demo_build, demo_copy):
+    # the first run: the session's demo build, copied here as it left the warehouse
+    first, warehouse = demo_build.first, demo_copy
     assert first.success
     monkeypatch.setenv("LOCKSTEP_LOCK_TIMEOUT", "120")
     holder = _hold_open(warehouse, 6)
     started = time.monotonic()
-    second, _ = materialize_all(tmp_path, source="demo")
+    second, _ = materialize_all(tmp_path / "run", source="demo")
     holder.wait(30)
     assert second.success
     assert time.monotonic() - started >= 4  # it waited for the reader to close
 
 
 def test_a_reader_that_stays_fails_the_refresh_with_what_to_do(tmp_path, monkeypatch,
-                                                              dbt_manifest):
-    first, warehouse = materialize_all(tmp_path, source="demo")
+                                                              demo_build, demo_copy):
+    # the first run: the session's demo build, copied here as it left the warehouse
+    first, warehouse = demo_build.first, demo_copy
     assert first.success
     monkeypatch.setenv("LOCKSTEP_LOCK_TIMEOUT", "2")
     holder = _hold_open(warehouse, 60)
     try:
         started = time.monotonic()
-        second, _ = materialize_all(tmp_path, source="demo")
+        second, _ = materialize_all(tmp_path / "run", source="demo")
         elapsed = time.monotonic() - started
     finally:
         holder.kill()

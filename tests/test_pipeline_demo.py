@@ -18,7 +18,7 @@ from orchestration.lib.randomisation import TABLE as RANDOMISED_TABLE
 from orchestration.settings import dbt_executable
 from orchestration.sources.fred.checks import RULES as FRED_RULES
 from orchestration.sources.yahoo.checks import RULES as MARKET_RULES
-from tests.conftest import PROJECT_ROOT, materialize_all
+from tests.conftest import PROJECT_ROOT
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 
@@ -26,11 +26,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory, dbt_manifest):
-    tmp = tmp_path_factory.mktemp("pipeline")
-    first, warehouse = materialize_all(tmp, source="demo")
-    second, _ = materialize_all(tmp, source="demo")
-    return first, second, warehouse, tmp / "state" / "demo_data"
+def demo_run(demo_build):
+    """The session's demo build (tests/conftest.py): two runs on the same data, read here;
+    a test that changes the warehouse works on its own copy."""
+    return demo_build.first, demo_build.second, demo_build.warehouse, demo_build.demo_data
 
 
 def _manifest() -> dict:

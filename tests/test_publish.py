@@ -16,8 +16,9 @@ from tests.conftest import materialize_all
 pytestmark = pytest.mark.slow
 
 
-def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, dbt_manifest):
-    first, warehouse = materialize_all(tmp_path, source="demo")
+def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, demo_build, demo_copy):
+    # the first run: the session's demo build, copied here as it left the warehouse
+    first, warehouse = demo_build.first, demo_copy
     assert first.success
     root = warehouse.parent / "published"
     current = root / "current"
@@ -45,7 +46,7 @@ def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, dbt_manifest):
     reader = duckdb.connect(str(current / "lockstep.duckdb"), read_only=True)
     snapshot_before = reader.execute("SELECT count(*) FROM marts.mart_market_snapshot"
                                      ).fetchone()[0]
-    second, _ = materialize_all(tmp_path, source="demo")
+    second, _ = materialize_all(tmp_path / "run", source="demo")
     assert second.success
     # dbt's post-hooks recorded each build of the brief, fct_all_time_highs,
     # fct_divergence_daily and int_running_peaks, and the view over it (fct_drawdowns_daily)
@@ -301,14 +302,14 @@ def _rewrites(warehouse) -> list[dict]:
     return list(builds.values())
 
 
-def test_a_view_built_alone_records_every_row(tmp_path, dbt_manifest):
+def test_a_view_built_alone_records_every_row(tmp_path, demo_build, demo_copy):
     """fct_drawdowns_daily built by hand without int_running_peaks (its SQL may have
     changed): it cannot tell which rows changed, so it records every row (null)."""
     import subprocess
 
     from orchestration.settings import dbt_executable
 
-    first, warehouse = materialize_all(tmp_path, source="demo")
+    first, warehouse = demo_build.first, demo_copy  # a copy of the session's demo build
     assert first.success
     dbt_dir = Path(__file__).resolve().parent.parent / "dbt_project"
     out = subprocess.run(
