@@ -31,8 +31,8 @@ DBT = $(CURDIR)/.venv-dbt/bin/dbt
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests -type f 2>/dev/null) \
                dbt_project/dbt_project.yml dbt_project/profiles.yml
 MANIFEST := dbt_project/target/manifest.json
-# the warehouse the manifest was parsed for: dbt's partial parsing (about 3 s of every run)
-# only holds for that path, so a new LOCKSTEP_WAREHOUSE re-parses once
+# the warehouse the manifest was parsed for: dbt's partial parsing (which spares every run a
+# full parse) only holds for that path, so a new LOCKSTEP_WAREHOUSE re-parses once
 PARSED_FOR := dbt_project/target/.parsed-for
 $(shell mkdir -p dbt_project/target; echo "$(LOCKSTEP_WAREHOUSE)" | cmp -s - $(PARSED_FOR) \
   || echo "$(LOCKSTEP_WAREHOUSE)" > $(PARSED_FOR))
@@ -44,9 +44,9 @@ help:
 
 # Both environments are installed with their bytecode compiled (uv --compile-bytecode): a
 # Python that may not write .pyc files (PYTHONDONTWRITEBYTECODE, a read-only install)
-# otherwise compiles every module it imports on every start -- `import dagster` took 4.4 s
-# instead of 1.9 s here, and each run imports dagster, pandas, matplotlib and dbt-core.
-# Costs about 45 s once, at install.
+# otherwise compiles every module it imports on every start, and each run imports dagster,
+# pandas, matplotlib and dbt-core: that would more than double their import time. It costs
+# under a minute once, at install.
 # Set-up chatter (pip, uv sync, dbt parse) goes to $(SETUP_LOG), unless VERBOSE=1; a
 # failing step prints the log's last lines.
 SETUP_LOG := $(LOCKSTEP_STATE_DIR)/logs/setup.log

@@ -123,7 +123,8 @@ def _partitions(instance: Callable, settings, start: str | None,
     raw/fred_observations recorded in its instance): every year the source can have, so
     the UI's partition health is right from the start. Otherwise the daily refresh: the
     current year, incremental."""
-    from orchestration.partitions import FIRST_YEAR, newest_key, partitioned_keys, range_tags, years
+    from orchestration.definitions import partitioned_keys
+    from orchestration.partitions import FIRST_YEAR, newest_key, range_tags, years
 
     if start or end:
         first, last = years(date.fromisoformat(start) if start else FIRST_YEAR,
@@ -131,7 +132,7 @@ def _partitions(instance: Callable, settings, start: str | None,
         tags = {**range_tags(first, last), "lockstep/backfill": f"{start or ''}..{end or ''}"}
         return tags, f"backfill of the years {first} to {last} (whole years)"
     if not settings.warehouse.exists() or not all(
-            instance().get_materialized_partitions(key) for key in partitioned_keys()):
+            instance().get_latest_materialization_event(key) for key in partitioned_keys()):
         if settings.is_synthetic:
             from orchestration.sources.demo.client import START
 
@@ -164,7 +165,7 @@ def _run(settings, start: str | None = None, end: str | None = None) -> int:
     instance = _instance()
     for dead in fail_dead_runs(instance, "`make run`"):
         print(f"lockstep: {dead.line()}", flush=True)
-    verbose = os.environ.get("VERBOSE", "").strip() not in ("", "0")
+    verbose = settings.verbose
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     log_file = None if verbose else settings.state_dir / "logs" / f"run-{stamp}.log"
     print(f"lockstep: running the {what} on {label} into {settings.warehouse}"
@@ -214,7 +215,7 @@ def _docs(settings, port: int, serve: bool) -> int:
 
     from orchestration.lib.warehouse import writer_lock
     from orchestration.project import lockstep_dbt_project
-    from orchestration.settings import dbt_executable
+    from orchestration.settings import child_environment, dbt_executable
 
     if not settings.warehouse.exists():
         print(f"lockstep: no warehouse at {settings.warehouse}: run `make run` (or `make demo`) "
@@ -227,7 +228,7 @@ def _docs(settings, port: int, serve: bool) -> int:
     with writer_lock(settings.warehouse):
         shutil.copyfile(settings.warehouse, copy)
     dbt = str(dbt_executable())
-    env = {**os.environ, "LOCKSTEP_WAREHOUSE": str(copy)}
+    env = child_environment(LOCKSTEP_WAREHOUSE=str(copy))
     common = ["--profiles-dir", str(project), "--target-path", str(target), "--quiet"]
     print(f"lockstep: generating dbt's docs of {settings.warehouse} into {target}")
     made = subprocess.run([dbt, "docs", "generate", *common], cwd=project, env=env)

@@ -8,9 +8,8 @@ every year's status is its own. A backfill of many years runs as one step
 
 Why years, not months or days: the history reaches back to 1927 (^GSPC), so monthly
 partitions would be 1,199 and daily ones over 36,000, and Dagster records one event per
-partition and asset. `python benchmarks/bench_partitions.py` measures it (README,
-"Partitions, backfills and re-runs"): recording a full-history load took 92 s by month
-against 8 s by year on the persistent instance, at a slow moment of the machine. A year of
+partition and asset: recording a full-history load by month is about twelve times the work
+of recording it by year (`python benchmarks/bench_partitions.py` measures it). A year of
 every catalog symbol is a few thousand rows, and the unit a person re-loads after a
 revision. The current year exists from its first day (end_offset=1), so the daily refresh
 always has its partition.
@@ -78,11 +77,3 @@ def requested_window(context: dg.AssetExecutionContext) -> tuple[date | None, da
     window = context.partition_time_window
     return window.start.date(), window.end.date() - timedelta(days=1)
 
-
-def partitioned_keys() -> list[dg.AssetKey]:
-    """The assets partitioned by HISTORY (every source's raw history)."""
-    from orchestration.definitions import defs
-
-    graph = defs.resolve_asset_graph()
-    return sorted((k for k in graph.get_all_asset_keys()
-                   if graph.get(k).partitions_def == HISTORY), key=str)

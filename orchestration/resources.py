@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from functools import cached_property
-
 import dagster as dg
 from dagster_dbt import DbtCliResource
-from packaging import version
 from pydantic import PrivateAttr
 
+from orchestration.lib.dagster_private import LockstepDbtCliResource
 from orchestration.lib.retry import Backoff
-from orchestration.project import dbt_manifest, lockstep_dbt_project
+from orchestration.project import lockstep_dbt_project
 from orchestration.settings import Settings, dbt_executable, load_settings
 
 
@@ -61,28 +59,6 @@ class LockstepResource(dg.ConfigurableResource):
         if self._settings is None:
             self._settings = load_settings()
         return self._settings
-
-
-class LockstepDbtCliResource(DbtCliResource):
-    """DbtCliResource without two start-up costs lockstep does not need.
-
-    - dagster-dbt runs `dbt --version` in a subprocess on every run to learn the version
-      (2.5-7.5 s on this machine, README "Performance"); the prepared manifest records the
-      version of the dbt that parsed it, which is the dbt of .venv-dbt that runs the build.
-    - it opens a dbt adapter inside the Dagster process, used only to fetch row counts and
-      column metadata, which lockstep does not request; dbt-core is not importable in the
-      Dagster environment, so the stock hook logs a warning with a traceback on every run.
-    dagster-dbt 0.29 (pinned below 0.30 in pyproject.toml) has no public setting for either,
-    so these are overrides of its hooks; tests/test_definitions.py checks their behaviour
-    (a real build: no probe, the installed version used, events parsed, no adapter error).
-    """
-
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        return version.parse(dbt_manifest()["metadata"]["dbt_version"])
-
-    def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 - same signature as the base
-        return None
 
 
 def dbt_resource() -> DbtCliResource:

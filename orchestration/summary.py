@@ -64,9 +64,10 @@ def _innermost(error) -> str:
 
 
 def _delivery() -> str:
-    from orchestration.lib.alerts import delivery, webhook_from_env
+    from orchestration.lib.alerts import delivery
+    from orchestration.settings import alert_webhook
 
-    return delivery(webhook_from_env())
+    return delivery(alert_webhook())
 
 
 def failed_error_checks(events: Iterable) -> int:

@@ -14,6 +14,8 @@ import pytest
 from tests.conftest import materialize_all
 
 pytestmark = pytest.mark.slow
+# the test marts' date columns, as a dbt mart declares its own (its YAML's meta: date_column)
+DATES = {"daily": "day", "latest": "day"}
 
 
 def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, demo_build, demo_copy):
@@ -41,6 +43,20 @@ def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, demo_build, de
     for name, rows in live_counts.items():
         parquet = current / "parquet" / name / "*.parquet"
         assert duckdb.sql(f"SELECT count(*) FROM '{parquet}'").fetchall()[0][0] == rows
+    # a mart's Parquet is split by the date column it declares, which the UI's date range
+    # reads too: mart_lead_lag_rolling's windows by their last week, not their first
+    assert manifest["date_columns"]["mart_lead_lag_rolling"] == "window_end_week"
+    with duckdb.connect(str(warehouse), read_only=True) as live:
+        years, start, end = live.execute(
+            "SELECT list(DISTINCT year(window_end_week)::VARCHAR), "
+            "min(window_end_week), max(window_end_week) FROM marts.mart_lead_lag_rolling"
+        ).fetchone()
+    assert sorted(p.stem for p in (current / "parquet" / "mart_lead_lag_rolling").iterdir()) \
+        == sorted(years)
+    [observed] = [e.asset_observation_data.asset_observation.metadata["date_range"].value
+                  for e in first.all_events if e.event_type_value == "ASSET_OBSERVATION"
+                  and e.asset_key.path[-1] == "mart_lead_lag_rolling"]
+    assert observed == f"{start} to {end}"
 
     # a BI reader keeps the published file open during the next refresh
     reader = duckdb.connect(str(current / "lockstep.duckdb"), read_only=True)
@@ -131,7 +147,7 @@ def test_a_new_version_replaces_only_the_dates_that_changed(tmp_path, monkeypatc
     monkeypatch.setattr(publish, "KEEP_VERSIONS", 10)
     warehouse, root = tmp_path / "w.duckdb", tmp_path / "published"
     _live(warehouse).close()
-    one = publish_marts(warehouse, root, "one")
+    one = publish_marts(warehouse, root, "one", date_columns=DATES)
     assert one["started_from"] is None and set(one["changes"].values()) == {"copied whole"}
     assert _same(warehouse, root / "current" / DB_NAME)["daily"] == "value:the value"
 
@@ -142,7 +158,7 @@ def test_a_new_version_replaces_only_the_dates_that_changed(tmp_path, monkeypatc
         con.execute("INSERT INTO marts.daily VALUES (DATE '2026-02-10', 0, 7.0), "
                     "(DATE '2026-02-10', 1, 8.0), (NULL, 10, 1.0)")
         con.execute("COMMENT ON COLUMN marts.daily.value IS NULL")
-    two = publish_marts(warehouse, root, "two")
+    two = publish_marts(warehouse, root, "two", date_columns=DATES)
     assert two["started_from"] == "v-one"
     # of 40 dates x 3 symbols (12 of them in 2025) and 1 undated row: 2026-01-05 changed (3
     # rows), 2026-01-07
@@ -167,7 +183,7 @@ def test_a_new_version_replaces_only_the_dates_that_changed(tmp_path, monkeypatc
                     "'a quarter' AS share")
         con.execute("DROP VIEW marts.latest")
         con.execute("CREATE TABLE marts.extra AS SELECT 1 AS n")
-    three = publish_marts(warehouse, root, "three")
+    three = publish_marts(warehouse, root, "three", date_columns=DATES)
     assert three["changes"] == {"daily": "unchanged", "extra": "copied whole",
                                 "pairs": "copied whole"}
     _same(warehouse, root / "current" / DB_NAME)
@@ -177,27 +193,15 @@ def test_a_new_version_replaces_only_the_dates_that_changed(tmp_path, monkeypatc
     # the version it started from is as it was: a reader of it saw no change
     with duckdb.connect(str(root / "v-two" / DB_NAME), read_only=True) as con:
         assert con.execute("SELECT share FROM marts.pairs").fetchone() == (0.25,)
-    # a version published before digests were kept: its tables are hashed instead
-    from orchestration.lib.publish import DIGESTS
-    (root / "current" / DIGESTS).unlink()
     with duckdb.connect(str(warehouse)) as con:
         con.execute("UPDATE marts.daily SET value = value + 1 WHERE day = DATE '2026-01-10'")
-    four = publish_marts(warehouse, root, "four")
+    four = publish_marts(warehouse, root, "four", date_columns=DATES)
     assert four["changes"]["daily"] == "1 of 41 dates (day) replaced, 3 of 121 rows"
     _same(warehouse, root / "current" / DB_NAME)
     assert _same_file(root, "three", "four", "daily/2025", "daily/undated")
     assert not _same_file(root, "three", "four", "daily/2026")
     assert _parquet(root, "four", "daily") == {"2025": 36, "2026": 83, "undated": 2}
     _parquet_is_live(warehouse, root, "four", "daily")
-    # a version published when Parquet was one file per mart: every part is written
-    old = root / "v-four" / "parquet"
-    for mart in ("daily", "pairs", "extra"):
-        shutil.rmtree(old / mart)
-        (old / f"{mart}.parquet").write_bytes(b"")
-    publish_marts(warehouse, root, "five")
-    assert _parquet(root, "five", "daily") == {"2025": 36, "2026": 83, "undated": 2}
-    assert _parquet(root, "five", "extra") == {"all": 1}
-    assert not (root / "v-five" / "parquet" / "daily.parquet").exists()
 
 
 # a process that opens a published file read-only, says so, and reads it when told
@@ -222,15 +226,15 @@ def test_a_new_version_reuses_the_file_of_the_version_it_retires(tmp_path):
 
     warehouse, root = tmp_path / "w.duckdb", tmp_path / "published"
     _live(warehouse).close()
-    assert publish_marts(warehouse, root, "one")["reused_retired_file"] is False
+    assert publish_marts(warehouse, root, "one", date_columns=DATES)["reused_retired_file"] is False
     _change(warehouse, "UPDATE marts.daily SET value = -1 WHERE day = DATE '2026-01-05'")
-    two = publish_marts(warehouse, root, "two")
+    two = publish_marts(warehouse, root, "two", date_columns=DATES)
     assert two["started_from"] == "v-one" and two["reused_retired_file"] is False
     two_bytes = (root / "v-two" / DB_NAME).read_bytes()
     with duckdb.connect(str(warehouse), read_only=True) as con:
         two_daily = con.execute("SELECT count(*), sum(value) FROM marts.daily").fetchone()
     _change(warehouse, "DELETE FROM marts.daily WHERE day = DATE '2026-01-07'")
-    three = publish_marts(warehouse, root, "three")
+    three = publish_marts(warehouse, root, "three", date_columns=DATES)
     assert three["started_from"] == "v-one" and three["reused_retired_file"] is True
     # what v-one held differs from the live marts on both changed dates: 3 rows on the 5th
     # (updated), none now on the 7th (3 deleted)
@@ -246,7 +250,7 @@ def test_a_new_version_reuses_the_file_of_the_version_it_retires(tmp_path):
     try:
         assert reader.stdout.readline().strip() == "open"
         _change(warehouse, "UPDATE marts.daily SET value = value + 100")
-        four = publish_marts(warehouse, root, "four")
+        four = publish_marts(warehouse, root, "four", date_columns=DATES)
         assert four["started_from"] == "v-three" and four["reused_retired_file"] is False
         _same(warehouse, root / "current" / DB_NAME)
         out, _ = reader.communicate("go\n", timeout=60)
@@ -265,26 +269,26 @@ def test_a_retired_version_older_than_a_whole_rebuild_is_not_reused(tmp_path):
     warehouse, root = tmp_path / "w.duckdb", tmp_path / "published"
     _live(warehouse).close()
     _rewrote(warehouse, "daily", None)
-    publish_marts(warehouse, root, "one")
+    publish_marts(warehouse, root, "one", date_columns=DATES)
     _rewrote(warehouse, "daily", "2026-01-15")
-    publish_marts(warehouse, root, "two")
+    publish_marts(warehouse, root, "two", date_columns=DATES)
     # the rebuild after an upgrade: every row rewritten
     _change(warehouse, "UPDATE marts.daily SET value = value * 2")
     _rewrote(warehouse, "daily", None)
-    three = publish_marts(warehouse, root, "three")
+    three = publish_marts(warehouse, root, "three", date_columns=DATES)
     assert three["reused_retired_file"] is True  # from v-one or v-two: every row either way
     _same(warehouse, root / "current" / DB_NAME)
     # the next day: from v-two every row would be hashed again, from v-three only the day's
     _change(warehouse, "UPDATE marts.daily SET value = 0 WHERE day = DATE '2026-01-25'")
     _rewrote(warehouse, "daily", "2026-01-25")
-    four = publish_marts(warehouse, root, "four")
+    four = publish_marts(warehouse, root, "four", date_columns=DATES)
     assert four["reused_retired_file"] is False and four["started_from"] == "v-three"
     assert four["changes"]["daily"] == "1 of 41 dates (day) replaced, 3 of 121 rows"
     _same(warehouse, root / "current" / DB_NAME)
     # a day later both v-three and v-four need only the rows from their records on
     _change(warehouse, "UPDATE marts.daily SET value = 1 WHERE day = DATE '2026-01-26'")
     _rewrote(warehouse, "daily", "2026-01-26")
-    five = publish_marts(warehouse, root, "five")
+    five = publish_marts(warehouse, root, "five", date_columns=DATES)
     assert five["reused_retired_file"] is True and five["started_from"] == "v-three"
     assert five["changes"]["daily"] == "2 of 41 dates (day) replaced, 6 of 121 rows"
     _same(warehouse, root / "current" / DB_NAME)
@@ -345,12 +349,12 @@ def test_only_the_rows_a_build_rewrote_are_hashed(tmp_path, monkeypatch):
     warehouse, root = tmp_path / "w.duckdb", tmp_path / "published"
     _live(warehouse).close()
     _rewrote(warehouse, "daily", None)  # its first build: every row
-    one = publish_marts(warehouse, root, "one")
+    one = publish_marts(warehouse, root, "one", date_columns=DATES)
     assert one["rewrites_seen"][0] == 1
     # a build rewrote the rows from 2026-01-15 on; one of its dates changed
     _change(warehouse, "UPDATE marts.daily SET value = -1 WHERE day = DATE '2026-01-20'")
     _rewrote(warehouse, "daily", "2026-01-15")
-    two = publish_marts(warehouse, root, "two")
+    two = publish_marts(warehouse, root, "two", date_columns=DATES)
     assert two["changes"]["daily"] == "1 of 41 dates (day) replaced, 3 of 121 rows"
     assert two["rewrites_seen"][0] == 2
     _same(warehouse, root / "current" / DB_NAME)
@@ -358,25 +362,26 @@ def test_only_the_rows_a_build_rewrote_are_hashed(tmp_path, monkeypatch):
     # not hashed, so the copy keeps the old value -- what "only what a build rewrote" means
     _change(warehouse, "UPDATE marts.daily SET value = -2 WHERE day = DATE '2025-12-25'")
     _rewrote(warehouse, "daily", "2026-01-25")
-    assert publish_marts(warehouse, root, "three")["changes"]["daily"] == "unchanged"
+    three = publish_marts(warehouse, root, "three", date_columns=DATES)
+    assert three["changes"]["daily"] == "unchanged"
     with pytest.raises(AssertionError):
         _same(warehouse, root / "current" / DB_NAME)
     # a row deleted before it changes that date's count: that date is hashed and replaced;
     # no build since the last publish: still only the counts are read
     _change(warehouse, "DELETE FROM marts.daily WHERE day = DATE '2025-12-22' AND symbol = 0")
-    four = publish_marts(warehouse, root, "four")
+    four = publish_marts(warehouse, root, "four", date_columns=DATES)
     assert four["changes"]["daily"] == "1 of 41 dates (day) replaced, 2 of 120 rows"
     # a build that rewrote every row (null): every date is hashed, the 2025-12-25 change too
     _rewrote(warehouse, "daily", "2026-01-25")
     _rewrote(warehouse, "daily", None)
-    five = publish_marts(warehouse, root, "five")
+    five = publish_marts(warehouse, root, "five", date_columns=DATES)
     assert five["changes"]["daily"] == "1 of 41 dates (day) replaced, 3 of 120 rows"
     _same(warehouse, root / "current" / DB_NAME)
     # a warehouse whose records start over (replaced, or records reset): every row is hashed
     _change(warehouse, "DELETE FROM ops.mart_rewrites")
     _change(warehouse, "UPDATE marts.daily SET value = -3 WHERE day = DATE '2025-12-26'")
     _rewrote(warehouse, "daily", "2026-01-25")
-    six = publish_marts(warehouse, root, "six")
+    six = publish_marts(warehouse, root, "six", date_columns=DATES)
     assert six["changes"]["daily"] == "1 of 41 dates (day) replaced, 3 of 120 rows"
     assert six["rewrites_seen"][0] == 1
     _same(warehouse, root / "current" / DB_NAME)

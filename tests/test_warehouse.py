@@ -306,7 +306,8 @@ def test_every_connection_and_dbt_take_the_memory_limit(tmp_path, monkeypatch):
     """LOCKSTEP_DUCKDB_MEMORY_LIMIT caps DuckDB in lockstep's connections, with a clear
     error when DuckDB does not accept it; dbt's profile reads the same variable with the
     same default."""
-    from orchestration.lib.warehouse import DEFAULT_MEMORY_LIMIT, connect
+    from orchestration.lib.warehouse import connect
+    from orchestration.settings import DEFAULT_MEMORY_LIMIT
 
     monkeypatch.setenv("LOCKSTEP_DUCKDB_MEMORY_LIMIT", "1GB")
     with connect(tmp_path / "w.duckdb") as con:

@@ -74,7 +74,6 @@
         rewritten_from date,
         invocation_id  varchar
     );
-    alter table ops.mart_rewrites add column if not exists invocation_id varchar;
     insert into ops.mart_rewrites (id, mart, rewritten_at, rewritten_from, invocation_id)
     select
         coalesce(max(id), 0) + 1,

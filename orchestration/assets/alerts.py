@@ -32,7 +32,7 @@ def alerts(context: dg.AssetExecutionContext, lockstep: LockstepResource):
     from orchestration.lib import alerts as lib
 
     settings = lockstep.settings()
-    webhook = lib.webhook_from_env()
+    webhook = settings.alert_webhook
     with writer_lock(settings.warehouse, log=context.log.info):
         with connect(settings.warehouse, log=context.log.warning) as con:
             lib.ensure_ops_schema(con)

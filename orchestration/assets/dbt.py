@@ -1,17 +1,16 @@
 """dbt models as Dagster assets (staging -> marts), built with `dbt build` so dbt's data
 tests run with the models and show up as asset checks.
 
-dbt's unit tests are not part of this build: their inputs are fixed in YAML, so they test
-the SQL, not the day's data, and run in `make test` (tests/test_pipeline_demo.py), as dbt
-recommends for unit tests. That keeps about 2 s off every materialization.
+The step plans the build (orchestration/lib/dbt_build.py: the arguments, whole or
+incremental, from which date), streams `dbt.cli(...)`'s events to Dagster as dbt emits them,
+and then adds what lockstep reads from the built marts (orchestration/lib/mart_metadata.py).
+A full refresh is asked for per run in the launchpad (`full_refresh: true` in this step's
+config) or with LOCKSTEP_FULL_REFRESH=1.
 """
 
 
-import os
-import shutil
 import threading
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dagster as dg
@@ -21,11 +20,13 @@ from dagster_dbt import (
     DbtCliResource,
     dbt_assets,
 )
+from pydantic import Field
 
-from orchestration.lib.warehouse import memory_limit, wait_until_writable, writer_lock
+from orchestration.lib.dbt_build import BuildState
+from orchestration.lib.warehouse import wait_until_writable, writer_lock
 from orchestration.project import dbt_manifest, lockstep_dbt_project
 from orchestration.resources import LockstepResource
-from orchestration.settings import environ
+from orchestration.settings import Settings, environ
 
 DEFAULT_PAIR = "^RUT/BTC-USD"  # the pair charted on fct_divergence_daily
 # marts whose materialization carries a picture of the day (see lockstep_dbt_assets); no
@@ -33,9 +34,6 @@ DEFAULT_PAIR = "^RUT/BTC-USD"  # the pair charted on fct_divergence_daily
 # topological order
 FEATURED = {dg.AssetKey(["marts", name]) for name in
             ("mart_market_snapshot", "mart_daily_brief")}
-# incremental from the first date whose inputs changed (CHANGED_FROM)
-FROM_CHANGED_INPUTS = ("fct_all_time_highs", "fct_divergence_daily", "fct_drawdown_episodes",
-                       "mart_daily_brief")
 
 
 def eager_after_raw() -> dg.AutomationCondition:
@@ -72,8 +70,11 @@ class LockstepTranslator(DagsterDbtTranslator):
         if spec is None or spec.description:
             return spec
         test = manifest["nodes"].get(unique_id) or {}
-        return spec._replace(description=" ".join((test.get("description") or "").split())
-                             or None)
+        return dg.AssetCheckSpec(
+            name=spec.name, asset=spec.asset_key, additional_deps=spec.additional_deps,
+            blocking=spec.blocking, metadata=spec.metadata,
+            automation_condition=spec.automation_condition, partitions_def=spec.partitions_def,
+            description=" ".join((test.get("description") or "").split()) or None)
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn") or []
@@ -86,8 +87,8 @@ class LockstepTranslator(DagsterDbtTranslator):
 
 
 def _import_chart_libraries() -> None:
-    """matplotlib takes 1-2 s to import; do it while the dbt subprocess works (this process
-    only reads dbt's output meanwhile), so the chart after the build does not wait for it."""
+    """matplotlib is slow to import; do it while the dbt subprocess works (this process only
+    reads dbt's output meanwhile), so the chart after the build does not wait for it."""
     try:
         import matplotlib
 
@@ -97,55 +98,13 @@ def _import_chart_libraries() -> None:
         pass
 
 
-def _keep_parse_state(run_target: os.PathLike) -> None:
-    """dagster-dbt starts each run from the project's target/partial_parse.msgpack, which
-    holds only for the warehouse path it was parsed with (dbt hashes the profile). Put this
-    run's parse state back there, so a run after a hand-run dbt or a new LOCKSTEP_WAREHOUSE
-    pays dbt's full parse (about 3 s) once, not every time. Atomic: a run starting now reads
-    the old file or the new one."""
-    produced = Path(run_target) / "partial_parse.msgpack"
-    if not produced.exists():
-        return
-    kept = lockstep_dbt_project.project_dir / "target" / "partial_parse.msgpack"
-    partial = kept.with_name(f".partial_parse.{os.getpid()}.msgpack")
-    try:
-        shutil.copyfile(produced, partial)
-        os.replace(partial, kept)
-    except OSError:
-        partial.unlink(missing_ok=True)  # only a speed-up: never fail the build for it
+class DbtBuildConfig(dg.Config):
+    """The dbt step's run config (the launchpad shows it)."""
 
-
-def _stop_if_running(process, context) -> None:
-    """When this step stops reading dbt's events before dbt ends (Dagster refused an event,
-    the run was cancelled), dbt must not live on: it would block on its full output pipe and
-    hold the DuckDB file, and every later run would wait for the lock."""
-    import subprocess
-
-    if process.poll() is not None:
-        return
-    context.log.warning(f"stopping dbt (pid {process.pid}): this step ended before dbt did")
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def _prune_run_targets(current: os.PathLike, keep: int = 5,
-                       keep_younger_than_s: float = 24 * 3600) -> None:
-    """Each dbt invocation gets its own target directory (about 8 MB: compiled SQL, run
-    results, logs), which nothing removed. Keep the newest few and those of the last day, for
-    looking into a recent run; remove the rest."""
-    import time
-
-    target = lockstep_dbt_project.project_dir / "target"
-    runs = sorted((p for p in target.glob("lockstep_dbt_assets-*") if p.is_dir()),
-                  key=lambda p: p.stat().st_mtime, reverse=True)
-    cutoff = time.time() - keep_younger_than_s
-    for old in runs[keep:]:
-        if old.resolve() != Path(current).resolve() and old.stat().st_mtime < cutoff:
-            shutil.rmtree(old, ignore_errors=True)
+    full_refresh: bool = Field(
+        default=False,
+        description="Rebuild dbt's incremental models whole in this run (as "
+                    "LOCKSTEP_FULL_REFRESH=1 does for every run).")
 
 
 @dbt_assets(
@@ -155,90 +114,113 @@ def _prune_run_targets(current: os.PathLike, keep: int = 5,
         settings=DagsterDbtTranslatorSettings(enable_asset_checks=True)
     ),
 )
-def lockstep_dbt_assets(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, lockstep: LockstepResource
-):
+def lockstep_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
+                        lockstep: LockstepResource, config: DbtBuildConfig):
     """dbt build, its events passed on to Dagster as dbt emits them (each model's
-    materialization and each test's check result appear in the UI while dbt still runs).
-
-    dbt holds the DuckDB file for the whole build, so what lockstep reads from the built
-    marts waits until dbt has finished. For the two marts whose materialization carries a
-    picture of the day (the snapshot table, the brief: FEATURED), their events are held back
-    and follow enriched, so the asset page shows them as the latest materialization's
-    metadata; for every other mart, its row count and date range (and on
-    fct_divergence_daily the chart) follow as an observation of it."""
-    from orchestration.lib.incremental import (
-        CHANGED_FROM,
-        INCREMENTALLY,
-        build_mode,
-        changed_from,
-        incremental_models,
-        logic_fingerprint,
-        record_fingerprint,
-        record_inputs,
-    )
-    from orchestration.lib.mart_metadata import enrich
+    materialization and each test's check result appear in the UI while dbt still runs);
+    then each mart's row count and date range (`_after_build`)."""
+    from orchestration.lib.dbt_build import plan_build
 
     settings = lockstep.settings()
-    fingerprint = logic_fingerprint(lockstep_dbt_project.project_dir,
-                                    dbt_manifest()["metadata"]["dbt_version"])
     warm = threading.Thread(target=_import_chart_libraries, daemon=True)
     warm.start()
-    built: list[dg.AssetKey] = []
-    held: list = []
-    # dbt reads the warehouse path and the memory limit from the environment
-    # (dbt_project/profiles.yml)
-    with environ(
-        LOCKSTEP_WAREHOUSE=str(settings.warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-        LOCKSTEP_DUCKDB_MEMORY_LIMIT=memory_limit()
-    ):
-        with writer_lock(settings.warehouse, log=context.log.info):
-            # dbt fails at once when another process (a SQL client) holds the file
-            wait_until_writable(settings.warehouse, log=context.log.warning)
-            build = ["build", "--exclude-resource-type", "unit_test", "exposure"]
-            incremental = incremental_models(dbt_manifest())
-            whole, mode = build_mode(settings.warehouse, fingerprint, settings.full_refresh,
-                                     incremental)
-            context.log.info(f"dbt: incremental models ({', '.join(sorted(incremental))}) "
-                             f"{mode}")
-            modes, start = dict.fromkeys(incremental, mode), None
-            if whole:
-                build.append("--full-refresh")
-            elif mode == INCREMENTALLY:
-                start, dates = changed_from(settings.warehouse)
-                for name in FROM_CHANGED_INPUTS:
-                    modes[name] = f"{mode}; inputs changed: {dates}"
-                context.log.info(f"dbt: inputs changed: {dates}")
-            with environ(**{CHANGED_FROM: f"{start:%Y-%m-%d}" if start else None}):
-                invocation = dbt.cli(build, context=context, raise_on_error=False)
-            try:
-                for event in invocation.stream():
-                    key = (context.asset_key_for_output(event.output_name)
-                           if isinstance(event, dg.Output) else getattr(event, "asset_key", None))
-                    if isinstance(event, dg.Output):
-                        built.append(key)
-                        if key.path[-1] in incremental:
-                            event = event.with_metadata({**event.metadata,
-                                                         "build": modes[key.path[-1]]})
-                    if key in FEATURED:
-                        held.append((key, event))
-                    else:
-                        yield event
-            finally:
-                _stop_if_running(invocation.process, context)
-                _keep_parse_state(invocation.target_path)
-                _prune_run_targets(invocation.target_path)
-            if invocation.is_successful() and incremental <= {k.path[-1] for k in built}:
-                record_fingerprint(settings.warehouse, fingerprint)
-                record_inputs(settings.warehouse)
-            warm.join()
-            try:
-                extra = enrich(settings.warehouse, built,
-                               settings.warehouse_state_dir / "charts",
-                               default_pair=DEFAULT_PAIR)
-            except Exception as exc:  # noqa: BLE001 - metadata must never fail a build
-                context.log.warning(f"could not collect mart metadata: {exc}")
-                extra = {}
+    with writer_lock(settings.warehouse, log=context.log.info):
+        # dbt fails at once when another process (a SQL client) holds the file
+        wait_until_writable(settings.warehouse, log=context.log.warning)
+        state = _build_state(settings, config)
+        plan = plan_build(state, settings.warehouse, settings.memory_limit)
+        for line in plan.log:
+            context.log.info(line)
+        with environ(**plan.environment):  # dbt reads its settings from its environment
+            invocation = dbt.cli(list(plan.args), context=context, raise_on_error=False)
+        built, held = [], []
+        try:
+            for key, event in _events(invocation, context, plan.modes):
+                if isinstance(event, dg.Output):
+                    built.append(key)
+                if key in FEATURED:
+                    held.append((key, event))
+                else:
+                    yield event
+        finally:
+            _finish(invocation, context)
+        _record_build(invocation, settings, state, built)
+        warm.join()
+        extra = _mart_metadata(settings, built, context)
+    yield from _after_build(held, built, extra)
+    if not invocation.is_successful():
+        raise invocation.get_error() or dg.Failure("dbt build failed")
+
+
+def _build_state(settings: Settings, config: DbtBuildConfig) -> BuildState:
+    """Whole, incremental or first build, and from which date (orchestration/lib/incremental)."""
+    from orchestration.lib.dbt_build import full_refresh_request, read_build_state
+    from orchestration.lib.incremental import incremental_models, logic_fingerprint
+
+    fingerprint = logic_fingerprint(lockstep_dbt_project.project_dir,
+                                    dbt_manifest()["metadata"]["dbt_version"])
+    return read_build_state(settings.warehouse, fingerprint,
+                            full_refresh_request(config.full_refresh, settings.full_refresh),
+                            incremental_models(dbt_manifest()))
+
+
+def _events(invocation, context: dg.AssetExecutionContext,
+            modes: dict[str, str]) -> Iterator[tuple[dg.AssetKey | None, Any]]:
+    """dbt's events as Dagster's, each with its asset key; an incremental model's
+    materialization says how this build built it (metadata `build`)."""
+    for event in invocation.stream():
+        if isinstance(event, dg.Output):
+            key = context.asset_key_for_output(event.output_name)
+            if key.path[-1] in modes:
+                event = event.with_metadata({**event.metadata, "build": modes[key.path[-1]]})
+        else:
+            key = getattr(event, "asset_key", None)
+        yield key, event
+
+
+def _finish(invocation, context: dg.AssetExecutionContext) -> None:
+    """After dbt, whatever happened: dbt stopped if it outlived the step, its parse state
+    kept for the next run, old target directories removed."""
+    from orchestration.lib.dbt_build import keep_parse_state, prune_run_targets, stop_if_running
+
+    target = lockstep_dbt_project.project_dir / "target"
+    stop_if_running(invocation.process, context.log.warning)
+    keep_parse_state(invocation.target_path, target)
+    prune_run_targets(invocation.target_path, target, prefix=lockstep_dbt_assets.op.name)
+
+
+def _record_build(invocation, settings: Settings, state: BuildState,
+                  built: list[dg.AssetKey]) -> None:
+    """After a successful build of every incremental model: the logic and the inputs it
+    read, which the next build compares with (orchestration/lib/incremental.py)."""
+    from orchestration.lib.incremental import record_fingerprint, record_inputs
+
+    if invocation.is_successful() and state.incremental <= {k.path[-1] for k in built}:
+        record_fingerprint(settings.warehouse, state.fingerprint)
+        record_inputs(settings.warehouse)
+
+
+def _mart_metadata(settings: Settings, built: list[dg.AssetKey],
+                   context: dg.AssetExecutionContext) -> dict[dg.AssetKey, dict]:
+    """What lockstep reads from the built marts, by asset key; never fails the build."""
+    from orchestration.lib.mart_metadata import enrich
+    from orchestration.project import mart_date_columns
+
+    try:
+        return enrich(settings.warehouse, built, settings.warehouse_state_dir / "charts",
+                      default_pair=DEFAULT_PAIR, date_columns=mart_date_columns())
+    except Exception as exc:  # noqa: BLE001 - metadata must never fail a build
+        context.log.warning(f"could not collect mart metadata: {exc}")
+        return {}
+
+
+def _after_build(held: list, built: list[dg.AssetKey], extra: dict[dg.AssetKey, dict]):
+    """dbt holds the DuckDB file for the whole build, so what lockstep reads from the built
+    marts waits until dbt has finished. The two marts whose materialization carries a picture
+    of the day (the snapshot, the brief: FEATURED) had their events held back: they follow
+    now, enriched, so the asset page shows them as the latest materialization's metadata.
+    Every other mart's row count and date range (and fct_divergence_daily's chart) follow as
+    an observation of it."""
     for key, event in held:
         if isinstance(event, dg.Output) and key in extra:
             event = event.with_metadata({**event.metadata, **extra[key]})
@@ -246,5 +228,3 @@ def lockstep_dbt_assets(
     for key in built:
         if key in extra and key not in FEATURED:
             yield dg.AssetObservation(asset_key=key, metadata=extra[key])
-    if not invocation.is_successful():
-        raise invocation.get_error() or dg.Failure("dbt build failed")

@@ -13,6 +13,7 @@ import dagster as dg
 from orchestration.assets.dbt import lockstep_dbt_assets
 from orchestration.assets.randomised import RANDOMISED
 from orchestration.lib.publish import current_path, publish_marts
+from orchestration.lib.randomisation import DATE_COLUMN as RANDOMISED_DATE_COLUMN
 from orchestration.lib.warehouse import writer_lock
 from orchestration.resources import LockstepResource
 
@@ -36,11 +37,14 @@ MART_KEYS = sorted([*(k for k in lockstep_dbt_assets.keys if k.path[0] == "marts
     ),
 )
 def published_marts(context: dg.AssetExecutionContext, lockstep: LockstepResource):
+    from orchestration.project import mart_date_columns
+
     settings = lockstep.settings()
     tag = datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + context.run.run_id[:8]
+    date_columns = {**mart_date_columns(), RANDOMISED.path[-1]: RANDOMISED_DATE_COLUMN}
     with writer_lock(settings.warehouse, log=context.log.info):
         manifest = publish_marts(settings.warehouse, settings.publish_dir, tag,
-                                 log=context.log.warning)
+                                 date_columns=date_columns, log=context.log.warning)
     tables = "\n".join(f"| {name} | {n:,} | {manifest['changes'][name]} |"
                        for name, n in manifest["tables"].items())
     start = manifest["started_from"]

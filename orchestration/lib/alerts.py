@@ -17,15 +17,14 @@ into an empty warehouse announces only the events of the newest date. A message 
 Slack-compatible JSON, {"text": ..., "event": {...}}; delivery retries network errors, 429
 and 5xx with backoff (honouring Retry-After), and what still fails stays pending.
 
-The webhook URL is a secret (Slack puts a token in it): read from the environment only,
-never logged (only its host is), never stored.
+The webhook URL is a secret (Slack puts a token in it): a setting (LOCKSTEP_ALERT_WEBHOOK,
+orchestration/settings.py), never logged (only its host is), never stored.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -34,11 +33,12 @@ from urllib.parse import urlsplit
 
 from orchestration.formatting import below, count, days, num, plural, rate_range, signed_pct, when
 from orchestration.lib.retry import Backoff, RetriesExhausted, call_with_retries
+from orchestration.settings import Settings, variable
 
 if TYPE_CHECKING:
     import duckdb
 
-WEBHOOK_ENV = "LOCKSTEP_ALERT_WEBHOOK"
+WEBHOOK_ENV = variable("alert_webhook")
 ALERT_LOOKBACK_DAYS = 7
 SYNTHETIC_PREFIX = "[SYNTHETIC DEMO DATA] "
 # events the steps find at run time (checks failing, data held back or quarantined, an
@@ -85,11 +85,6 @@ class Event:
                           "date": self.date.isoformat() if self.date else None,
                           "subject": self.subject, "synthetic": self.synthetic,
                           "details": self.details, "source": "lockstep"}}
-
-
-def webhook_from_env(env: dict[str, str] | None = None) -> str | None:
-    env = os.environ if env is None else env
-    return (env.get(WEBHOOK_ENV) or "").strip() or None
 
 
 def where(webhook: str | None) -> str:
@@ -169,8 +164,8 @@ def describe(row: dict) -> str:
 
 def events_from_marts(con: duckdb.DuckDBPyConnection) -> list[Event]:
     """The events of marts.fct_events that ops.alert_log has not seen (`register` would skip
-    the others): a daily refresh reads the new day's few, not the whole history's (94,000
-    at 509 symbols, 2 s to read and describe)."""
+    the others): a daily refresh reads the new day's few, not the whole history's (tens of
+    thousands of events for hundreds of symbols)."""
     cursor = con.execute("SELECT e.* FROM marts.fct_events AS e "
                          "ANTI JOIN ops.alert_log AS l ON l.event_key = e.event_key "
                          "ORDER BY e.event_date, e.event_key")
@@ -235,7 +230,7 @@ def register(con: duckdb.DuckDBPyConnection, events: Iterable[Event], newest: da
         known.add(event.key)
     if rows:
         # one INSERT of all the rows: a new warehouse's history is a few thousand events,
-        # and executemany's row-by-row inserts took seconds for them
+        # and executemany inserts them one row at a time
         import pandas as pd
 
         frame = pd.DataFrame(rows, columns=[
@@ -262,7 +257,8 @@ def pending(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, dict]]:
 def record_outcome(con: duckdb.DuckDBPyConnection, outcome: dict[str, str | None],
                    status_ok: str) -> None:
     """outcome: key -> None when delivered (or logged), else the error. One UPDATE for them
-    all: one per alert took about 2 ms each, 10 s for 5,009 stale symbols."""
+    all: one per alert has a fixed cost each, and a first run can have thousands (every
+    instrument of a big catalog going stale)."""
     if not outcome:
         return
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -315,7 +311,7 @@ def deliver(items: list[tuple[str, str, dict]], webhook: str | None,
     import time
 
     outcome: dict[str, str | None] = {}
-    if webhook is None:  # one log entry for them all (each entry costs Dagster ~6 ms)
+    if webhook is None:  # one log entry for them all (Dagster stores each entry as an event)
         if len(items) == 1:
             log(f"alert (no {WEBHOOK_ENV} set, logged only): {items[0][1]}")
         elif items:
@@ -358,7 +354,7 @@ def delivery(webhook: str | None) -> str:
             else f"logged only ({WEBHOOK_ENV} is not set)")
 
 
-def announce_now(warehouse, events: list[Event], context) -> list[str]:
+def announce_now(settings: Settings, events: list[Event], context) -> list[str]:
     """Record events found during a step and post them at once (best effort): a failing
     check or data held back may stop the run before the alert step. What cannot be delivered
     now stays pending; the alert step of the next run sends it. Returns how many were
@@ -368,7 +364,7 @@ def announce_now(warehouse, events: list[Event], context) -> list[str]:
 
     if not events:
         return []
-    webhook = webhook_from_env()
+    warehouse, webhook = settings.warehouse, settings.alert_webhook
     keys = {e.key for e in events}
     with writer_lock(warehouse, log=context.log.info):
         with connect(warehouse, log=context.log.warning) as con:

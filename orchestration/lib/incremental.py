@@ -4,8 +4,8 @@ An incremental model recomputes only the rows whose inputs changed since the las
 which is right only while its logic is the logic that built the stored rows. So the build
 records a fingerprint of the logic it ran -- every model's and macro's SQL, the dbt vars,
 dbt's version -- in the warehouse (ops.dbt_build_state), and the next build compares: a
-changed fingerprint, no record (a warehouse built before the record existed), or
-LOCKSTEP_FULL_REFRESH=1 makes it a `dbt build --full-refresh`.
+changed fingerprint, no record of one, or a request (LOCKSTEP_FULL_REFRESH=1, or
+`full_refresh: true` in the run's config) makes it a `dbt build --full-refresh`.
 
 int_running_peaks diffs its input against what it stored; mart_daily_brief cannot compare
 its inputs cheaply. So the build tells them where the inputs changed (CHANGED_FROM): the
@@ -87,10 +87,10 @@ def _stored(warehouse: Path) -> tuple[set[str], str | None]:
     return {t.split(".")[-1] for t in tables}, stored[0] if stored else None
 
 
-def _reason(stored: tuple[set[str], str | None] | None, fingerprint: str, requested: bool,
-            models: set[str]) -> str | None:
-    if requested:
-        return "LOCKSTEP_FULL_REFRESH=1"
+def _reason(stored: tuple[set[str], str | None] | None, fingerprint: str,
+            requested: str | bool | None, models: set[str]) -> str | None:
+    if requested:  # why it was asked for (True: the setting)
+        return requested if isinstance(requested, str) else "LOCKSTEP_FULL_REFRESH=1"
     if stored is None:  # no warehouse yet
         return None
     tables, recorded = stored
@@ -103,7 +103,7 @@ def _reason(stored: tuple[set[str], str | None] | None, fingerprint: str, reques
     return None
 
 
-def full_refresh_reason(warehouse: Path, fingerprint: str, requested: bool,
+def full_refresh_reason(warehouse: Path, fingerprint: str, requested: str | bool | None,
                         models: set[str] = frozenset()) -> str | None:
     """Why this build must rebuild the incremental models (`models`, by name) whole, or
     None. None too when none of them is stored yet: dbt builds them whole anyway."""
@@ -112,7 +112,7 @@ def full_refresh_reason(warehouse: Path, fingerprint: str, requested: bool,
     return _reason(_stored(warehouse), fingerprint, requested, models)
 
 
-def build_mode(warehouse: Path, fingerprint: str, requested: bool,
+def build_mode(warehouse: Path, fingerprint: str, requested: str | bool | None,
                models: set[str]) -> tuple[bool, str]:
     """(pass --full-refresh?, how the incremental models are built, in words): the metadata
     their materializations carry and the line `make run` prints."""

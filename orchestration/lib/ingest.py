@@ -3,8 +3,8 @@ DuckDB's raw schema, the `*_all_loaded` check, and the reference tables from the
 
 A source's assets (orchestration/sources/<source>/assets.py) call `ingest` with their client,
 their table and their validation; they stay thin. pandas, DuckDB and the clients are
-imported inside the functions, not here: the code location loads without them (README,
-"Performance").
+imported inside the functions, not here: the code location loads without them
+(tests/test_definitions.py keeps it so).
 """
 
 from collections.abc import Callable
@@ -242,7 +242,7 @@ def _announce_quarantined(context, settings, table: str, label: str, new: "pd.Da
                     "or the source no longer has them."),
             details={"table": table, "rows": [describe(row) for _, row in rows.iterrows()]},
             synthetic=synthetic))
-    return len(announce_now(settings.warehouse, events, context))
+    return len(announce_now(settings, events, context))
 
 
 def _retry_step_if_rate_limited(context, lockstep: LockstepResource, table: str,
@@ -276,7 +276,7 @@ def _announce_held_back(context, settings, table: str, label: str,
 
     lines = [f"{name}: {' '.join(str(why).split())}" for name, why in sorted(failures.items())]
     check = f"{table.split('.')[-1]}_all_loaded"
-    return len(announce_now(settings.warehouse, [Event(
+    return len(announce_now(settings, [Event(
         key=f"check_failed|{check}|{fingerprint(*lines)}", kind="check_failed",
         date=datetime.now(UTC).date(), subject=table,
         text=(f"{len(failures)} {label}(s) held back from {table}, the others loaded: "

@@ -1,6 +1,8 @@
-"""What the Dagster UI shows on the marts' materializations: row counts and date ranges,
-the market snapshot as a Markdown table, and a chart of the default pair's drawdowns with
-divergent days shaded. Everything is read from the marts dbt built; nothing is recomputed."""
+"""What the Dagster UI shows on the marts' materializations: row counts and date ranges (of
+the date column each model declares in its YAML, orchestration/project.py
+`mart_date_columns`), the market snapshot as a Markdown table, and a chart of the default
+pair's drawdowns with divergent days shaded. Everything is read from the marts dbt built;
+nothing is recomputed."""
 
 from __future__ import annotations
 
@@ -18,15 +20,13 @@ if TYPE_CHECKING:
 SNAPSHOT_BANNER = "**SYNTHETIC demo data -- generated, not market data**\n\n"
 
 
-def table_facts(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict:
-    columns = {r[0] for r in con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? "
-        "AND table_name = ?", [schema, table]).fetchall()}
-    if not columns:
+def table_facts(con: duckdb.DuckDBPyConnection, schema: str, table: str,
+                date_col: str | None) -> dict:
+    """Row count, and the range of the table's date column `date_col` (None: it has none)."""
+    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
+                         "AND table_name = ?", [schema, table]).fetchone()[0]
+    if not exists:
         return {}
-    date_col = next((c for c in ("date", "brief_date", "week_ending", "effective_date",
-                                 "end_date", "event_date", "latest_date")
-                     if c in columns), None)
     if date_col:
         n, first, last = con.execute(
             f'SELECT count(*), min("{date_col}"), max("{date_col}") FROM {schema}."{table}"'
@@ -104,9 +104,10 @@ def png_markdown(path: Path, alt: str) -> str:
     return f"![{alt}](data:image/png;base64,{data})"
 
 
-def enrich(warehouse: Path, keys: list[dg.AssetKey], chart_dir: Path,
-           default_pair: str) -> dict[dg.AssetKey, dict]:
-    """Metadata per mart asset key, read after dbt finished."""
+def enrich(warehouse: Path, keys: list[dg.AssetKey], chart_dir: Path, default_pair: str,
+           date_columns: dict[str, str | None]) -> dict[dg.AssetKey, dict]:
+    """Metadata per mart asset key, read after dbt finished (`date_columns`: each model's
+    declared date column)."""
     from orchestration.lib.warehouse import connect
 
     out: dict[dg.AssetKey, dict] = {}
@@ -115,7 +116,7 @@ def enrich(warehouse: Path, keys: list[dg.AssetKey], chart_dir: Path,
             schema, table = key.path[0], key.path[-1]
             if schema not in ("marts", "intermediate"):
                 continue
-            meta = table_facts(con, schema, table)
+            meta = table_facts(con, schema, table, date_columns.get(table))
             if table == "mart_market_snapshot" and meta:
                 meta["snapshot"] = dg.MetadataValue.md(snapshot_markdown(con))
             if table == "mart_daily_brief" and meta:

@@ -3,9 +3,9 @@ new versioned directory and swapped in atomically.
 
     <publish root>/v-<tag>/lockstep.duckdb       schema marts, every mart as a table
     <publish root>/v-<tag>/parquet/<mart>/<year>.parquet   rows of one year (of the mart's
-                                                 first DATE column); undated.parquet for
-                                                 rows without one; all.parquet for a mart
-                                                 with no DATE column
+                                                 date column); undated.parquet for rows
+                                                 without one; all.parquet for a mart with
+                                                 no date column
     <publish root>/v-<tag>/manifest.json         tables, row counts, when, source
     <publish root>/v-<tag>/brief.md              the latest day's brief (orchestration/brief.py)
     <publish root>/current -> v-<tag>            (a symlink, replaced atomically)
@@ -17,8 +17,11 @@ still holds one open keeps reading it until it closes).
 
 A new version starts from an earlier one and changes only what differs, so a daily
 refresh costs what changed, not the whole history: per mart, the rows of each date (the
-mart's first DATE column; the whole table if it has none) are compared by count and a sum of
-row hashes with the live mart, and only the dates that differ are deleted and inserted again.
+mart's date column; the whole table if it has none) are compared by count and a sum of row
+hashes with the live mart, and only the dates that differ are deleted and inserted again.
+Each mart declares its date column once, in its dbt YAML (`config: meta: date_column:`); the
+caller passes them (orchestration/project.py, `mart_date_columns`) and manifest.json lists
+them for readers.
 A mart whose dbt builds record the rows they rewrite (ops.mart_rewrites: the brief,
 fct_all_time_highs, fct_divergence_daily, and fct_drawdowns_daily, a view that takes
 int_running_peaks' record) has only those rows hashed (_live_digest).
@@ -45,34 +48,43 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from orchestration.settings import DB_NAME, PUBLISHED_CURRENT
+
 STORAGE_VERSION = "v1.0.0"
 KEEP_VERSIONS = 2
-DB_NAME = "lockstep.duckdb"
 BRIEF_NAME = "brief.md"
 DIGESTS = ".digests.parquet"  # per mart and date: row count and sum of row hashes
 
 
 def current_path(root: Path) -> Path:
-    return Path(root) / "current"
+    return Path(root) / PUBLISHED_CURRENT
 
 
 def _previous_version(root: Path) -> Path | None:
-    """The version `current` points at, if it is whole (a DuckDB file and a manifest)."""
+    """The version `current` points at, if it is whole."""
     link = current_path(root)
     if not link.exists():
         return None
     version = Path(os.path.realpath(link))
-    whole = (version / DB_NAME).is_file() and (version / "manifest.json").is_file()
-    return version if whole else None
+    return version if _is_whole(version) else None
 
 
-def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
+def _is_whole(version: Path) -> bool:
+    """A version this module wrote whole: its DuckDB file, manifest and digests."""
+    return all((version / name).is_file() for name in (DB_NAME, "manifest.json", DIGESTS))
+
+
+def publish_marts(warehouse: Path, root: Path, tag: str, *,
+                  date_columns: Mapping[str, str | None], log=None) -> dict:
     """Copy every table and view of schema `marts` out of `warehouse` (the caller holds the
     writer lock) into a new version under `root`, then point `root/current` at it. The new
-    version starts from the current one and takes only what changed (module docstring)."""
+    version starts from the current one and takes only what changed (module docstring).
+    `date_columns`: each mart's date column as it declares it (None, or a mart not named:
+    it has none)."""
     from orchestration.lib.warehouse import connect
 
     root = Path(root)
@@ -88,6 +100,7 @@ def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
             "ORDER BY 1").fetchall()]
         if not marts:
             raise RuntimeError(f"{warehouse} has no marts to publish; build them first")
+        slices = _slice_columns(con, marts, date_columns)
         if previous is not None:
             # the version this one starts from: the DuckDB file of a version this publish
             # retires, when no reader holds it and it costs no more hashing than the
@@ -103,12 +116,12 @@ def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
                     f"(STORAGE_VERSION '{STORAGE_VERSION}')")
         try:
             since, rewrites_seen = _unchanged_before(con, previous)
-            _digests(con, marts, previous, since)
+            _digests(con, slices, previous, since)
             # one transaction for the whole copy (it writes only to `published`): per
             # statement commits made the ~440 column comments cost about a second
             con.execute("BEGIN TRANSACTION")
             try:
-                counts, changes, sources, brief_date = _write_version(con, marts, staging,
+                counts, changes, sources, brief_date = _write_version(con, slices, staging,
                                                                       previous)
                 con.execute("COMMIT")
             except BaseException:
@@ -135,6 +148,7 @@ def publish_marts(warehouse: Path, root: Path, tag: str, log=None) -> dict:
         "brief": BRIEF_NAME if brief_date else None,
         "brief_date": brief_date.isoformat() if brief_date else None,
         "rewrites_seen": rewrites_seen,
+        "date_columns": slices,
     }
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     os.rename(staging, final)  # the version appears whole
@@ -157,13 +171,13 @@ def _take_retired_file(root: Path, current: Path, target: Path,
 
     A version is retired only after the one that replaced it has been current for a whole
     publish, so readers have moved on; one still reading keeps its version untouched (the
-    copy is taken instead). Without this, every publish copied the current file (4.3 GB,
-    5-12 s at 5,000 symbols) to change a few dates of it. Within this process, POSIX locks
-    cannot tell: a reader in the process that publishes is not seen."""
+    copy is taken instead). Without this, every publish would copy the whole current file
+    (gigabytes for thousands of symbols) to change a few dates of it. Within this process,
+    POSIX locks cannot tell: a reader in the process that publishes is not seen."""
     import fcntl
 
     versions = sorted((p for p in root.glob("v-*") if p.is_dir() and p != current
-                       and (p / DB_NAME).is_file() and (p / "manifest.json").is_file()),
+                       and _is_whole(p)),
                       key=lambda p: p.stat().st_mtime, reverse=True)
     retiring = versions[KEEP_VERSIONS - 2:] if KEEP_VERSIONS >= 2 else versions
     if not retiring:
@@ -189,10 +203,11 @@ def _take_retired_file(root: Path, current: Path, target: Path,
     return version
 
 
-def _write_version(con, marts: list[str], staging: Path, previous: Path | None):
-    """Inside the publish transaction: every mart into `published` (only what changed),
-    its comments and its Parquet file, and the brief. Returns (row counts, what each mart
-    took, the sources of the rows, the brief's date)."""
+def _write_version(con, slices: dict[str, str | None], staging: Path, previous: Path | None):
+    """Inside the publish transaction: every mart (`slices`: each with its date column) into
+    `published` (only what changed), its comments and its Parquet file, and the brief.
+    Returns (row counts, what each mart took, the sources of the rows, the brief's date)."""
+    marts = list(slices)
     con.execute("CREATE SCHEMA IF NOT EXISTS published.marts")
     for (gone,) in con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'published' "
@@ -203,9 +218,9 @@ def _write_version(con, marts: list[str], staging: Path, previous: Path | None):
     for name in marts:
         live = _columns(con, "current_database()", name)
         try:
-            changes[name], changed = _sync_table(con, name, live)
+            changes[name], changed = _sync_table(con, name, live, slices[name])
             _copy_comments(con, name)
-            _write_parquet(con, name, _slice_column(live), staging / "parquet" / name,
+            _write_parquet(con, name, slices[name], staging / "parquet" / name,
                            previous / "parquet" / name if previous else None, changed)
         finally:
             con.execute("DROP TABLE IF EXISTS lockstep_changed_dates")
@@ -238,15 +253,26 @@ def _columns(con, database: str, table: str) -> list[tuple[str, str]]:
         [table]).fetchall()
 
 
-def _slice_column(columns: list[tuple[str, str]]) -> str | None:
-    """The column a mart's rows are compared by: its first DATE column, if any."""
-    return next((c for c, kind in columns if kind == "DATE"), None)
+def _slice_columns(con, marts: list[str],
+                   date_columns: Mapping[str, str | None]) -> dict[str, str | None]:
+    """Per live mart, the column its rows are compared and split by: its declared date
+    column (None: it has none, and is compared and written whole)."""
+    slices = {}
+    for name in marts:
+        column = date_columns.get(name)
+        kinds = dict(_columns(con, "current_database()", name))
+        if column is not None and kinds.get(column) != "DATE":
+            raise RuntimeError(
+                f"marts.{name} declares date_column {column!r} (its YAML's meta), but "
+                + (f"that column is {kinds[column]}, not DATE" if column in kinds
+                   else "has no such column") + "; fix the declaration")
+        slices[name] = column
+    return slices
 
 
-def _digest_sql(con, database: str, name: str, table: str, where: str = "") -> str:
-    """Per date of the mart (its first DATE column `t.<column>`), the row count and the sum
-    of the row hashes; `where` limits the rows."""
-    column = _slice_column(_columns(con, database, name))
+def _digest_sql(name: str, table: str, column: str | None, where: str = "") -> str:
+    """Per date of the mart (its date column `t.<column>`; None: one slice), the row count
+    and the sum of the row hashes; `where` limits the rows."""
     slice_sql = f't."{column}"' if column else "NULL::DATE"
     return (f"SELECT {_quote(name)} AS mart, {slice_sql} AS slice, count(*) AS n, "
             f"sum(hash(t)::HUGEINT) AS h FROM {table} t {where} GROUP BY ALL")
@@ -301,42 +327,35 @@ def _hashed_whole(con, version: Path) -> set[str]:
     return recorded - set(since)
 
 
-def _digests(con, marts: list[str], previous: Path | None, since: dict[str, date]) -> None:
+def _digests(con, slices: dict[str, str | None], previous: Path | None,
+             since: dict[str, date]) -> None:
     """Temp tables of per-date digests: lockstep_old_digest of the version this one starts
-    from (read from its DIGESTS file; computed from its tables if it has none), and
-    lockstep_live_digest of the live marts (_live_digest)."""
+    from (its DIGESTS file), and lockstep_live_digest of the live marts (_live_digest)."""
     con.execute("CREATE OR REPLACE TEMP TABLE lockstep_live_digest (mart VARCHAR, "
                 "slice DATE, n BIGINT, h HUGEINT)")
     con.execute("CREATE OR REPLACE TEMP TABLE lockstep_old_digest AS "
                 "SELECT * FROM lockstep_live_digest LIMIT 0")
-    if previous is not None and (previous / DIGESTS).is_file():
+    if previous is not None:
         con.execute(f"INSERT INTO lockstep_old_digest SELECT mart, slice, n, h::HUGEINT "
                     f"FROM read_parquet({_quote(str(previous / DIGESTS))})")
-    else:
-        for (name,) in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'published' "
-                "AND schema_name = 'marts'").fetchall():
-            con.execute("INSERT INTO lockstep_old_digest "
-                        + _digest_sql(con, "'published'", name, f'published.marts."{name}"'))
-    for name in marts:
-        _live_digest(con, name, since.get(name))
+    for name, column in slices.items():
+        _live_digest(con, name, since.get(name), column)
 
 
-def _live_digest(con, name: str, since: date | None) -> None:
+def _live_digest(con, name: str, since: date | None, column: str | None) -> None:
     """The live mart's digests into lockstep_live_digest. Every row is hashed, unless no
     build rewrote its rows before `since` (_unchanged_before): then only the dates from
     `since` on (and the undated rows) are; an earlier date keeps the previous version's
     digest when its row count, read from the date column alone, is still the same (a build
-    that deleted rows there shows), and is hashed when not. The brief's 11.5 M rows at 509
-    symbols took 2.1 s to hash; a daily refresh now hashes its last day."""
+    that deleted rows there shows), and is hashed when not. So a daily refresh hashes the
+    brief's last day, not its whole history."""
     table = f'marts."{name}"'
-    column = _slice_column(_columns(con, "current_database()", name))
     insert = "INSERT INTO lockstep_live_digest "
     if since is None or column is None:
-        con.execute(insert + _digest_sql(con, "current_database()", name, table))
+        con.execute(insert + _digest_sql(name, table, column))
         return
     col = f't."{column}"'
-    con.execute(insert + _digest_sql(con, "current_database()", name, table,
+    con.execute(insert + _digest_sql(name, table, column,
                                      f"WHERE {col} >= $since OR {col} IS NULL"),
                 {"since": since})
     con.execute(f"CREATE OR REPLACE TEMP TABLE lockstep_counts AS SELECT {col} AS slice, "
@@ -351,14 +370,14 @@ def _live_digest(con, name: str, since: date | None) -> None:
                     "o.slice = c.slice AND o.n = c.n", {"mart": name})
         if con.execute("SELECT count(*) FROM lockstep_rehash").fetchone()[0]:
             con.execute(insert + _digest_sql(
-                con, "current_database()", name, table,
-                f"WHERE {col} IN (SELECT slice FROM lockstep_rehash)"))
+                name, table, column, f"WHERE {col} IN (SELECT slice FROM lockstep_rehash)"))
     finally:
         con.execute("DROP TABLE IF EXISTS lockstep_counts")
         con.execute("DROP TABLE IF EXISTS lockstep_rehash")
 
 
-def _sync_table(con, name: str, live: list[tuple[str, str]]) -> tuple[str, set | None]:
+def _sync_table(con, name: str, live: list[tuple[str, str]],
+                date_column: str | None) -> tuple[str, set | None]:
     """Make published.marts.<name> (live: the live mart's columns) equal marts.<name>,
     touching only the dates that differ; return what it took (UNCHANGED, COPIED, or how many
     dates were replaced) and the years whose rows changed (None in a year for rows without a
@@ -368,9 +387,8 @@ def _sync_table(con, name: str, live: list[tuple[str, str]]) -> tuple[str, set |
         con.execute(f'DROP TABLE IF EXISTS published.marts."{name}"')
         con.execute(f'CREATE TABLE published.marts."{name}" AS SELECT * FROM marts."{name}"')
         return COPIED, None
-    date_column = _slice_column(live)
-    # the differing dates in a temp table (a scan filtered by a registered DataFrame could
-    # not skip row groups: 6.9 s to insert the brief's 3 new dates at 5,009 symbols)
+    # the differing dates in a temp table (a scan filtered by a registered DataFrame cannot
+    # skip row groups: it reads the whole mart to insert a few dates)
     con.execute("""
         CREATE OR REPLACE TEMP TABLE lockstep_changed_dates AS
         WITH l AS (SELECT * FROM lockstep_live_digest WHERE mart = $1),
@@ -404,8 +422,8 @@ def _sync_table(con, name: str, live: list[tuple[str, str]]) -> tuple[str, set |
 
 def _changed_rows(column: str, first: date | None, last: date | None) -> str:
     """The rows on a date of lockstep_changed_dates (SQL). The bounds are constants, so a
-    scan skips the row groups outside them (a filter by the temp table alone could not: 6.9 s
-    to insert the brief's 3 new dates at 5,009 symbols)."""
+    scan skips the row groups outside them (a filter by the temp table alone cannot, and
+    reads the whole mart)."""
     if first is None:
         return "false"
     return (f'("{column}" BETWEEN DATE \'{first}\' AND DATE \'{last}\' AND "{column}" IN '
@@ -415,15 +433,15 @@ def _changed_rows(column: str, first: date | None, last: date | None) -> str:
 UNDATED, WHOLE = "undated", "all"  # the Parquet files of rows without a date, of a dateless mart
 # Up to this many rows, a mart's years are written in one pass (DuckDB's partitioned COPY);
 # above it, a year at a time (a changed year from the previous version's file): the
-# partitioned write buffers every open year's rows (9.3 GiB resident for the 509-symbol
-# benchmark's brief, 11.5 M rows x 93 columns, in 38.9 s; a year at a time, 0.7 GiB in
-# 26.7 s), and a small mart's years one by one cost a COPY each.
+# partitioned write buffers every open year's rows in memory (gigabytes for a brief of
+# millions of rows, where a year at a time needs a tenth of it and is no slower), and a small
+# mart's years one by one cost a COPY each.
 ONE_PASS_ROWS = 1_000_000
 
 
 def _write_parquet(con, name: str, column: str | None, folder: Path, old: Path | None,
                    changed: set | None) -> None:
-    """The mart's Parquet files in `folder`: one per year of its first DATE column `column`
+    """The mart's Parquet files in `folder`: one per year of its date column `column`
     (and UNDATED), or WHOLE if it has none (or no rows). A part with no changed row
     (`changed`: the years that changed, None for all) is a hard link to the previous
     version's file(s) in `old`; the others are written anew from the live mart
@@ -477,9 +495,8 @@ def _year_rows(con, name: str, column: str, year: int | None, kept: list[Path]) 
     """The query of a year's rows (or the undated rows) of a big mart. With the previous
     version's files of that year (`kept`), its rows on the dates that did not change are
     read from them and only the changed dates from the live mart: after a full build a
-    year's rows lie in every row group of the live table, so selecting them scanned it all
-    (4.6 s for this year's brief at 5,009 symbols), while the changed dates, written last,
-    are found by their bounds."""
+    year's rows lie in every row group of the live table, so selecting them scans it all,
+    while the changed dates, written last, are found by their bounds."""
     part = _in_part(column, year)
     if not kept:
         return f'SELECT * FROM marts."{name}" WHERE {part}'
@@ -504,9 +521,7 @@ def _in_part(column: str, year: int | None) -> str:
 
 def _part_files(folder: Path, part: str) -> list[Path]:
     """A part's Parquet files in a published mart folder (the second and later of a big
-    year are <year>-<i>.parquet); none if the folder is not there (an older layout)."""
-    if not folder.is_dir():
-        return []
+    year are <year>-<i>.parquet); none for a mart the previous version did not have."""
     return sorted(folder.glob(f"{part}.parquet")) + sorted(folder.glob(f"{part}-*.parquet"))
 
 

@@ -85,6 +85,9 @@ def verdict(p_value: float | None, n_known: int, rules: list[dict], otherwise: s
 
 
 TABLE = "mart_outcome_randomised"
+# its date column, as a dbt mart declares one in its YAML (`meta: date_column`): none, a
+# summary per pair and horizon has no date of its own
+DATE_COLUMN = None
 # (name, DuckDB type, description): the table's columns, in order -- its contract (the
 # table is created with exactly these), and its comments in the catalog, as dbt writes them
 # for the SQL marts

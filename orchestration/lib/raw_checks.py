@@ -123,7 +123,7 @@ def table_checks(asset_key: dg.AssetKey, name: str,
                     results.append((rule, outcome, problems))
                 events = check_events(con, asset_key, results, datetime.now(UTC).date(),
                                       run_id=context.run.run_id)
-        announced = set(announce_now(settings.warehouse,
+        announced = set(announce_now(settings,
                                      [e for found in events.values() for e in found], context))
         for rule, outcome, _ in results:
             sent = sum(1 for e in events.get(rule.name, []) if e.key in announced)

@@ -5,14 +5,11 @@ The instance. Each warehouse has its own (orchestration/settings.py, `dagster_ho
 runs, partitions and briefs of one warehouse never show in another's UI. `use_instance`
 points DAGSTER_HOME at it and writes its dagster.yaml from orchestration/dagster_instance.yaml.
 
-`make run`'s runs. `job.execute_in_process` (and `dagster job execute`) create runs without a
-code-location origin: the UI shows them on the Runs page but not on the job's page or the
-overview timeline, and cannot re-execute them. `run_daily_refresh` creates the run with the
-origin of the code location `workspace.yaml` declares (module orchestration.definitions,
-location `lockstep`), so `make run` runs sit next to the runs the UI and the schedules launch,
-and re-execute from the UI like them. It still executes in this process (no daemon needed).
-This uses Dagster's run-creation internals (dagster 1.13, pinned below 1.14 in
-pyproject.toml); tests/test_cli.py checks the runs it makes appear where the UI looks.
+`make run`'s runs. `run_daily_refresh` creates the run with the origin of the code location
+`workspace.yaml` declares (module orchestration.definitions, location `lockstep`), so `make run`
+runs sit next to the runs the UI and the schedules launch, and re-execute from the UI like
+them; it still executes in this process (no daemon needed). Dagster has no public API for it:
+orchestration/lib/dagster_private.py wraps the internals it takes.
 
 Dead runs. A run whose process is killed (SIGKILL, the out-of-memory killer, a reboot) never
 records its end: Dagster keeps it STARTED for ever, and with `max_concurrent_runs: 1` the
@@ -30,7 +27,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,6 +36,7 @@ from pathlib import Path
 from orchestration.settings import (
     PROJECT_ROOT,
     dagster_home,
+    export,
     is_default_warehouse,
     state_dir,
     warehouse_path,
@@ -70,7 +67,6 @@ def use_instance(env: Mapping[str, str] | None = None, say=None) -> Path:
     missing or older); a DAGSTER_HOME the user set only gets one when it has none. The one
     instance every warehouse shared before (<state dir>/dagster_home) becomes the default
     warehouse's, moved once (`say` is told), so its history and partitions stay."""
-    env = os.environ if env is None else env
     home, explicit = dagster_home(env)
     shared = state_dir(env) / "dagster_home"
     if (not explicit and not home.exists() and shared.is_dir()
@@ -85,40 +81,20 @@ def use_instance(env: Mapping[str, str] | None = None, say=None) -> Path:
     if not config.exists() or (not explicit and
                                config.stat().st_mtime < INSTANCE_YAML.stat().st_mtime):
         shutil.copyfile(INSTANCE_YAML, config)
-    os.environ["DAGSTER_HOME"] = str(home)
+    export(DAGSTER_HOME=str(home))
     return home
 
 
 def run_daily_refresh(instance, run_config: Mapping, tags: Mapping[str, str]):
-    """Create and execute one daily_refresh run; returns its ExecutionResult."""
-    from dagster._core.definitions.reconstruct import ReconstructableRepository
-    from dagster._core.execution.api import execute_run
-    from dagster._core.remote_origin import (
-        ManagedGrpcPythonEnvCodeLocationOrigin,
-        RemoteJobOrigin,
-        RemoteRepositoryOrigin,
-    )
-    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
+    """Create and execute one daily_refresh run with the code location's origin (so it shows
+    and re-executes in the UI like the runs the UI launches); returns its ExecutionResult."""
+    from orchestration.lib.dagster_private import execute_run_with_origin
 
-    recon_job = ReconstructableRepository.for_module(
-        MODULE, ATTRIBUTE, working_directory=str(PROJECT_ROOT)
-    ).get_reconstructable_job(JOB)
-    job_def = recon_job.get_definition()
-    location = ManagedGrpcPythonEnvCodeLocationOrigin(
-        loadable_target_origin=LoadableTargetOrigin(
-            executable_path=sys.executable, module_name=MODULE,
-            working_directory=str(PROJECT_ROOT)),
-        location_name=LOCATION)
-    origin = RemoteJobOrigin(
-        repository_origin=RemoteRepositoryOrigin(code_location_origin=location,
-                                                 repository_name=REPOSITORY),
-        job_name=JOB)
     run_id = str(uuid.uuid4())
-    run = instance.create_run_for_job(
-        job_def=job_def, run_id=run_id, run_config=run_config,
-        tags={**job_def.tags, **tags, **worker_tags(run_id)},  # this process runs it
-        remote_job_origin=origin, job_code_origin=recon_job.get_python_origin())
-    return execute_run(recon_job, run, instance, raise_on_error=False)
+    return execute_run_with_origin(
+        instance, module=MODULE, attribute=ATTRIBUTE, job=JOB, location=LOCATION,
+        repository=REPOSITORY, run_config=run_config, run_id=run_id,
+        tags={**tags, **worker_tags(run_id)})  # this process runs it
 
 
 @dataclass(frozen=True)
@@ -149,7 +125,9 @@ def record_worker(instance, run) -> None:
     """Tag a launched run (the UI's, a schedule's) with the process running it: this one."""
     worker = worker_of(run)
     if worker is None or worker.pid != os.getpid():
-        instance.add_run_tags(run.run_id, worker_tags(run.run_id))
+        from orchestration.lib.dagster_private import add_run_tags
+
+        add_run_tags(instance, run.run_id, worker_tags(run.run_id))
 
 
 def worker_of(run) -> Worker | None:
@@ -202,7 +180,8 @@ def fail_dead_runs(instance, marked_by: str) -> list[DeadRun]:
     """Mark every unfinished run of the instance whose process is gone as failed, with the
     reason (the run's failure event: the UI's run page shows it). Returns those runs."""
     from dagster import DagsterRunStatus, RunsFilter
-    from dagster._core.events import JobFailureData, RunFailureReason
+
+    from orchestration.lib.dagster_private import report_run_killed
 
     unfinished = [DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING,
                   DagsterRunStatus.STARTED]
@@ -220,7 +199,6 @@ def fail_dead_runs(instance, marked_by: str) -> list[DeadRun]:
                   f"record its end. Marked failed by {marked_by} at {now}. Each load "
                   f"commits whole or not at all, so the warehouse holds what committed "
                   f"before; the next run completes the rest.")
-        instance.report_run_failed(run, reason, JobFailureData(
-            error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION))
+        report_run_killed(instance, run, reason)
         dead.append(DeadRun(run.run_id, run.tags.get("lockstep/trigger", "?"), worker))
     return dead

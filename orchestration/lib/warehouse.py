@@ -17,30 +17,21 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from orchestration.settings import (
+    create_dirs,
+    is_default_warehouse,
+    lock_timeout,
+    memory_limit,
+    publish_dir,
+    published_db,
+)
+
 if TYPE_CHECKING:  # imported where used: the code location loads without them
     import duckdb
     import pandas as pd
 
-DEFAULT_LOCK_TIMEOUT_S = 1800.0
-# DuckDB's memory_limit for every connection lockstep opens (and dbt's, through
-# LOCKSTEP_DUCKDB_MEMORY_LIMIT; dbt_project/profiles.yml): below DuckDB's own 80 % of RAM, so
-# the Python process beside it (pandas frames of a first load) has room. Beyond it DuckDB
-# spills to <warehouse>.tmp/ next to the file.
-DEFAULT_MEMORY_LIMIT = "60%"
 READER_TIMEOUT_S = 30.0  # a reader waits this long for a writer to finish, then says so
 DUCKDB_LOCK_ERROR = "Could not set lock on file"
-
-
-def lock_timeout() -> float:
-    """LOCKSTEP_LOCK_TIMEOUT, read when a run needs it (seconds a writer waits)."""
-    raw = (os.environ.get("LOCKSTEP_LOCK_TIMEOUT") or "").strip()
-    return float(raw) if raw else DEFAULT_LOCK_TIMEOUT_S
-
-def memory_limit() -> str:
-    """LOCKSTEP_DUCKDB_MEMORY_LIMIT (a size such as 12GB, or a share of RAM such as 50%)."""
-    return (os.environ.get("LOCKSTEP_DUCKDB_MEMORY_LIMIT") or "").strip() or DEFAULT_MEMORY_LIMIT
-
-DB_FILE = "lockstep.duckdb"  # the published copy's file name (orchestration/lib/publish.py)
 
 
 @dataclass(frozen=True)
@@ -116,8 +107,6 @@ def ensure_directory(warehouse: Path) -> None:
     """The warehouse's directory must exist: a mistyped LOCKSTEP_WAREHOUSE would otherwise
     create directories anywhere (even at the filesystem's root). Only the default warehouse's
     directory is created, or any with LOCKSTEP_CREATE_DIRS=1."""
-    from orchestration.settings import create_dirs, is_default_warehouse
-
     parent = Path(warehouse).parent
     if parent.is_dir():
         return
@@ -339,9 +328,7 @@ def connect(warehouse: Path, read_only: bool = False, timeout: float | None = No
 
 
 def busy_message(warehouse: Path, holder: str, timeout: float, read_only: bool) -> str:
-    configured = (os.environ.get("LOCKSTEP_PUBLISH_DIR") or "").strip()
-    root = Path(configured) if configured else Path(warehouse).parent / "published"
-    published = root / "current" / DB_FILE
+    published = published_db(publish_dir(warehouse=warehouse))
     if read_only:
         return (f"{warehouse} is being written by {holder} (a refresh); waited {timeout:.0f} s. "
                 f"Try again when it ends, or read the published copy ({published}).")

@@ -26,8 +26,8 @@ with pairs as (
     {{ divergence_pairs_cte() }}
 ),
 
--- only the pairs' instruments are read (at 5,009 symbols, grouping every symbol's records
--- took 3 s of a daily build for a handful of pairs)
+-- only the pairs' instruments are read (grouping every symbol's records would cost a daily
+-- build time in proportion to the catalog, for a handful of pairs)
 pair_symbols as (
     select leader as symbol from pairs
     union

@@ -36,8 +36,7 @@ with pairs as (
 ),
 
 -- the pairs' instruments, named in the filter: joined with the pairs alone, DuckDB sometimes
--- hashed all of int_running_peaks (3-7 s at 5,009 symbols, when an incremental build had
--- just appended to it)
+-- hashes all of int_running_peaks (after an incremental build appended to it)
 pair_rows as (
     select *
     from {{ ref('int_running_peaks') }}

@@ -20,7 +20,7 @@ with episodes as (
 ),
 
 -- the instruments of the pairs only (this CTE is read three times, so DuckDB materializes
--- it: over every instrument that was 39 M rows at 5,000 symbols)
+-- it: over every instrument it would hold the whole price history)
 prices as (
     select symbol, date, session_number, close, drawdown_close, is_record_close, is_record_high
     from {{ ref('int_running_peaks') }}

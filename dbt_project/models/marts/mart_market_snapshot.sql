@@ -14,7 +14,7 @@
 -- load has resolved; its figures are computed without them.
 {%- set stale_after = var('stale_after_sessions') %}
 -- Cost: int_running_peaks is read three times, each time only the columns needed (a CTE
--- over it read twice would be materialized whole: 39 M rows x 14 columns at 5,000 symbols),
+-- over it read twice would be materialized whole: every row and column of the history),
 -- and the reference closes come from a window of the last ~14 months (below).
 with latest_date as (
     select symbol, max(date) as date, min(date) as first_date, count(*) as n_sessions

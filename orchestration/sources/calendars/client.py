@@ -4,11 +4,11 @@
 Exchange calendars (XNYS, ...) come from exchange_calendars, which models holidays and
 special closures; we never keep a hand-written holiday list.
 
-Building XNYS from 1885 takes exchange_calendars about 1-1.5 s, and the answer only changes
-with the library's version or the end date. Sessions therefore run to the end of next year
-(a horizon of one to two years, for the freshness and expected-session checks), and a run
-with a cache directory keeps each calendar's sessions as a CSV keyed by calendar, library
-version and date range: computed once a year, not on every run.
+Building XNYS from 1885 takes exchange_calendars a noticeable part of a run, and the answer
+only changes with the library's version or the end date. Sessions therefore run to the end
+of next year (a horizon of one to two years, for the freshness and expected-session checks),
+and a run with a cache directory keeps each calendar's sessions as a CSV keyed by calendar,
+library version and date range: computed once a year, not on every run.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def _sessions(name: str, end: date, cache_dir: Path | None) -> pd.DataFrame:
             frame = pd.read_csv(cache, dtype={"calendar": str})
             frame["session_date"] = pd.to_datetime(frame["session_date"]).dt.date
             return frame
-    import exchange_calendars as xcals  # about 1 s to import: only when not cached
+    import exchange_calendars as xcals  # slow to import: only when not cached
 
     cal = xcals.get_calendar(name, start=FIRST_DAY.isoformat(), end=end.isoformat())
     sessions = pd.DatetimeIndex(cal.sessions).tz_localize(None)

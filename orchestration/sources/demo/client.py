@@ -221,7 +221,7 @@ def _ohlcv(
 def _sessions(calendar: str) -> pd.DatetimeIndex:
     if calendar == "24/7":
         return pd.date_range(START, END, freq="D")
-    import exchange_calendars as xcals  # about 1 s to import: only when generating
+    import exchange_calendars as xcals  # slow to import: only when generating
 
     cal = xcals.get_calendar(calendar, start=START.isoformat())
     return pd.DatetimeIndex(cal.sessions_in_range(START.isoformat(), END.isoformat())).tz_localize(

@@ -217,9 +217,9 @@ def read_market_texts(items: list[Item]
                       ) -> tuple[list[pd.DataFrame], list[pd.DataFrame], dict[str, str]]:
     """The rows of many market files' texts (path, symbol, header and lines, the first
     line's number), their unreadable rows, and per symbol why its file failed: what
-    `read_market_file` gives file by file. pandas costs about 14 ms a file however short
-    the text, and a daily refresh reads one new line from each of thousands of files (7 s
-    for 509); so texts up to TOGETHER_BYTES that share a header are parsed together, blank
+    `read_market_file` gives file by file. pandas has a fixed cost per parse however short
+    the text, and a daily refresh reads one new line from each of thousands of files; so
+    texts up to TOGETHER_BYTES that share a header are parsed together, blank
     lines left out as pandas leaves them out of a file. A group the parse cannot split back
     into its files (a quoted line break, a malformed line), a text with no line under its
     header, and a longer text are read alone, which names the problem and costs nothing
@@ -506,19 +506,3 @@ class FilesSource:
         read.notes.update({name: f"{n} missing value(s) skipped"
                            for name, n in skipped.items()})
         return self._result(read, empty_fred_frame)
-
-
-def files_source(settings) -> FilesSource:
-    """The files source LOCKSTEP_SOURCE names: `files` reads LOCKSTEP_DATA_DIR; `demo` reads
-    the generated demo directory, generating it first if it is not there (it is synthetic,
-    and labelled so in every row and every place it surfaces)."""
-    if settings.source == "demo":
-        if not is_synthetic_dir(settings.demo_dir):
-            from orchestration.catalog import load_catalog
-            from orchestration.sources.demo.client import generate_demo_data
-
-            generate_demo_data(settings.demo_dir, load_catalog())
-        return FilesSource(settings.demo_dir)
-    if settings.data_dir is None:  # load_settings enforces it for `files`
-        raise ValueError("LOCKSTEP_SOURCE=files needs LOCKSTEP_DATA_DIR")
-    return FilesSource(settings.data_dir)

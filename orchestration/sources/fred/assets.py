@@ -1,9 +1,9 @@
 """FRED: the Dagster assets of raw.fred_observations (partitioned by year) and of
 raw.fred_series (the catalog's `fred` entries).
 
-`LOCKSTEP_SOURCE` says who brings the observations: `live` is FRED through fredapi
-(client.py, paced, honouring Retry-After); `files` and `demo` stand in with CSV files.
-There is never a fallback from one to another.
+`LOCKSTEP_SOURCE` says who brings the observations (orchestration/sources/selection.py): `live`
+is FRED through fredapi (client.py, paced, honouring Retry-After); `files` and `demo` stand
+in with CSV files. There is never a fallback from one to another.
 """
 
 import dagster as dg
@@ -12,25 +12,13 @@ from orchestration.catalog import load_catalog
 from orchestration.lib.ingest import ingest, loaded_check, quarantine_spec, write_reference
 from orchestration.partitions import HISTORY, requested_window
 from orchestration.resources import LockstepResource
-from orchestration.settings import Settings, SettingsError
+from orchestration.settings import SettingsError
 from orchestration.sources.fred.tables import FRED
+from orchestration.sources.selection import fred_source
 
 FRED_OBSERVATIONS = dg.AssetKey(["raw", "fred_observations"])
 FRED_QUARANTINE = dg.AssetKey(["raw", "fred_observations_quarantined"])
 FRED_SERIES = dg.AssetKey(["raw", "fred_series"])
-
-
-def fred_source(settings: Settings, root_url: str | None = None, timeout: float = 30.0,
-                retry=None, log=None, requests_per_s: float = 2.0):
-    """The client LOCKSTEP_SOURCE names for FRED series."""
-    if settings.source == "live":
-        from orchestration.sources.fred.client import FredSource
-
-        return FredSource(root_url=root_url, timeout=timeout, retry=retry, log=log,
-                          requests_per_s=requests_per_s)
-    from orchestration.sources.files.client import files_source
-
-    return files_source(settings)
 
 
 @dg.asset(

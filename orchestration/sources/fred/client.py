@@ -14,14 +14,14 @@ and time) on network errors, timeouts, truncated answers, 429 and 5xx. A rate-li
 that outlasts that budget marks the step retryable; Dagster then retries the whole step
 minutes later (orchestration/lib/ingest.py).
 
-The API key comes from FRED_API_KEY only. It is never logged, never put in run config or
-tables, and is scrubbed from any error text before that text goes anywhere.
+The API key comes from FRED_API_KEY only (a setting: orchestration/settings.py). It is never
+logged, never put in run config or tables, and is scrubbed from any error text before that
+text goes anywhere.
 `root_url` lets tests point fredapi at a local server.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import xml.etree.ElementTree as ET
@@ -33,7 +33,7 @@ from fredapi import Fred
 
 from orchestration.catalog import FredSeries
 from orchestration.lib.retry import Backoff, RetriesExhausted, call_with_retries
-from orchestration.settings import SettingsError
+from orchestration.settings import SettingsError, fred_api_key, variable
 from orchestration.sources.base import (
     FRED_COLUMNS,
     FetchResult,
@@ -43,7 +43,7 @@ from orchestration.sources.base import (
 
 # FRED revises recent weekly H.4.1 values; re-read five weeks on every refresh.
 OVERLAP_DAYS = 35
-API_KEY_ENV = "FRED_API_KEY"
+API_KEY_ENV = variable("fred_api_key")
 
 
 def normalise_series(series_id: str, values: pd.Series | None) -> tuple[pd.DataFrame, int]:
@@ -64,8 +64,12 @@ def normalise_series(series_id: str, values: pd.Series | None) -> tuple[pd.DataF
 
 
 def api_key_from_env(env: dict[str, str] | None = None) -> str:
-    env = os.environ if env is None else env
-    key = (env.get(API_KEY_ENV) or "").strip()
+    """FRED_API_KEY of `env` (default: the process environment), or the error that says
+    where to put it."""
+    return require_api_key(fred_api_key(env))
+
+
+def require_api_key(key: str | None) -> str:
     if not key:
         raise SettingsError(
             f"{API_KEY_ENV} is not set: the live FRED source needs a FRED API key in the "
@@ -171,7 +175,7 @@ class FredSource:
     def __init__(self, api_key: str | None = None, root_url: str | None = None,
                  timeout: float = 30.0, retry: Backoff | None = None, log=None,
                  requests_per_s: float = 2.0):
-        self._key = api_key if api_key is not None else api_key_from_env()
+        self._key = require_api_key(api_key if api_key is not None else fred_api_key())
         self._fred = PacedFred(self._key, root_url=root_url, timeout=timeout,
                                requests_per_s=requests_per_s)
         self.retry = retry or Backoff()

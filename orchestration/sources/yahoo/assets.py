@@ -1,9 +1,9 @@
 """Market prices: the Dagster assets of raw.market_prices (partitioned by year) and of
 raw.instruments (the catalog's `market` entries).
 
-`LOCKSTEP_SOURCE` says who brings the prices: `live` is Yahoo through yfinance (client.py);
-`files` and `demo` stand in with CSV files (orchestration/sources/files, .../demo). There is
-never a fallback from one to another.
+`LOCKSTEP_SOURCE` says who brings the prices (orchestration/sources/selection.py): `live` is
+Yahoo through yfinance (client.py); `files` and `demo` stand in with CSV files
+(orchestration/sources/files, .../demo). There is never a fallback from one to another.
 """
 
 import dagster as dg
@@ -12,25 +12,12 @@ from orchestration.catalog import load_catalog
 from orchestration.lib.ingest import ingest, loaded_check, quarantine_spec, write_reference
 from orchestration.partitions import HISTORY, requested_window
 from orchestration.resources import LockstepResource
-from orchestration.settings import Settings
+from orchestration.sources.selection import market_source
 from orchestration.sources.yahoo.tables import MARKET
 
 MARKET_PRICES = dg.AssetKey(["raw", "market_prices"])
 MARKET_QUARANTINE = dg.AssetKey(["raw", "market_prices_quarantined"])
 INSTRUMENTS = dg.AssetKey(["raw", "instruments"])
-
-
-def market_source(settings: Settings, session=None, timeout: float = 30.0, retry=None,
-                  log=None):
-    """The client LOCKSTEP_SOURCE names for market prices."""
-    if settings.source == "live":
-        from orchestration.sources.yahoo.client import YahooSource
-
-        return YahooSource(cache_dir=settings.yfinance_cache_dir, session=session,
-                           timeout=timeout, retry=retry, log=log)
-    from orchestration.sources.files.client import files_source
-
-    return files_source(settings)
 
 
 @dg.asset(

@@ -39,8 +39,8 @@ from orchestration.sources.yahoo.assets import MARKET_PRICES
 # daily-move and the OHLC rule. Their flagged bars are kept in ops.market_check_flags, with
 # the newest arrival time checked (ops.market_check_state), so a step re-judges only the bars
 # that can have changed since: per symbol, from the bar before its first new or revised one
-# (whose close after it changed) on. Re-judging every bar took 10 s at 5,000 symbols (a
-# window over 39 M bars), a daily refresh's share 0.1 s. Everything is judged again when
+# (whose close after it changed) on: re-judging every bar is a window over the whole
+# history, where a daily refresh changes a day of it. Everything is judged again when
 # nothing is recorded, when the rules' SQL or thresholds (the fingerprint) changed, or with
 # LOCKSTEP_FULL_REFRESH=1; tests/test_checks_market.py holds the incremental result to a
 # whole re-judging after appends, revisions and backfills.
@@ -202,8 +202,9 @@ def market_prices_fresh(q: Query, lockstep: LockstepResource) -> dict:
 
 def market_prices_no_missing_sessions(q: Query, lockstep: LockstepResource) -> dict:
     # counted first: per symbol, the sessions of its calendar between its first and last
-    # stored date against its stored rows on such a session (0.2 s for 4 M bars); only the
-    # symbols short of sessions are then listed date by date (the anti join took 0.7 s)
+    # stored date against its stored rows on such a session (an aggregate); only the
+    # symbols short of sessions are then listed date by date (an anti join over every
+    # session would cost several times more)
     bounds = """
         SELECT p.symbol, coalesce(i.calendar, 'XNYS') AS calendar,
                min(p.date) AS first_date, max(p.date) AS last_date, count(*) AS stored

@@ -34,9 +34,6 @@ DDL = [
         display_order INTEGER
     )
     """,
-    # warehouses created before the catalog had history notes and an order
-    "ALTER TABLE raw.instruments ADD COLUMN IF NOT EXISTS history_note VARCHAR",
-    "ALTER TABLE raw.instruments ADD COLUMN IF NOT EXISTS display_order INTEGER",
     # kept revisions and the as-of table macro (README, "Revisions")
     *revision_ddl(MARKET),
 ]
