@@ -67,12 +67,14 @@ os.environ["LOCKSTEP_CREATE_DIRS"] = "1"
 
 
 # what a test needs decides its markers (`make test-fast` leaves these out): the real
-# history (real_data), or a whole pipeline build (slow)
+# history (real_data), or a pipeline build (slow). A fixture needs what the fixtures it uses
+# need (`fixturenames` is the whole closure); a test that builds by itself says so itself.
 NEEDS_REAL_DATA = {"real_data", "real_warehouse"}
 BUILDS_THE_PIPELINE = {"demo_build", "demo_copy", "real_warehouse"}
 
 
 def pytest_collection_modifyitems(config, items):
+    """Mark each test by the fixtures it uses (see above)."""
     for item in items:
         needs = set(getattr(item, "fixturenames", ()))
         if needs & NEEDS_REAL_DATA:

@@ -14,8 +14,6 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import PROJECT_ROOT
 
-pytestmark = pytest.mark.slow
-
 APP = str(PROJECT_ROOT / "dashboard" / "app.py")
 PAGES = {"Today": "Today: 2025-12-31", "Pairs": "Pairs",
          "Peak coincidence": "Peak coincidence", "Liquidity and rates": "Liquidity and rates"}

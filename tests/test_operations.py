@@ -25,8 +25,6 @@ from orchestration.sources.fred.assets import FRED_OBSERVATIONS, raw_fred
 from orchestration.sources.yahoo.assets import MARKET_PRICES, raw_market
 from tests.conftest import PROJECT_ROOT, free_port, lockstep_env, materialize_all
 
-pytestmark = pytest.mark.slow
-
 
 def _materialize_raw(tmp_path, demo_dir, instance, years: tuple[str, str] | None = None):
     """The raw assets over the files in demo_dir: a backfill of the years (first, last), or
@@ -123,6 +121,7 @@ def _kill_when(process, marker: str, delay: float, timeout: float = 240) -> None
     process.wait(30)
 
 
+@pytest.mark.slow  # a run killed mid-way, then a whole run: its own build, by its meaning
 @pytest.mark.parametrize("marker, delay", [
     ("lockstep: running", 1.5),   # during demo generation / ingestion
     (" START ", 1.0),             # in the middle of dbt build
@@ -207,6 +206,7 @@ def _kill_once_started(process, home, timeout: float = 900) -> None:
     process.wait(30)
 
 
+@pytest.mark.slow  # a killed `make run`, then `make dev` runs two whole builds
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:gql")  # dagster-graphql's client
 def test_a_killed_run_never_holds_up_the_queue_of_the_ui_and_the_schedules(tmp_path,
                                                                           dbt_manifest):
@@ -307,6 +307,7 @@ def _graphql_client(client_class, port: int, server, log, timeout: float = 300):
             time.sleep(2)
 
 
+@pytest.mark.slow
 def test_failed_blocking_check_keeps_the_marts_from_building(tmp_path, demo_dir, dbt_manifest):
     bad = tmp_path / "bad_data"
     shutil.copytree(demo_dir, bad)
@@ -334,6 +335,7 @@ def _copy_of(demo_dir, tmp_path):
     return data
 
 
+@pytest.mark.slow
 def test_a_mistyped_price_blocks_the_marts_and_is_named(tmp_path, demo_dir, dbt_manifest):
     """25,950 typed for 2,595: a spike that comes back the next day. The blocking check
     names the symbol and the days; the marts are not built on it."""
@@ -367,6 +369,7 @@ def _brief_lines(warehouse, day: str) -> list[str]:
             if "Quarantined" in line]
 
 
+@pytest.mark.slow
 def test_an_unreadable_cell_is_quarantined_and_its_symbol_loads_without_it(
         tmp_path, demo_dir, dbt_manifest):
     """A close of `abc` on IWM's 2025-12-30: IWM's other rows load (the pairs and marts
@@ -439,6 +442,7 @@ def test_an_unreadable_cell_is_quarantined_and_its_symbol_loads_without_it(
                            "'quarantined_row'").fetchone()[0] == 0
 
 
+@pytest.mark.slow
 def test_a_run_that_holds_something_back_finishes_with_problems_not_succeeded(
         tmp_path, demo_dir, dbt_manifest):
     """QQQ's file lost a column: its symbol is held back, the others load and the marts
@@ -540,6 +544,7 @@ def test_a_reader_that_stays_fails_the_refresh_with_what_to_do(tmp_path, monkeyp
     assert "read-only mode" not in messages  # DuckDB's misleading hint is not passed on
 
 
+@pytest.mark.slow
 def test_make_run_waits_once_for_a_reader_says_so_and_names_it_whole(tmp_path):
     """A SQL client holds the warehouse open for longer than LOCKSTEP_LOCK_TIMEOUT. Before,
     each writing step waited the whole timeout in turn (three or four times it), silently on

@@ -22,7 +22,6 @@ from tests.conftest import PROJECT_ROOT
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import pytest
 
 from tests.conftest import materialize_all
 
-pytestmark = pytest.mark.slow
 # the test marts' date columns, as a dbt mart declares its own (its YAML's meta: date_column)
 DATES = {"daily": "day", "latest": "day"}
 
@@ -93,6 +92,7 @@ def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, demo_build, de
     assert not list(root.glob(".v-*"))
 
 
+@pytest.mark.slow
 def test_a_failed_build_publishes_nothing(tmp_path, demo_dir, dbt_manifest):
     bad = tmp_path / "bad_data"
     shutil.copytree(demo_dir, bad)
