@@ -309,6 +309,8 @@ def _graphql_client(client_class, port: int, server, log, timeout: float = 300):
 
 @pytest.mark.slow
 def test_failed_blocking_check_keeps_the_marts_from_building(tmp_path, demo_dir, dbt_manifest):
+    """A bad FRED value (basis points where percent belongs) before the first load: the
+    blocking check names it, nothing of dbt runs, and nothing is published."""
     bad = tmp_path / "bad_data"
     shutil.copytree(demo_dir, bad)
     effr = pd.read_csv(bad / "fred" / "EFFR.csv")
@@ -326,6 +328,7 @@ def test_failed_blocking_check_keeps_the_marts_from_building(tmp_path, demo_dir,
         schemas = {r[0] for r in con.execute("SELECT DISTINCT table_schema FROM "
                                              "information_schema.tables").fetchall()}
     assert "marts" not in schemas and "raw" in schemas
+    assert not (warehouse.parent / "published").exists()  # a failed build publishes nothing
 
 
 def _copy_of(demo_dir, tmp_path):
