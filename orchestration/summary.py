@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from orchestration.formatting import num, plural
+
 LISTED = 4  # problem lines shown per failed check; the UI has them all
 WIDTH = 110  # longer lines are wrapped (never cut)
 
@@ -75,10 +77,6 @@ def failed_error_checks(events: Iterable) -> int:
                and e.asset_check_evaluation_data.severity.value == "ERROR")
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
-
-
 def summarize(events: Iterable, elapsed: float, run_id: str, success: bool,
               log_file: str | None, other_problems: Sequence[str] = ()) -> str:
     """The summary's text."""
@@ -125,8 +123,8 @@ def report(events: Iterable, elapsed: float, run_id: str, success: bool,
                 loaded.append(
                     f"{what}: {int(_meta(metadata, 'rows_inserted', 0)):,} rows inserted, "
                     f"{int(_meta(metadata, 'rows_updated', 0)):,} updated "
-                    f"({len(per) + unchanged} {label}"
-                    + (f", {unchanged} of them unchanged since the last read;" if unchanged
+                    f"({len(per) + unchanged:,} {label}"
+                    + (f", {unchanged:,} of them unchanged since the last read;" if unchanged
                        else ",")
                     + f" source {source}"
                     + (", SYNTHETIC" if _meta(metadata, "synthetic") else "") + ")")
@@ -152,7 +150,7 @@ def report(events: Iterable, elapsed: float, run_id: str, success: bool,
                      f"{_one_line(description)}"]
             entry += [f"  {_one_line(line)}" for line in lines[:LISTED]]
             if count > min(len(lines), LISTED):
-                entry.append(f"  ... and {count - min(len(lines), LISTED)} more (the check's "
+                entry.append(f"  ... and {count - min(len(lines), LISTED):,} more (the check's "
                              f"metadata in the UI lists them)")
             note = _meta(check.metadata, "note")
             if note:
@@ -173,14 +171,14 @@ def report(events: Iterable, elapsed: float, run_id: str, success: bool,
         failures.append(run_failure or "the run failed (the Dagster UI shows why)")
         n_problems = 1
     if success and n_problems == 0:
-        out = [f"lockstep: run {run_id} succeeded in {elapsed:.1f} s"]
+        out = [f"lockstep: run {run_id} succeeded in {num(elapsed, 1)} s"]
     else:
-        kinds = [_plural(n, what) for n, what in ((checks, "failed check"),
+        kinds = [plural(n, what) for n, what in ((checks, "failed check"),
                                                   (failed_steps, "failed step"),
                                                   (len(other_problems), "other problem"))
                  if n]
         out = [f"lockstep: run {run_id} {'finished' if success else 'FAILED'} with "
-               f"{_plural(n_problems, 'problem')} in {elapsed:.1f} s"
+               f"{plural(n_problems, 'problem')} in {num(elapsed, 1)} s"
                + (f" ({', '.join(kinds)})" if kinds else "")]
     spans = {min(v) + (f" to {max(v)}" if len(v) > 1 else "") for v in years.values() if v}
     if loaded:
@@ -198,7 +196,7 @@ def report(events: Iterable, elapsed: float, run_id: str, success: bool,
         out.append("Failed checks (the run went on with the rest; these are held back):")
         out += [f"  {line}" for entry in failed_checks for line in entry]
     if warnings:
-        out.append(f"Warnings ({len(warnings)} checks):")
+        out.append(f"Warnings ({plural(len(warnings), 'check')}):")
         out += [f"  {line}" for entry in warnings for line in entry]
     failures += [_one_line(problem) for problem in other_problems]
     if failures:

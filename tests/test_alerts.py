@@ -116,9 +116,11 @@ def test_retries_then_an_unreachable_webhook_fails_only_the_alert_step(
 
 
 @pytest.mark.slow
-def test_without_a_webhook_alerts_are_logged_only(tmp_path, monkeypatch, dbt_manifest):
-    monkeypatch.delenv("LOCKSTEP_ALERT_WEBHOOK", raising=False)
-    result, warehouse = materialize_all(tmp_path / "run", source="demo")
+def test_without_a_webhook_alerts_are_logged_only(demo_build):
+    """The session's demo build ran without LOCKSTEP_ALERT_WEBHOOK (tests/conftest.py):
+    its first run's alert step and the alert log as that run left it."""
+    result = demo_build.first
+    warehouse = demo_build.after_first / "warehouse" / "lockstep.duckdb"
     assert result.success
     [step] = [m for m in result.get_asset_materialization_events()
               if m.asset_key.to_user_string() == "ops/alerts"]
@@ -312,6 +314,29 @@ def test_each_event_kind_reads_its_own_columns_of_fct_events():
         direction="cut", number_in_year=3, announcement_date=date(2025, 12, 10))) == (
         "Federal funds target range 3.50-3.75 % from 2025-12-11: a 25 bp cut, no. 3 of 2025, "
         "announced 2025-12-10.")
+
+
+def test_alert_texts_write_unknown_as_every_view_does():
+    """An unknown value is "unknown" (orchestration/formatting.py), never "?" or "None"; a
+    rate range has two decimals; "1 divergent day", never "1 divergent days"."""
+    bottom = alerts.describe({
+        "kind": "joint_bottom", "subject_name": "R / B", "leader_trough_close": 2130.68,
+        "start_date": date(2022, 6, 16), "leader_trough_drawdown": None, "laggard_low": None,
+        "laggard_low_date": None})
+    assert "the leader's close of 2,130.68 on 2022-06-16 (unknown below its record close)" \
+        in bottom
+    assert "lowest low of unknown on unknown." in bottom and "?" not in bottom
+    ended = alerts.describe({
+        "kind": "divergence_ended", "subject_name": "R / B", "start_date": date(2025, 12, 4),
+        "end_date": date(2025, 12, 4), "divergent_days": 1,
+        "laggard_worst_drawdown_high": -0.2004})
+    assert "(1 divergent day; the laggard was at most 20.0 % below its record high)" in ended
+    move = alerts.describe({
+        "kind": "policy_rate_change", "subject_name": "Fed", "new_lower": 3.5,
+        "new_upper": 3.75, "start_date": date(2025, 12, 11), "change_bp": -25,
+        "direction": "cut", "number_in_year": 3, "announcement_date": date(2025, 12, 10)})
+    assert move == ("Federal funds target range 3.50-3.75 % from 2025-12-11: a 25 bp cut, "
+                    "no. 3 of 2025, announced 2025-12-10.")
 
 
 # ------------------------------------------------------------------------------ staleness

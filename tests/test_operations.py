@@ -25,8 +25,6 @@ from orchestration.sources.fred.assets import FRED_OBSERVATIONS, raw_fred
 from orchestration.sources.yahoo.assets import MARKET_PRICES, raw_market
 from tests.conftest import PROJECT_ROOT, free_port, lockstep_env, materialize_all
 
-pytestmark = pytest.mark.slow
-
 
 def _materialize_raw(tmp_path, demo_dir, instance, years: tuple[str, str] | None = None):
     """The raw assets over the files in demo_dir: a backfill of the years (first, last), or
@@ -123,6 +121,7 @@ def _kill_when(process, marker: str, delay: float, timeout: float = 240) -> None
     process.wait(30)
 
 
+@pytest.mark.slow  # a run killed mid-way, then a whole run: its own build, by its meaning
 @pytest.mark.parametrize("marker, delay", [
     ("lockstep: running", 1.5),   # during demo generation / ingestion
     (" START ", 1.0),             # in the middle of dbt build
@@ -207,6 +206,7 @@ def _kill_once_started(process, home, timeout: float = 900) -> None:
     process.wait(30)
 
 
+@pytest.mark.slow  # a killed `make run`, then `make dev` runs two whole builds
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:gql")  # dagster-graphql's client
 def test_a_killed_run_never_holds_up_the_queue_of_the_ui_and_the_schedules(tmp_path,
                                                                           dbt_manifest):
@@ -307,7 +307,10 @@ def _graphql_client(client_class, port: int, server, log, timeout: float = 300):
             time.sleep(2)
 
 
+@pytest.mark.slow
 def test_failed_blocking_check_keeps_the_marts_from_building(tmp_path, demo_dir, dbt_manifest):
+    """A bad FRED value (basis points where percent belongs) before the first load: the
+    blocking check names it, nothing of dbt runs, and nothing is published."""
     bad = tmp_path / "bad_data"
     shutil.copytree(demo_dir, bad)
     effr = pd.read_csv(bad / "fred" / "EFFR.csv")
@@ -325,6 +328,7 @@ def test_failed_blocking_check_keeps_the_marts_from_building(tmp_path, demo_dir,
         schemas = {r[0] for r in con.execute("SELECT DISTINCT table_schema FROM "
                                              "information_schema.tables").fetchall()}
     assert "marts" not in schemas and "raw" in schemas
+    assert not (warehouse.parent / "published").exists()  # a failed build publishes nothing
 
 
 def _copy_of(demo_dir, tmp_path):
@@ -334,6 +338,7 @@ def _copy_of(demo_dir, tmp_path):
     return data
 
 
+@pytest.mark.slow
 def test_a_mistyped_price_blocks_the_marts_and_is_named(tmp_path, demo_dir, dbt_manifest):
     """25,950 typed for 2,595: a spike that comes back the next day. The blocking check
     names the symbol and the days; the marts are not built on it."""
@@ -367,6 +372,7 @@ def _brief_lines(warehouse, day: str) -> list[str]:
             if "Quarantined" in line]
 
 
+@pytest.mark.slow
 def test_an_unreadable_cell_is_quarantined_and_its_symbol_loads_without_it(
         tmp_path, demo_dir, dbt_manifest):
     """A close of `abc` on IWM's 2025-12-30: IWM's other rows load (the pairs and marts
@@ -395,6 +401,7 @@ def test_an_unreadable_cell_is_quarantined_and_its_symbol_loads_without_it(
     assert failed_error_checks(result.all_events) == 0  # a warning: `make run` exits 0
     summary = summarize(result.all_events, 1.0, result.run_id, result.success, None)
     assert "market_prices_no_quarantined_rows (raw/market_prices)" in summary
+    assert "Warnings (1 check):" in summary, summary  # "1 check", never "1 checks"
     with duckdb.connect(str(warehouse), read_only=True) as con:
         stored = con.execute("SELECT count(*) FROM raw.market_prices WHERE symbol = 'IWM'"
                              ).fetchone()[0]
@@ -438,6 +445,7 @@ def test_an_unreadable_cell_is_quarantined_and_its_symbol_loads_without_it(
                            "'quarantined_row'").fetchone()[0] == 0
 
 
+@pytest.mark.slow
 def test_a_run_that_holds_something_back_finishes_with_problems_not_succeeded(
         tmp_path, demo_dir, dbt_manifest):
     """QQQ's file lost a column: its symbol is held back, the others load and the marts
@@ -504,27 +512,29 @@ def _hold_open(warehouse, seconds: float) -> subprocess.Popen:
 
 
 def test_a_reader_holding_the_warehouse_delays_the_refresh_then_it_completes(
-        tmp_path, monkeypatch, dbt_manifest):
-    first, warehouse = materialize_all(tmp_path, source="demo")
+        tmp_path, monkeypatch, demo_build, demo_copy):
+    # the first run: the session's demo build, copied here as it left the warehouse
+    first, warehouse = demo_build.first, demo_copy
     assert first.success
     monkeypatch.setenv("LOCKSTEP_LOCK_TIMEOUT", "120")
     holder = _hold_open(warehouse, 6)
     started = time.monotonic()
-    second, _ = materialize_all(tmp_path, source="demo")
+    second, _ = materialize_all(tmp_path / "run", source="demo")
     holder.wait(30)
     assert second.success
     assert time.monotonic() - started >= 4  # it waited for the reader to close
 
 
 def test_a_reader_that_stays_fails_the_refresh_with_what_to_do(tmp_path, monkeypatch,
-                                                              dbt_manifest):
-    first, warehouse = materialize_all(tmp_path, source="demo")
+                                                              demo_build, demo_copy):
+    # the first run: the session's demo build, copied here as it left the warehouse
+    first, warehouse = demo_build.first, demo_copy
     assert first.success
     monkeypatch.setenv("LOCKSTEP_LOCK_TIMEOUT", "2")
     holder = _hold_open(warehouse, 60)
     try:
         started = time.monotonic()
-        second, _ = materialize_all(tmp_path, source="demo")
+        second, _ = materialize_all(tmp_path / "run", source="demo")
         elapsed = time.monotonic() - started
     finally:
         holder.kill()
@@ -537,6 +547,7 @@ def test_a_reader_that_stays_fails_the_refresh_with_what_to_do(tmp_path, monkeyp
     assert "read-only mode" not in messages  # DuckDB's misleading hint is not passed on
 
 
+@pytest.mark.slow
 def test_make_run_waits_once_for_a_reader_says_so_and_names_it_whole(tmp_path):
     """A SQL client holds the warehouse open for longer than LOCKSTEP_LOCK_TIMEOUT. Before,
     each writing step waited the whole timeout in turn (three or four times it), silently on

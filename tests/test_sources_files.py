@@ -343,7 +343,6 @@ def _closes(tmp_path, symbol="^RUT") -> dict:
             [symbol]).fetchall()}
 
 
-@pytest.mark.slow
 def test_a_quarantined_row_stays_flagged_until_a_later_load_replaces_or_confirms_it(
         data_dir, tmp_path):
     path = data_dir / "market" / "RUT.csv"

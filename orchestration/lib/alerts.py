@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from orchestration.brief import below, days, signed_pct
+from orchestration.formatting import below, count, days, num, plural, rate_range, signed_pct, when
 from orchestration.lib.retry import Backoff, RetriesExhausted, call_with_retries
 from orchestration.settings import Settings, variable
 
@@ -108,16 +108,9 @@ def fingerprint(*parts: object) -> str:
 
 
 # ------------------------------------------------------------------------------ the events
-def _num(value: float | None, decimals: int = 2) -> str:
-    return "?" if value is None else f"{value:,.{decimals}f}"
-
-
-def _pct(fraction: float | None) -> str:
-    return "?" if fraction is None else below(fraction)
-
-
-def _day(value: date | None) -> str:
-    return value.isoformat() if value else "?"
+# short names for the sentences below; the numbers are written as every view writes them
+# (orchestration/formatting.py: a distance below a record without a sign, unknown as "unknown")
+_num, _pct, _day = num, below, when
 
 
 def describe(row: dict) -> str:
@@ -148,9 +141,8 @@ def describe(row: dict) -> str:
     if kind == "divergence_ended":
         span = (f"of {_day(row['start_date'])}" if row["start_date"] == row["end_date"] else
                 f"of {_day(row['start_date'])} to {_day(row['end_date'])}")
-        plural = "" if row["divergent_days"] == 1 else "s"
-        return (f"{subject}: the divergence episode {span} is over ({row['divergent_days']:,} "
-                f"divergent day{plural}; the laggard was at most "
+        return (f"{subject}: the divergence episode {span} is over "
+                f"({plural(row['divergent_days'], 'divergent day')}; the laggard was at most "
                 f"{_pct(row['laggard_worst_drawdown_high'])} below its record high).")
     if kind == "records_coincide":
         # fct_events carries one value: the record close when the day is one, else the high
@@ -170,8 +162,8 @@ def describe(row: dict) -> str:
     if kind == "policy_rate_change":
         announced = (f", announced {_day(row['announcement_date'])}"
                      if row["announcement_date"] else "")
-        return (f"Federal funds target range {row['new_lower']:.2f}-{row['new_upper']:.2f} % "
-                f"from {_day(row['start_date'])}: a {abs(row['change_bp'])} bp "
+        return (f"Federal funds target range {rate_range(row['new_lower'], row['new_upper'])} "
+                f"from {_day(row['start_date'])}: a {count(abs(row['change_bp']))} bp "
                 f"{row['direction']}, no. {row['number_in_year']} of "
                 f"{row['start_date'].year}{announced}.")
     return f"{subject}: {kind} on {_day(row['event_date'])}."

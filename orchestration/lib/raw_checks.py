@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from orchestration.formatting import count
 from orchestration.lib.warehouse import connect, ensure_raw_schema, writer_lock
 from orchestration.resources import LockstepResource
 
@@ -51,18 +52,22 @@ class Rule:
 def listing(rows: list[tuple], fmt) -> str:
     lines = [fmt(r) for r in rows[:LISTED]]
     if len(rows) > LISTED:
-        lines.append(f"... and {len(rows) - LISTED} more")
+        lines.append(f"... and {count(len(rows) - LISTED)} more")
     return "\n".join(f"- {line}" for line in lines)
 
 
-def result(failures: list[tuple], fmt, what: str, severity=dg.AssetCheckSeverity.ERROR,
-           **metadata) -> dict:
+def result(failures: list[tuple], fmt, what: str | tuple[str, str],
+           severity=dg.AssetCheckSeverity.ERROR, **metadata) -> dict:
     """The check's result; `_problems` (popped before it reaches Dagster) keeps each
-    problem's formatted line for the alerts and the terminal summary."""
+    problem's formatted line for the alerts and the terminal summary. `what` names the
+    failures, as (one, many) when the words differ: "1 symbol behind its calendar",
+    "9 symbols behind their calendar"."""
+    one, many = (what, what) if isinstance(what, str) else what
     return dict(
         passed=not failures,
         severity=severity,
-        description=(f"{len(failures)} {what}" if failures else f"no {what}"),
+        description=(f"{count(len(failures))} {one if len(failures) == 1 else many}"
+                     if failures else f"no {many}"),
         metadata={"problems": dg.MetadataValue.md(listing(failures, fmt) or "none"),
                   "count": len(failures), **metadata},
         _problems=[(r, fmt(r)) for r in failures],
@@ -243,8 +248,8 @@ def quarantine_rule(asset_key: dg.AssetKey) -> Rule:
         names = ["symbol_or_series", "date", "column_name", "raw_value", "reason", "file",
                  "line"]
         return result(rows, lambda r: f"{r[0]} {describe(dict(zip(names, r, strict=True)))}",
-                      f"quarantined row{'' if len(rows) == 1 else 's'}, kept out of {table}; "
-                      f"the rest loaded", dg.AssetCheckSeverity.WARN)
+                      tuple(f"quarantined {noun}, kept out of {table}; the rest loaded"
+                            for noun in ("row", "rows")), dg.AssetCheckSeverity.WARN)
 
     evaluate.__name__ = f"{asset_key.path[-1]}_no_quarantined_rows"
     return Rule(evaluate, False,
