@@ -264,6 +264,8 @@ def test_each_warehouse_has_its_own_dagster_instance_unless_dagster_home_is_set(
 
 @pytest.mark.slow  # `make demo`, then `make run` of the real history: two first loads
 @pytest.mark.real_data
+# two whole first loads: about 8 minutes on a shared 2-core machine, past the default guard
+@pytest.mark.timeout(1500)
 def test_a_first_load_into_a_new_warehouse_after_the_demo_is_a_first_load(tmp_path,
                                                                           real_data,
                                                                           dbt_manifest):
