@@ -584,3 +584,44 @@ def test_make_run_waits_once_for_a_reader_says_so_and_names_it_whole(tmp_path):
     assert head.endswith(f" s ({len(failed)} failed steps)")
     waited = sum(failed[step] - started[step] for step in failed)
     assert timeout <= waited < 1.5 * timeout, waited  # once, not once per step
+
+
+def _refresh_raw(tmp_path, data):
+    """The daily refresh of both raw steps over `data` (errors are results, not raised)."""
+    with lockstep_env(source="files", data_dir=str(data), warehouse=str(tmp_path / "w.duckdb"),
+                      state_dir=str(tmp_path / "state")):
+        return dg.materialize([raw_market, raw_fred], resources={"lockstep": LockstepResource()},
+                              instance=dg.DagsterInstance.ephemeral(),
+                              partition_key=newest_key(), raise_on_error=False)
+
+
+def test_a_header_only_file_is_a_failed_check_on_every_run_never_a_failed_step(
+        tmp_path, demo_dir):
+    """GC=F's and DGS2's files cut to their header line after a first load: their rows
+    stay as stored, and on that run AND on a re-run where nothing else changed (every other
+    file unchanged, so "stored 0 symbols, 1 failed") the step succeeds and only the
+    all-loaded checks fail, naming the files. Before, the re-run failed the step, and
+    checks, dbt, publish, alerts and the snapshot did not run."""
+    data = _copy_of(demo_dir, tmp_path)
+    assert _refresh_raw(tmp_path, data).success
+    gold = pd.read_csv(data / "market" / "GC_F.csv", dtype=str)
+    dgs2 = pd.read_csv(data / "fred" / "DGS2.csv", dtype=str)
+    for path in (data / "market" / "GC_F.csv", data / "fred" / "DGS2.csv"):
+        path.write_text(path.read_text().splitlines(keepends=True)[0])
+    for attempt in ("the run after the cut", "a re-run, nothing else changed"):
+        result = _refresh_raw(tmp_path, data)
+        assert result.success, attempt
+        checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+        for check, name, path in [
+                ("market_prices_all_loaded", "GC=F", data / "market" / "GC_F.csv"),
+                ("fred_observations_all_loaded", "DGS2", data / "fred" / "DGS2.csv")]:
+            assert not checks[check].passed, (attempt, check)
+            assert (f"{name}: {path} has a header and no rows"
+                    in checks[check].metadata["problems"].value), attempt
+        with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+            kept = con.execute("SELECT count(*) FROM raw.market_prices WHERE symbol = 'GC=F'"
+                               ).fetchone()[0]
+            kept_fred = con.execute("SELECT count(*) FROM raw.fred_observations "
+                                    "WHERE series_id = 'DGS2'").fetchone()[0]
+        assert kept == gold.close.ne("").sum(), attempt  # what it had stored
+        assert kept_fred == dgs2.value.ne("").sum(), attempt

@@ -61,8 +61,8 @@ def ingest(
     """Fetch, validate and upsert; return (metadata, failures, metadata of the quarantined
     rows). Stores what is valid, and quarantines in the same transaction the rows that are
     not (`problems_of` names them; lib/quarantine.py); a symbol/series that failed whole is
-    named in `failures` (and the all-loaded check), never silently skipped; when nothing at
-    all arrived, raises a Failure."""
+    named in `failures` (and the all-loaded check), never silently skipped; when every name
+    failed (nothing arrived, nothing was unchanged), raises a Failure."""
     import pandas as pd
 
     from orchestration.lib.quarantine import identify
@@ -186,7 +186,11 @@ def ingest(
     )
     if failures:
         metadata["failed"] = dg.MetadataValue.md(_listing(failures))
-        if len(stats) == 0:  # nothing arrived at all: there is nothing new to build on
+        if len(stats) == 0 and not result.unchanged and not len(found):
+            # every name asked for failed (the source is unreachable): nothing to build on.
+            # A name that failed beside names unchanged since their last read (a re-run in
+            # which only a bad file is read again) holds back only itself, as on the first
+            # run: the failed check names it and the run goes on.
             raise dg.Failure(description=failure_summary(spec.name, label, 0, failures),
                              metadata=metadata)
         for name, why in sorted(failures.items()):
