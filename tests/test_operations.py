@@ -391,7 +391,8 @@ def test_an_unreadable_cell_is_quarantined_and_its_symbol_loads_without_it(
     flagged = checks["market_prices_no_quarantined_rows"]
     assert not flagged.passed and flagged.severity == dg.AssetCheckSeverity.WARN
     assert flagged.metadata["problems"].value == (
-        f"- IWM 2025-12-30: close 'abc' is not a number (market/IWM.csv line {line})")
+        f"- IWM 2025-12-30: close 'abc' is not a number (market/IWM.csv line {line}); "
+        f"no row of that date is stored")
     assert failed_error_checks(result.all_events) == 0  # a warning: `make run` exits 0
     summary = summarize(result.all_events, 1.0, result.run_id, result.success, None)
     assert "market_prices_no_quarantined_rows (raw/market_prices)" in summary
@@ -414,8 +415,8 @@ def test_an_unreadable_cell_is_quarantined_and_its_symbol_loads_without_it(
     assert "1 row quarantined (2025-12-30)" in next(r for r in printed.splitlines()
                                                     if r.startswith("IWM "))
     said = ("- **Quarantined**: iShares Russell 2000 ETF (IWM): the row of 2025-12-30 is not "
-            "stored: its close 'abc' is not a number. Its figures are without it until a "
-            "later load replaces or confirms it (raw.quarantined_rows).")
+            f"stored (close 'abc' is not a number, market/IWM.csv line {line}). Its figures "
+            "are without it until a later load replaces or confirms it (raw.quarantined_rows).")
     assert _brief_lines(warehouse, "2025-12-29") == []
     assert _brief_lines(warehouse, "2025-12-30") == _brief_lines(warehouse, "2025-12-31") == [
         said]
@@ -436,6 +437,62 @@ def test_an_unreadable_cell_is_quarantined_and_its_symbol_loads_without_it(
                            ).fetchone()[0] == stored  # no price changed
         assert con.execute("SELECT count(*) FROM marts.mart_daily_brief WHERE fact_kind = "
                            "'quarantined_row'").fetchone()[0] == 0
+
+
+def test_a_quarantined_new_version_of_a_stored_row_says_the_stored_row_is_kept(
+        tmp_path, demo_dir, dbt_manifest):
+    """A first load stores IWM's 2025-12-30 and a DGS2 value; then the source turns IWM's
+    close into `abc` and DGS2's value into `n/a`. The stored rows stay (no data loss), and
+    the check, the alert, the snapshot and the brief say so -- "could not be stored ...; the
+    row stored earlier (close ...) is kept" -- with the stored numbers (read here from the
+    CSV the first load stored), never "is not stored"."""
+    from orchestration.catalog import load_catalog
+    from orchestration.snapshot import format_snapshot, read_snapshot
+
+    data = _copy_of(demo_dir, tmp_path)
+    first, warehouse = materialize_all(tmp_path, source="files", data_dir=str(data))
+    assert first.success
+    iwm = pd.read_csv(data / "market" / "IWM.csv", dtype=str)
+    bad = iwm.index[iwm.date == "2025-12-30"][0]
+    line, close = bad + 2, float(iwm.at[bad, "close"])  # the header is line 1
+    iwm.loc[bad, "close"] = "abc"
+    iwm.to_csv(data / "market" / "IWM.csv", index=False)
+    dgs2 = pd.read_csv(data / "fred" / "DGS2.csv", dtype=str)
+    fed = dgs2.index[dgs2.value.ne("") & (dgs2.date <= "2025-12-30")][-1]
+    fed_day, fed_line, fed_value = dgs2.at[fed, "date"], fed + 2, float(dgs2.at[fed, "value"])
+    dgs2.loc[fed, "value"] = "n/a"
+    dgs2.to_csv(data / "fred" / "DGS2.csv", index=False)
+
+    again, _ = materialize_all(tmp_path, source="files", data_dir=str(data))
+    assert again.success
+    kept = f"the row stored earlier (close {close:,.2f}) is kept"
+    fed_kept = f"the row stored earlier (value {fed_value:,.2f}) is kept"
+    checks = {e.check_name: e for e in again.get_asset_check_evaluations()}
+    assert checks["market_prices_no_quarantined_rows"].metadata["problems"].value == (
+        f"- IWM 2025-12-30: close 'abc' is not a number (market/IWM.csv line {line}); {kept}")
+    assert checks["fred_observations_no_quarantined_rows"].metadata["problems"].value == (
+        f"- DGS2 {fed_day}: value 'n/a' is not a number (fred/DGS2.csv line {fed_line}); "
+        f"{fed_kept}")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT close FROM raw.market_prices WHERE symbol = 'IWM' AND "
+                           "date = '2025-12-30'").fetchone() == (close,)  # no data loss
+        alerts = dict(con.execute("SELECT subject, text FROM ops.alert_log "
+                                  "WHERE kind = 'quarantined'").fetchall())
+    assert kept in alerts["IWM"] and fed_kept in alerts["DGS2"]
+    assert "not stored in" not in alerts["IWM"]
+    printed = format_snapshot(read_snapshot(warehouse), load_catalog())
+    assert "1 row quarantined (2025-12-30), stored row kept" in next(
+        r for r in printed.splitlines() if r.startswith("IWM "))
+    assert "the row stored earlier for its date is kept and the figures use it" in printed
+    assert "are not in the figures" not in printed
+    lines = _brief_lines(warehouse, "2025-12-31")
+    assert lines[-1] == (
+        "- **Quarantined**: iShares Russell 2000 ETF (IWM): the source's row of 2025-12-30 "
+        f"could not be stored (close 'abc' is not a number, market/IWM.csv line {line}); "
+        f"{kept}. Its figures use the row stored earlier until a later load replaces or "
+        "confirms it (raw.quarantined_rows).")
+    assert any(f"the source's row of {fed_day} could not be stored (value 'n/a' is not a "
+               f"number, fred/DGS2.csv line {fed_line}); {fed_kept}" in x for x in lines)
 
 
 def test_a_run_that_holds_something_back_finishes_with_problems_not_succeeded(

@@ -65,7 +65,7 @@ def ingest(
     failed (nothing arrived, nothing was unchanged), raises a Failure."""
     import pandas as pd
 
-    from orchestration.lib.quarantine import identify
+    from orchestration.lib.quarantine import identify, with_kept
     from orchestration.lib.quarantine import store as store_quarantine
     from orchestration.lib.validation import empty_rejected
     from orchestration.sources.base import SourceError
@@ -118,11 +118,12 @@ def ingest(
     failures = result.failures
 
     ingested_at = datetime.now(UTC).replace(tzinfo=None)
-    new_in_quarantine = []
+    new_in_quarantine, seen = [], []
 
     def also(con) -> None:  # in the transaction that stores the good rows
         new_in_quarantine.append(store_quarantine(con, spec.name, spec.group, found, good,
                                                   result.reread, result.source, ingested_at))
+        seen.append(with_kept(con, spec.name, found))  # and whether a stored row is kept
         if result.keep_state is not None:
             result.keep_state(con, set(failures) | outside_names)
 
@@ -134,7 +135,7 @@ def ingest(
             still_open = con.execute(
                 "SELECT count(*) FROM raw.quarantined_rows WHERE raw_table = ? "
                 "AND resolved_at IS NULL", [spec.name]).fetchone()[0]
-    new = new_in_quarantine[0]
+    new, found = new_in_quarantine[0], seen[0]
 
     synthetic = result.source == "demo"
     metadata: dict = {
@@ -240,8 +241,9 @@ def _announce_quarantined(context, settings, table: str, label: str, new: "pd.Da
         events.append(Event(
             key=f"quarantined|{table}|{name}|{fingerprint(at, *sorted(rows['row_key']))}",
             kind="quarantined", date=datetime.now(UTC).date(), subject=str(name),
-            text=(f"{len(rows):,} row(s) of {label} {name} quarantined, not stored in {table} "
-                  f"(its other rows loaded): " + "; ".join(said) + more
+            text=(f"{len(rows):,} row(s) of {label} {name} quarantined: the source's row "
+                  f"could not be stored in {table} (its other rows loaded): "
+                  + " -- ".join(said) + more
                   + ". They stay in raw.quarantined_rows until a later load replaces them "
                     "or the source no longer has them."),
             details={"table": table, "rows": [describe(row) for _, row in rows.iterrows()]},
