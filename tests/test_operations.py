@@ -682,3 +682,23 @@ def test_a_header_only_file_is_a_failed_check_on_every_run_never_a_failed_step(
                                     "WHERE series_id = 'DGS2'").fetchone()[0]
         assert kept == gold.close.ne("").sum(), attempt  # what it had stored
         assert kept_fred == dgs2.value.ne("").sum(), attempt
+
+
+def test_the_summary_names_the_years_the_rows_written_span(tmp_path, demo_dir):
+    """GC=F's file is header-only at the first load, then restored: the current year's run
+    stores its whole history, and the summary says "Loaded (rows of <first>-<last>)", the
+    years of those rows (read from the file), not "the year <this year>"."""
+    from orchestration.summary import summarize
+
+    data = _copy_of(demo_dir, tmp_path)
+    path = data / "market" / "GC_F.csv"
+    gold = pd.read_csv(path, dtype=str)
+    path.write_text(path.read_text().splitlines(keepends=True)[0])
+    assert _refresh_raw(tmp_path, data).success
+    gold.to_csv(path, index=False)
+    restored = _refresh_raw(tmp_path, data)
+    assert restored.success
+    span = f"{gold.date.min()[:4]}-{gold.date.max()[:4]}"
+    assert span[:4] != newest_key()  # more than this year's partition
+    assert f"Loaded (rows of {span}):" in summarize(restored.all_events, 1.0, restored.run_id,
+                                                    True, None)

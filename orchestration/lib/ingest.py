@@ -158,6 +158,10 @@ def ingest(
             }
         ),
     }
+    written = stats.dropna(subset=["first_written"])
+    if len(written):  # the dates the inserted and updated rows span
+        metadata["written_from"] = str(written["first_written"].min())
+        metadata["written_to"] = str(written["last_written"].max())
     if result.unchanged:
         metadata["unchanged_at_source"] = result.unchanged  # e.g. files not read again
     if result.missing:
