@@ -78,8 +78,12 @@ def failed_error_checks(events: Iterable) -> int:
 ALERTS_LISTED = 6  # alerts named in the summary; how many more it says
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
+def counted(n: int, word: str) -> str:
+    """"1 symbol", "2 symbols", "3 series" (a word ending in s is its own plural)."""
+    return f"{n:,} {word}" + ("" if n == 1 or word.endswith("s") else "s")
+
+
+_plural = counted
 
 
 def summarize(events: Iterable, elapsed: float, run_id: str, success: bool,
@@ -130,7 +134,8 @@ def report(events: Iterable, elapsed: float, run_id: str, success: bool,
                 # files the source found as it last read them were not read again
                 unchanged = int(_meta(metadata, "unchanged_at_source", 0) or 0)
                 loaded.append(
-                    f"{what}: {int(_meta(metadata, 'rows_inserted', 0)):,} rows inserted, "
+                    f"{what}: {counted(int(_meta(metadata, 'rows_inserted', 0)), 'row')} "
+                    f"inserted, "
                     f"{int(_meta(metadata, 'rows_updated', 0)):,} updated "
                     f"({len(per) + unchanged} {label}"
                     + (f", {unchanged} of them unchanged since the last read;" if unchanged
@@ -208,7 +213,7 @@ def report(events: Iterable, elapsed: float, run_id: str, success: bool,
         out.append("Failed checks (the run went on with the rest; these are held back):")
         out += [f"  {line}" for entry in failed_checks for line in entry]
     if warnings:
-        out.append(f"Warnings ({len(warnings)} checks):")
+        out.append(f"Warnings ({counted(len(warnings), 'check')}):")
         out += [f"  {line}" for entry in warnings for line in entry]
     failures += [_one_line(problem) for problem in other_problems]
     if failures:

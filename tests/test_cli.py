@@ -214,6 +214,15 @@ def test_a_warehouse_path_make_run_cannot_use_is_one_error_before_any_run(tmp_pa
     assert out.stdout == ""  # no run started
     assert not (tmp_path / "nonexistent").exists()
     assert not (tmp_path / "state").exists()  # no Dagster instance either
+    # `make dev` (the `dagster` command on the warehouse's instance) refuses it alike,
+    # before Dagster starts (before: it started the UI without complaint)
+    dev = subprocess.run([sys.executable, "-m", "orchestration.cli", "dagster", "dev",
+                          "-w", "workspace.yaml", "-p", str(free_port())], cwd=PROJECT_ROOT,
+                         env={**env, "LOCKSTEP_WAREHOUSE": path}, capture_output=True,
+                         text=True, timeout=60)
+    assert dev.returncode == 2
+    assert dev.stderr.splitlines() == [says.format(path=path, parent=os.path.dirname(path))]
+    assert not (tmp_path / "nonexistent").exists()
 
 
 def test_each_warehouse_has_its_own_dagster_instance_unless_dagster_home_is_set(tmp_path):

@@ -673,6 +673,8 @@ def test_a_header_only_file_is_a_failed_check_on_every_run_never_a_failed_step(
                 ("market_prices_all_loaded", "GC=F", data / "market" / "GC_F.csv"),
                 ("fred_observations_all_loaded", "DGS2", data / "fred" / "DGS2.csv")]:
             assert not checks[check].passed, (attempt, check)
+            label = "symbol" if check.startswith("market") else "series"
+            assert checks[check].description == f"1 {label} held back"  # not "symbol(s)"
             assert (f"{name}: {path} has a header and no rows"
                     in checks[check].metadata["problems"].value), attempt
         with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:

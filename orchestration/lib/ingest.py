@@ -23,6 +23,7 @@ from orchestration.lib.warehouse import (
     writer_lock,
 )
 from orchestration.resources import LockstepResource
+from orchestration.summary import counted
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -289,7 +290,7 @@ def _announce_held_back(context, settings, table: str, label: str,
     return len(announce_now(settings, [Event(
         key=f"check_failed|{check}|{fingerprint(*lines)}", kind="check_failed",
         date=datetime.now(UTC).date(), subject=table,
-        text=(f"{len(failures)} {label}(s) held back from {table}, the others loaded: "
+        text=(f"{counted(len(failures), label)} held back from {table}, the others loaded: "
               + "; ".join(line[:160] for line in lines[:5])
               + (f"; and {len(lines) - 5} more" if len(lines) > 5 else "") + "."),
         details={"check": check, "problems": lines})], context))
@@ -304,7 +305,7 @@ def loaded_check(asset_key: dg.AssetKey, check_name: str, label: str,
     return dg.AssetCheckResult(
         asset_key=asset_key, check_name=check_name, passed=not failures,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=(f"{len(failures)} {label}(s) held back" if failures
+        description=(f"{counted(len(failures), label)} held back" if failures
                      else f"every {label} with data was stored"),
         metadata={"problems": dg.MetadataValue.md(
                       "\n".join(f"- {line.strip()}" for line in lines) or "none"),
@@ -316,7 +317,7 @@ def failure_summary(table: str, label: str, stored: int, failures: dict[str, str
     """A few lines a person reads in the terminal: which source table, how many made it,
     and per failed symbol/series its cause, whole, on one line (the terminal's summary wraps
     it; the first `listed`, all of them in the materialization's `failed` metadata)."""
-    lines = [f"{table}: stored {stored} {label}(s); {len(failures)} failed:"]
+    lines = [f"{table}: stored {counted(stored, label)}; {len(failures)} failed:"]
     for name, why in sorted(failures.items())[:listed]:
         lines.append(f"  {name}: " + " ".join(str(why).split()))
     if len(failures) > listed:

@@ -31,6 +31,7 @@ from orchestration.lib.raw_checks import (
 )
 from orchestration.resources import LockstepResource
 from orchestration.sources.yahoo.assets import MARKET_PRICES
+from orchestration.summary import counted
 
 # ------------------------------------------------- the row rules, checked where rows changed
 #
@@ -166,7 +167,7 @@ def market_prices_ohlc_consistent(q: Query, lockstep: LockstepResource | None) -
     rows = q(f"""
         SELECT symbol, count(*), min(date), max(date) FROM {_flags(q, lockstep)}
         WHERE rule = 'market_prices_ohlc_consistent' GROUP BY 1 ORDER BY 1""")
-    return result(rows, lambda r: f"{r[0]}: {r[1]} rows, {r[2]} to {r[3]}",
+    return result(rows, lambda r: f"{r[0]}: {counted(r[1], 'row')}, {r[2]} to {r[3]}",
                    "symbols with OHLC outside the high-low range", dg.AssetCheckSeverity.WARN)
 
 
@@ -240,7 +241,7 @@ def market_prices_no_missing_sessions(q: Query, lockstep: LockstepResource) -> d
             ANTI JOIN raw.market_prices p ON p.symbol = e.symbol AND p.date = e.date)
         SELECT symbol, count(*), min(date), max(date) FROM missing GROUP BY 1 ORDER BY 1""",
              [short]) if short else []
-    return result(rows, lambda r: f"{r[0]}: {r[1]} sessions missing, {r[2]} to {r[3]}",
+    return result(rows, lambda r: f"{r[0]}: {counted(r[1], 'session')} missing, {r[2]} to {r[3]}",
                    "symbols with missing sessions", dg.AssetCheckSeverity.WARN)
 
 
