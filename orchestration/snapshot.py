@@ -32,8 +32,8 @@ def _money(value: float) -> str:
 
 def quarantine_note(row: dict) -> str:
     """"1 row quarantined (2025-12-29)": rows of the symbol held in raw.quarantined_rows;
-    ", stored row kept" ("2 of them kept") where a row of that date was stored earlier and
-    is kept as it was."""
+    ", stored row kept" (", stored rows kept for 2 of them") where a row of that date was
+    stored earlier and is kept as it was."""
     n = row["quarantined_rows"]
     if not n:
         return ""

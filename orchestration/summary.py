@@ -231,7 +231,7 @@ def report(events: Iterable, elapsed: float, run_id: str, success: bool,
         if total > len(shown):  # the rest, and those the checks and loads announced
             out.append(f"  ... and {total - len(shown):,} more; all {total:,} in the run's "
                        f"log and ops.alert_log" if shown else
-                       f"  (listed in the run's log and ops.alert_log)")
+                       "  (listed in the run's log and ops.alert_log)")
     if log_file:
         out.append(f"Full log: {log_file} (and the run in the Dagster UI, `make dev`)")
     if success and n_problems == 0:
