@@ -180,7 +180,7 @@ def ingest(
     }
     if len(found):
         context.log.warning(
-            f"{spec.name}: {len(found):,} row(s) quarantined in raw.quarantined_rows "
+            f"{spec.name}: {counted(len(found), 'row')} quarantined in raw.quarantined_rows "
             f"({len(new):,} new), the other rows stored:\n" + _quarantine_listing(found))
     announced = _announce_quarantined(context, settings, spec.name, label, new, ingested_at,
                                       synthetic=result.source == "demo")
@@ -246,7 +246,7 @@ def _announce_quarantined(context, settings, table: str, label: str, new: "pd.Da
         events.append(Event(
             key=f"quarantined|{table}|{name}|{fingerprint(at, *sorted(rows['row_key']))}",
             kind="quarantined", date=datetime.now(UTC).date(), subject=str(name),
-            text=(f"{len(rows):,} row(s) of {label} {name} quarantined: the source's row "
+            text=(f"{counted(len(rows), 'row')} of {label} {name} quarantined: the source's row "
                   f"could not be stored in {table} (its other rows loaded): "
                   + " -- ".join(said) + more
                   + ". They stay in raw.quarantined_rows until a later load replaces them "
