@@ -510,7 +510,11 @@ def _events(rows: list[Row]) -> list[str]:
 
 def _quarantined(rows: list[Row], listed: int = 3) -> list[str]:
     """The quarantined_row facts: per instrument or series, the rows a load quarantined that
-    no later load resolved (the first `listed`, then how many more)."""
+    no later load resolved (the first `listed`, then how many more), each saying whether
+    the row stored earlier for its date is kept (the figures use it) or none is (the
+    figures are without it)."""
+    from orchestration.lib.quarantine import kept_words
+
     by_subject: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
         by_subject[r["symbol"]].append(r)
@@ -519,19 +523,36 @@ def _quarantined(rows: list[Row], listed: int = 3) -> list[str]:
         items = sorted(by_subject[subject], key=lambda r: r["fact_rank"])
         said = []
         for r in items[:listed]:
-            which = (f"the row of {when(r['quarantined_date'])}" if r["quarantined_date"]
-                     else "a row whose date cannot be read")
             value = (f" {r['quarantined_value']!r}" if r["quarantined_value"] is not None
                      else "")
-            said.append(f"{which} is not stored: its {r['quarantined_column'] or 'row'}"
-                        f"{value} is {r['quarantine_reason']}")
+            where = (f", {r['quarantined_file']}" + (
+                f" line {r['quarantined_line']}" if r["quarantined_line"] is not None else "")
+                if r["quarantined_file"] else "")
+            why = (f"({r['quarantined_column'] or 'row'}{value} is "
+                   f"{r['quarantine_reason']}{where})")
+            kept = (kept_words(r["quarantine_kept_column"], r["quarantine_kept_value"])
+                    if r["quarantined_date"] else "")
+            if kept:
+                said.append(f"the source's row of {when(r['quarantined_date'])} could not be "
+                            f"stored {why}; {kept}")
+            else:
+                which = (f"the row of {when(r['quarantined_date'])}" if r["quarantined_date"]
+                         else "a row whose date cannot be read")
+                said.append(f"{which} is not stored {why}")
+        without = sum(1 for r in items
+                      if not (r["quarantined_date"] and kept_words(
+                          r["quarantine_kept_column"], r["quarantine_kept_value"])))
         more = (f"; and {plural(len(items) - listed, 'more row')}" if len(items) > listed
                 else "")
+        them = "it" if len(items) == 1 else "them"
+        figures = (f"Its figures use the row{'' if len(items) == 1 else 's'} stored earlier"
+                   if not without
+                   else "Its figures are without " + ("it" if without == 1 else "them")
+                   if without == len(items)
+                   else f"Its figures are without the {without:,} not stored")
         lines.append(f"- **Quarantined**: {_name(items[0])}: " + "; ".join(said) + more
-                     + ". Its figures are without "
-                     + ("it" if len(items) == 1 else "them")
-                     + " until a later load replaces or confirms "
-                     + ("it" if len(items) == 1 else "them") + " (raw.quarantined_rows).")
+                     + f". {figures} until a later load replaces or confirms {them} "
+                       f"(raw.quarantined_rows).")
     return lines
 
 

@@ -71,10 +71,11 @@ def signed(value: float | None, decimals: int = 2, unknown: str = UNKNOWN) -> st
 
 
 def plural(n: int | None, word: str, unknown: str = UNKNOWN) -> str:
-    """'1 day', '1,777 days' (a count and its noun, singular for exactly one)."""
+    """'1 day', '1,777 days' (a count and its noun, singular for exactly one); a noun ending
+    in s is its own plural ('3 series')."""
     if is_unknown(n):
         return unknown
-    return f"{int(n):,} {word}" + ("" if int(n) == 1 else "s")
+    return f"{int(n):,} {word}" + ("" if int(n) == 1 or word.endswith("s") else "s")
 
 
 def days(n: int | None, unknown: str = UNKNOWN) -> str:

@@ -49,6 +49,8 @@
         ('is_anecdotal', 'boolean'), ('min_episodes_for_pattern', 'integer'),
         ('quarantined_date', 'date'), ('quarantined_column', 'varchar'),
         ('quarantined_value', 'varchar'), ('quarantine_reason', 'varchar'),
+        ('quarantined_file', 'varchar'), ('quarantined_line', 'integer'),
+        ('quarantine_kept_column', 'varchar'), ('quarantine_kept_value', 'double'),
         ('base_rate_share', 'double'), ('base_rate_n_known', 'integer'),
         ('base_rate_first_start_date', 'date'), ('base_rate_last_start_date', 'date'),
         ('leader_record_share', 'double'), ('leader_record_n_known', 'integer'),

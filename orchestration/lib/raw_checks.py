@@ -236,20 +236,24 @@ def _stale_changes(con, table: str, asset_key: dg.AssetKey, outcome: dict, probl
 def quarantine_rule(asset_key: dg.AssetKey) -> Rule:
     """A warning while rows meant for the table are quarantined (raw.quarantined_rows,
     orchestration/lib/quarantine.py): the rule `<table>_no_quarantined_rows`."""
-    from orchestration.lib.quarantine import describe
+    from orchestration.lib.quarantine import describe, stored_join
 
     table = "raw." + asset_key.path[-1]
+    kept, join = stored_join(table)
 
     def evaluate(q: Query, lockstep: LockstepResource) -> dict:
-        rows = q("""
-            SELECT symbol_or_series, date, column_name, raw_value, reason, file, line
-            FROM raw.quarantined_rows WHERE raw_table = ? AND resolved_at IS NULL
-            ORDER BY symbol_or_series, date NULLS FIRST, line""", [table])
+        rows = q(f"""
+            SELECT q.symbol_or_series, q.date, q.column_name, q.raw_value, q.reason, q.file,
+                   q.line, {kept}
+            FROM raw.quarantined_rows AS q {join}
+            WHERE q.raw_table = ? AND q.resolved_at IS NULL
+            ORDER BY q.symbol_or_series, q.date NULLS FIRST, q.line""", [table])
         names = ["symbol_or_series", "date", "column_name", "raw_value", "reason", "file",
-                 "line"]
+                 "line", "kept_column", "kept_value"]
         return result(rows, lambda r: f"{r[0]} {describe(dict(zip(names, r, strict=True)))}",
-                      tuple(f"quarantined {noun}, kept out of {table}; the rest loaded"
-                            for noun in ("row", "rows")), dg.AssetCheckSeverity.WARN)
+                      (f"quarantined row of {table} (it says whether a row stored earlier is "
+                       f"kept)", f"quarantined rows of {table} (each says whether a row stored "
+                       f"earlier is kept)"), dg.AssetCheckSeverity.WARN)
 
     evaluate.__name__ = f"{asset_key.path[-1]}_no_quarantined_rows"
     return Rule(evaluate, False,

@@ -202,6 +202,9 @@
         'quarantined_column': 'quarantined_column',
         'quarantined_value': 'quarantined_value',
         'quarantine_reason': 'quarantine_reason',
+        'quarantined_file': 'quarantined_file', 'quarantined_line': 'quarantined_line',
+        'quarantine_kept_column': 'quarantine_kept_column',
+        'quarantine_kept_value': 'quarantine_kept_value',
         'source': 'source', 'is_synthetic': 'is_synthetic',
     }),
 ] %}

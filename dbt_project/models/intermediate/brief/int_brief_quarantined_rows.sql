@@ -2,16 +2,18 @@
 -- quarantined (raw.quarantined_rows: a cell that is not a number, a price that is not
 -- positive, two rows for one date, ...) and no later load resolved, on every day from its
 -- date on (applies_from; every day when its date cannot be read or lies in the future):
--- the brief's figures are computed without it. Grain: (brief_date, subject,
+-- the brief's figures are computed without it -- or, when a row of its date was stored
+-- before (kept_value), with that stored row, kept as it was. Grain: (brief_date, subject,
 -- quarantine_rank).
 -- Incremental from the first date whose inputs changed (dbt_project.yml, the brief folder).
 with quarantine as (
     select symbol as subject, date, column_name, raw_value, reason, applies_from, row_key,
-           source
+           source, file, line, kept_column, kept_value
     from {{ ref('stg_market_prices_quarantined') }}
     where is_open
     union all
-    select series_id, date, column_name, raw_value, reason, applies_from, row_key, source
+    select series_id, date, column_name, raw_value, reason, applies_from, row_key, source,
+           file, line, kept_column, kept_value
     from {{ ref('stg_fred_observations_quarantined') }}
     where is_open
 ),
@@ -39,6 +41,10 @@ select
     q.column_name                                           as quarantined_column,
     q.raw_value                                             as quarantined_value,
     q.reason                                                as quarantine_reason,
+    q.file                                                  as quarantined_file,
+    q.line                                                  as quarantined_line,
+    q.kept_column                                           as quarantine_kept_column,
+    q.kept_value                                            as quarantine_kept_value,
     q.source,
     q.source = 'demo'                                       as is_synthetic
 from quarantine_ranked as q
