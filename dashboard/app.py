@@ -305,7 +305,7 @@ def page_today() -> None:
     # a configured instrument without stored prices: named, as in the brief
     no_data = brief[brief.fact_kind == "no_data"].sort_values(["fact_rank", "symbol"])
     for r in no_data[no_data.pair_id.isna()].itertuples():
-        st.caption(f"{_no_prices(r)}.")
+        st.caption(f"{_no_prices(r)}" + (" at all." if pd.isna(r.history_start_date) else "."))
     st.subheader("Pairs, liquidity and the policy rate")
     divergence = brief[brief.fact_kind == "divergence"].sort_values("fact_rank")
     cards = []
