@@ -208,7 +208,7 @@ def test_every_fred_series_has_a_publication_lag_with_its_reason(catalog):
     lags = yaml.safe_load((PROJECT_ROOT / "dbt_project" / "dbt_project.yml").read_text()
                           )["vars"]["fred_publication_lags"]
     assert set(lags) == set(catalog.series_ids)
-    assert all(isinstance(v["business_days_after"], int) and len(v["reason"]) > 20
+    assert all(isinstance(v["business_days_after"], int) and len(v["reason"]) > 10
                for v in lags.values())
     assert (lags["EFFR"]["business_days_after"], lags["SOFR"]["business_days_after"],
             lags["DGS2"]["business_days_after"]) == (1, 1, 0)
