@@ -731,6 +731,6 @@ def test_the_evidence_of_2025_12_11_is_what_that_evening_knew(wh, story_cut):
                  else f"{r.p_value:.3g}")
             assert other == f"{line} {p} | {r.verdict} |", (other, r)
         r = tests.loc[365]
-        assert (f"({r.method}; {r.draws:,} draws, seed {r.seed}, Monte-Carlo standard error "
-                f"{r.p_value_mc_se:.3f}): at 365 days, p = {r.p_value:.2f}: {r.verdict}."
+        assert (f": {r.method}, {r.draws:,} draws with seed {r.seed}, Monte-Carlo standard "
+                f"error {r.p_value_mc_se:.3f}. At 365 days, p = {r.p_value:.2f}: {r.verdict}."
                 ) in shuffled[0]
