@@ -102,7 +102,7 @@ def num(value: float, decimals: int = 2) -> str:
 
 def distinct_nums(a: float, b: float, decimals: int = 2) -> tuple[str, str]:
     """Two values compared in one sentence, with enough decimals that unequal values never
-    read alike: 58.4212 against 58.4185 is '58.421' and '58.418', not '58.42' twice (equal
+    read alike: 58.4212 against 58.4183 is '58.421' and '58.418', not '58.42' twice (equal
     values keep `decimals`; at most 6 more)."""
     for places in range(decimals, decimals + 7):
         left, right = num(a, places), num(b, places)
