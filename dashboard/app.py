@@ -176,6 +176,10 @@ def time_axis(fig: go.Figure, lo: date, hi: date, **extra) -> None:
     time chart of a page gets the same range, so they line up."""
     fig.update_xaxes(type="date", tickformatstops=YEAR_TICKS, showgrid=True,
                      range=[lo, hi], autorange=False, **extra)
+    # the whole width between the margins: a chart with a right axis (make_subplots'
+    # secondary_y shrinks the x domain to [0, 0.94]) keeps it in its right margin, which
+    # every time chart of such a page has, so a date sits at the same pixel in each
+    fig.update_xaxes(domain=[0, 1])
 
 
 def layout(fig: go.Figure, height: int, lane_rows: int = 0, right: int = RIGHT_PX,
@@ -300,6 +304,10 @@ def page_today() -> None:
                            f"{when(r.record_date)}")
             st.caption(f"as of {when(r.as_of_date)}" + (" (stale)" if r.is_stale else "")
                        if r.as_of_date != day else f"record close {when(r.record_date)}")
+    # a configured instrument without stored prices: named, as in the brief
+    no_data = brief[brief.fact_kind == "no_data"].sort_values(["fact_rank", "symbol"])
+    for r in no_data[no_data.pair_id.isna()].itertuples():
+        st.caption(f"{_no_prices(r)}" + (" at all." if pd.isna(r.history_start_date) else "."))
     st.subheader("Pairs, liquidity and the policy rate")
     divergence = brief[brief.fact_kind == "divergence"].sort_values("fact_rank")
     cards = []
@@ -317,8 +325,19 @@ def page_today() -> None:
             detail = (f"last divergent day {when(d.last_divergent_date)}, "
                       f"{days(d.days_since_last_divergent)} earlier"
                       if not pd.isna(d.days_since_last_divergent) else "never divergent")
+        # a pair whose leader's latest date is not this day says the day it is of, as the
+        # brief does
+        if d.as_of_date != day:
+            detail = f"as of {when(d.as_of_date)}: {detail}"
         cards.append(dict(label=f"{d.leader_name} / {d.laggard_name}", value=state,
                           caption=detail))
+    # a configured pair with a member without stored prices: named, never silently missing
+    for pair_id, members in no_data[no_data.pair_id.notna()].groupby("pair_id", sort=False):
+        m = members.iloc[0]
+        cards.append(dict(label=f"{m.leader_name or m.leader} / {m.laggard_name or m.laggard}",
+                          value="Cannot be assessed",
+                          caption=" and ".join(_no_prices(r) for r in members.itertuples())
+                          + f", so the pair {pair_id} cannot be assessed"))
     for row in brief[brief.fact_kind == "net_liquidity"].itertuples():
         cards.append(dict(label=f"Net liquidity, week of {when(row.week_ending)}",
                           value=bn(row.net_liquidity),
@@ -349,6 +368,13 @@ def page_today() -> None:
     else:
         st.info("This published version has no brief: marts.mart_daily_brief held no rows "
                 "when it was published (no market data yet).")
+
+
+def _no_prices(r) -> str:
+    """'Nasdaq 100 (^NDX): no stored prices', the brief's words for a no_data row."""
+    name = f"{r.subject_name} ({r.symbol})" if r.subject_name else r.symbol
+    first = r.history_start_date
+    return f"{name}: no stored prices" + ("" if pd.isna(first) else f" before {when(first)}")
 
 
 def _pair_choice(key: str) -> pd.Series:
@@ -608,23 +634,32 @@ def _lead_and_lag(p: pd.Series, label: str) -> None:
                      ticktext=[f"{k:+d}" if k else "0" for k in lags.lag_weeks])
     fig.update_yaxes(title_text="correlation", tickformat=".2f", zeroline=True)
     layout(fig, 320, left=None).update_layout(hovermode="closest", bargap=0.25)
-    summary = query("SELECT * FROM marts.mart_lead_lag_summary WHERE pair_id = ?",
+    # the caption is the latest brief's lead_lag row: the same reading, the same "as of"
+    day_column = date_column("mart_daily_brief")
+    summary = query(f"""
+        SELECT * FROM marts.mart_daily_brief
+        WHERE fact_kind = 'lead_lag' AND pair_id = ?
+          AND "{day_column}" = (SELECT max("{day_column}") FROM marts.mart_daily_brief)""",
                     (p.pair_id,))
     caption = None
     if not summary.empty:
         s = summary.iloc[0]
         peak = f"{s.peak_lag_weeks:+d}" if s.peak_lag_weeks else "0"
-        caption = label + (
+        stale = (f"As of {when(s.as_of_date)}, the last {lead_name} session on which "
+                 f"{lag_name} had a price too ({count(s.days_since_as_of)} "
+                 f"day{'' if s.days_since_as_of == 1 else 's'} before "
+                 f"{when(s[day_column])}, the latest day). " if s.is_stale else "")
+        caption = label + stale + (
             f"Correlation of weekly log returns, weeks ending {when(s.first_week_ending)} to "
             f"{when(s.last_week_ending)}: at lag +k, {lag_name}'s week k weeks after the "
             f"{lead_name}'s (a peak there: {lag_name} follows); at -k, before it. The band is "
             f"where 95 % of two unrelated series' correlations fall, at each lag's n. The "
             f"largest is at lag {peak} (red; r = "
             f"{corr(s.peak_corr)}, n = {count(s.peak_n_weeks)} weeks): "
-            f"{s.reading or 'not comparable with lag 0'}.")
+            f"{s.lead_lag_reading or 'not comparable with lag 0'}.")
         if not pd.isna(s.share_corr_30_positive):
             caption += (
-                f" Over the year to {when(s.trend_last_date)}, the 30-session correlation of "
+                f" Over the year to {when(s.as_of_date)}, the 30-session correlation of "
                 f"daily returns was positive on {pct(s.share_corr_30_positive)} of "
                 f"{count(s.n_corr_30_known)} days, the 90-session one on "
                 f"{pct(s.share_corr_90_positive)} of {count(s.n_corr_90_known)}.")

@@ -20,6 +20,7 @@ from orchestration.formatting import (
     bn,
     corr,
     days,
+    distinct_nums,
     num,
     p_number,
     p_value,
@@ -153,11 +154,14 @@ def _records(rows: list[Row]) -> list[str]:
             r = by_symbol[symbol].get(basis)
             if r is None:
                 continue
-            text = f"{what} of {num(r['record_value'])}"
+            value, previous = num(r["record_value"]), None
             if r["previous_record_date"] is not None:
+                value, previous = distinct_nums(r["record_value"], r["previous_record_value"])
+            text = f"{what} of {value}"
+            if previous is not None:
                 gain = ("equal to" if r["gain_over_previous"] == 0
                         else f"{signed_pct(r['gain_over_previous'])} over")
-                text += (f" ({gain} {num(r['previous_record_value'])} of "
+                text += (f" ({gain} {previous} of "
                          f"{when(r['previous_record_date'])}, "
                          f"{days(r['days_since_previous_record'])} earlier)")
             parts.append(text)
@@ -330,8 +334,13 @@ def _lead_lag(r: Row, leader: str, laggard: str) -> str:
     the share of the last year with a positive daily-return correlation, as known then."""
     peak, n = r["peak_lag_weeks"], r["peak_n_weeks"]
     weeks = "week" if abs(peak) == 1 else "weeks"
-    text = (f"- Lead and lag (weekly log returns, weeks ending {when(r['first_week_ending'])} "
-            f"to {when(r['last_week_ending'])}; at lag +k {laggard}'s week comes k weeks after "
+    # a member's data stopped: the reading of the last date both had data, said with its date
+    stale = (f"as of {when(r['as_of_date'])}, {days(r['days_since_as_of'])} before this date: "
+             f"the last {leader} session on which {laggard} had a price too; "
+             if r["is_stale"] else "")
+    text = (f"- Lead and lag ({stale}weekly log returns, weeks ending "
+            f"{when(r['first_week_ending'])} to {when(r['last_week_ending'])}; at lag +k "
+            f"{laggard}'s week comes k weeks after "
             f"the {leader}'s): of the lags -{r['max_lag_weeks']}..+{r['max_lag_weeks']} weeks, "
             f"the correlation is largest at lag " + ("0" if peak == 0 else f"{peak:+d} {weeks}")
             + f", r = {corr(r['peak_corr'])} (n = {n:,} weeks; 95 % band "
@@ -345,7 +354,8 @@ def _lead_lag(r: Row, leader: str, laggard: str) -> str:
              f"{r[f'n_corr_{window}_known']:,} days" for window in (30, 90)
              if r[f"n_corr_{window}_known"]]
     if trend:
-        as_of = "" if r["as_of_date"] == r["brief_date"] else f" (as of {when(r['as_of_date'])})"
+        as_of = ("" if r["as_of_date"] == r["brief_date"] or r["is_stale"]
+                 else f" (as of {when(r['as_of_date'])})")
         text += (f" Over the last {days(r['trend_days'])}{as_of}, the correlation of daily "
                  f"returns was positive: " + ", ".join(trend) + ".")
     return text
@@ -423,9 +433,9 @@ def _against_base_rates(rows: list[Row], randomised: list[Row], leader: str,
     if shuffled:
         t = shuffled.get(known[-1]["horizon_days"]) if known else None
         t = t or next(iter(shuffled.values()))
-        lines += ["", f"The randomised test keeps the episodes' spacing and clustering "
-                  f"({t['method']}; {t['draws']:,} draws, seed {t['seed']}, Monte-Carlo standard "
-                  f"error {num(t['p_value_mc_se'], 3)}): at "
+        lines += ["", f"The randomised test keeps the episodes' spacing and clustering: "
+                  f"{t['method']}, {t['draws']:,} draws with seed {t['seed']}, Monte-Carlo "
+                  f"standard error {num(t['p_value_mc_se'], 3)}. At "
                   f"{days(t['horizon_days'])}, {p_value(t['p_value'])}: {t['verdict']}. It runs "
                   f"on the whole stored history, which is this date's, so it appears only in "
                   f"the newest brief."]

@@ -55,6 +55,17 @@ def num(value: float | None, decimals: int = 2, unknown: str = UNKNOWN) -> str:
     return unknown if is_unknown(value) else _fixed(float(value), decimals)
 
 
+def distinct_nums(a: float, b: float, decimals: int = 2) -> tuple[str, str]:
+    """Two values compared in one sentence, with enough decimals that unequal values never
+    read alike: 58.4212 against 58.4183 is '58.421' and '58.418', not '58.42' twice (equal
+    values keep `decimals`; at most 6 more)."""
+    for places in range(decimals, decimals + 7):
+        left, right = num(a, places), num(b, places)
+        if left != right or a == b:
+            return left, right
+    return left, right
+
+
 def money(value: float | None, unknown: str = UNKNOWN) -> str:
     """A price or an amount: two decimals, thousands separators."""
     return num(value, 2, unknown)

@@ -167,6 +167,26 @@ def net_liquidity_known(root: Path, day: date) -> dict:
     raise AssertionError(f"no complete week published by {day}")
 
 
+def rates_known(root: Path, day: date, max_staleness_days: int = 7) -> dict:
+    """The 2-year yield and EFFR as known at the end of `day`: the New York Fed publishes a
+    day's EFFR on the next business day (about 9:00), so only EFFR observations whose next
+    Board business day is on or before `day` count; Treasury posts the 2-year par yield on
+    its own day, after the close. Each the latest such value; the spread is unknown when
+    either is more than `max_staleness_days` old."""
+    stamp = pd.Timestamp(day)
+    effr, dgs2 = (load_fred(root, s).dropna() for s in ("EFFR", "DGS2"))
+    open_days = board_business_days()
+    published = pd.DatetimeIndex(
+        open_days[open_days.searchsorted(effr.index, side="right")])
+    effr = effr[published <= stamp]
+    dgs2 = dgs2[dgs2.index <= stamp]
+    effr_as_of, dgs2_as_of = effr.index[-1], dgs2.index[-1]
+    fresh = max((stamp - effr_as_of).days, (stamp - dgs2_as_of).days) <= max_staleness_days
+    return {"effr": effr.iloc[-1], "effr_as_of": effr_as_of, "dgs2": dgs2.iloc[-1],
+            "dgs2_as_of": dgs2_as_of,
+            "spread": dgs2.iloc[-1] - effr.iloc[-1] if fresh else None}
+
+
 # ------------------------------------------------------------------ lead and lag
 MAX_LAG, BAND_Z, TREND_DAYS = 8, 1.96, 365
 

@@ -275,6 +275,14 @@ def test_each_event_kind_reads_its_own_columns_of_fct_events():
         start_date=date(2025, 1, 4))) == (
         "Bitcoin (BTC-USD) set a record close of 100.00 on 2025-01-04, equal to 100.00 of "
         "2025-01-01 (3 days earlier).")
+    # two closes that round alike at two decimals get a third (never "58.42 above 58.42")
+    assert alerts.describe(row(
+        "record_close", subject_name="Silver", symbol="SI=F", record_close=58.4239,
+        previous_record_close=58.4171, previous_record_date=date(2025, 12, 1),
+        gain_over_previous=58.4239 / 58.4171 - 1, days_since_previous_record=4,
+        start_date=date(2025, 12, 5))) == (
+        "Silver (SI=F) set a record close of 58.424 on 2025-12-05, above 58.417 of "
+        "2025-12-01 (+0.01 %, 4 days earlier).")
     assert alerts.describe(row(
         "divergence_started", start_date=date(2025, 12, 4), leader_close_at_start=2548.0,
         laggard_drawdown_high_at_start=-0.267, previous_episode_end_date=date(2021, 1, 22),

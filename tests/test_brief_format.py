@@ -358,9 +358,16 @@ def test_the_randomised_test_where_it_was_run_on_the_days_data():
     assert ("| p (exact binomial, one-sided) | reading | p (randomised) | reading |") in text
     assert "| 0.27 | no better than the base rate | 0.31 | no better than the base rate |" in text
     assert "| 30 days | 9 of 15 (60.0 %) |" in text and "| - | - |" in text
-    assert ("The randomised test keeps the episodes' spacing and clustering (circular shift of "
-            "the episode end dates (Monte-Carlo); 10,000 draws, seed 20251211, Monte-Carlo "
-            "standard error 0.005): at 365 days, p = 0.31: no better than the base rate.") in text
+    assert ("The randomised test keeps the episodes' spacing and clustering: circular shift "
+            "of the episode end dates (Monte-Carlo), 10,000 draws with seed 20251211, "
+            "Monte-Carlo standard error 0.005. At 365 days, p = 0.31: no better than the base "
+            "rate.") in text
+    # parentheses never nest in the brief's sentences
+    for line in text.splitlines():
+        depth = 0
+        for ch in line:
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            assert depth <= 1, line
 
 
 def test_randomised_rows_only_for_the_days_own_data():
@@ -419,3 +426,40 @@ def test_the_lead_lag_line():
     calm = format_brief(DAY, [_divergent(is_divergent=False, leader_at_record=False),
                               rows[1]])
     assert "- Lead and lag" in calm and "base rate" not in calm
+
+
+def test_a_lead_lag_reading_after_one_members_data_stopped_says_its_date():
+    """Bitcoin's prices end on 2026-07-22: on 2026-08-27 the brief keeps the reading of the
+    last Russell 2000 session with a Bitcoin price, with that date and its age."""
+    day = date(2026, 8, 27)
+    row = _row("lead_lag", **RUT_BTC, fact_rank=1, brief_date=day,
+               as_of_date=date(2026, 7, 22), days_since_as_of=36, is_stale=True,
+               first_week_ending=date(2014, 9, 26), last_week_ending=date(2026, 7, 17),
+               max_lag_weeks=8, peak_lag_weeks=0, peak_corr=0.2234, peak_n_weeks=617,
+               peak_band_95=0.0789, lag0_corr=0.2234, lag0_n_weeks=617, fisher_z=None,
+               lead_lag_reading="moves with the leader (the peak is at lag 0)",
+               trend_days=365, n_corr_30_known=250, share_corr_30_positive=0.5,
+               n_corr_90_known=250, share_corr_90_positive=0.75)
+    text = format_brief(day, [_divergent(brief_date=day, as_of_date=day), row])
+    assert ("- Lead and lag (as of 2026-07-22, 36 days before this date: the last Russell 2000 "
+            "session on which Bitcoin had a price too; weekly log returns, weeks ending "
+            "2014-09-26 to 2026-07-17;") in text
+    assert "Over the last 365 days, the correlation of daily returns" in text
+
+
+def test_two_different_values_never_read_alike():
+    """A record of 58.4212 over 58.4183 (+0.005 %) is written with three decimals, not
+    "58.42 ... above 58.42"; equal values and values apart at two decimals keep two."""
+    from orchestration.formatting import distinct_nums
+
+    assert distinct_nums(58.4212, 58.4183) == ("58.421", "58.418")
+    assert distinct_nums(58.4201, 58.4199) == ("58.4201", "58.4199")
+    assert distinct_nums(2590.61, 2559.61) == ("2,590.61", "2,559.61")
+    assert distinct_nums(100.0, 100.0) == ("100.00", "100.00")
+    rows = [_row("record", symbol="SI=F", subject_name="Silver", basis="close", fact_rank=1,
+                 record_value=58.4212, previous_record_value=58.4183,
+                 previous_record_date=date(2025, 12, 1), gain_over_previous=58.4212 / 58.4183 - 1,
+                 days_since_previous_record=4)]
+    text = format_brief(DAY, rows)
+    assert ("a record close of 58.421 (less than +0.01 % over 58.418 of 2025-12-01, 4 days "
+            "earlier)") in text

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, REAL_DATA
 
 APP = str(PROJECT_ROOT / "dashboard" / "app.py")
 PAGES = {"Today": "Today: 2025-12-31", "Pairs": "Pairs",
@@ -404,3 +404,51 @@ def test_the_cross_correlation_by_lag_with_its_band(built, monkeypatch):
     assert (f"The largest is at lag {f'{peak:+d}' if peak else '0'} (red; r = {r:.2f}"
             in caption)
     assert f"): {reading}." in caption
+
+
+@pytest.mark.parametrize("choice", ["All", "1Y"])
+def test_every_time_chart_of_the_liquidity_page_has_the_same_plot_area(built, monkeypatch,
+                                                                       choice):
+    """Net liquidity (with Bitcoin on a right axis), the target range and the Treasury bars:
+    the same x domain and the same left and right margins, so a date sits at the same pixel
+    in each (a secondary y axis must not shrink its chart's domain to [0, 0.94])."""
+    _, warehouse = built
+    figures = _time_figures(_on(monkeypatch, warehouse, "Liquidity and rates", choice))
+    assert set(figures) == {"liquidity_btc", "policy_range", "treasuries_change"}
+    areas = {key: ([tuple(axis.get("domain", [0, 1])) for name, axis in f["layout"].items()
+                    if name.startswith("xaxis")],
+                   f["layout"]["margin"]["l"], f["layout"]["margin"]["r"])
+             for key, f in figures.items()}
+    assert {key: area[0] for key, area in areas.items()} == dict.fromkeys(figures, [(0, 1)])
+    assert len({area[1:] for area in areas.values()}) == 1, areas
+
+
+def test_today_names_stale_pairs_and_instruments_without_prices(built, monkeypatch):
+    """A pair card of a pair whose leader's latest date is not the day says "as of" that
+    date, as the brief does; a configured instrument with no stored prices and its pair are
+    named on the page (from the published no_data rows), never silently missing."""
+    kind, warehouse = built
+    app = _open(monkeypatch, warehouse, "Today")
+    [(day,)] = _sql(warehouse, "SELECT max(brief_date) FROM marts.mart_daily_brief")
+    pairs = _sql(warehouse, """
+        SELECT leader_name || ' / ' || laggard_name, as_of_date FROM marts.mart_daily_brief
+        WHERE brief_date = ? AND fact_kind = 'divergence'""", (day,))
+    missing = _sql(warehouse, """
+        SELECT subject_name, symbol, pair_id FROM marts.mart_daily_brief
+        WHERE brief_date = ? AND fact_kind = 'no_data'""", (day,))
+    captions = [c.value for c in app.caption]
+    metrics = {m.label: m.value for m in app.metric}
+    for label, as_of in pairs:
+        assert label in metrics
+        if as_of != day:
+            assert any(c.startswith(f"as of {as_of}: ") for c in captions), (label, captions)
+    for name, symbol, pair_id in missing:
+        assert any(f"{name} ({symbol}): no stored prices" in c for c in captions), symbol
+        if pair_id:
+            assert any(f"so the pair {pair_id} cannot be assessed" in c for c in captions)
+    if kind == "real":
+        # the real history has no Nasdaq 100 file, and the Dow's prices stop in February
+        assert not (REAL_DATA / "market" / "NDX.csv").exists()
+        assert ("Nasdaq 100", "^NDX", "^NDX/BTC-USD") in missing
+        assert metrics["Nasdaq 100 / Bitcoin"] == "Cannot be assessed"
+        assert any(as_of != day for _, as_of in pairs)

@@ -31,7 +31,17 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from orchestration.formatting import below, count, days, num, plural, rate_range, signed_pct, when
+from orchestration.formatting import (
+    below,
+    count,
+    days,
+    distinct_nums,
+    num,
+    plural,
+    rate_range,
+    signed_pct,
+    when,
+)
 from orchestration.lib.retry import Backoff, RetriesExhausted, call_with_retries
 from orchestration.settings import Settings, variable
 
@@ -117,16 +127,18 @@ def describe(row: dict) -> str:
     """One sentence per event, from the numbers fct_events holds (nothing computed here)."""
     kind, subject = row["kind"], row["subject_name"]
     if kind == "record_close":
-        since = ""
+        since, close = "", _num(row["record_close"])
         if row["previous_record_date"]:
             earlier = f"{days(row['days_since_previous_record'])} earlier"
-            since = (f", equal to {_num(row['previous_record_close'])} of "
+            # enough decimals that a record never reads equal to the one it beat
+            close, previous = distinct_nums(row["record_close"], row["previous_record_close"])
+            since = (f", equal to {previous} of "
                      f"{_day(row['previous_record_date'])} ({earlier})"
                      if row["gain_over_previous"] == 0 else
-                     f", above {_num(row['previous_record_close'])} of "
+                     f", above {previous} of "
                      f"{_day(row['previous_record_date'])} "
                      f"({signed_pct(row['gain_over_previous'])}, {earlier})")
-        return (f"{subject} ({row['symbol']}) set a record close of {_num(row['record_close'])} "
+        return (f"{subject} ({row['symbol']}) set a record close of {close} "
                 f"on {_day(row['start_date'])}{since}.")
     if kind == "divergence_started":
         previous = (f"; the first since the episode that ended "

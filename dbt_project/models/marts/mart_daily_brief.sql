@@ -151,6 +151,7 @@
         'fact_rank': 'pair_rank', 'pair_id': 'pair_id', 'leader': 'leader',
         'laggard': 'laggard', 'subject_name': 'pair_name', 'leader_name': 'leader_name',
         'laggard_name': 'laggard_name', 'as_of_date': 'as_of_date',
+        'days_since_as_of': 'days_since_as_of', 'is_stale': 'is_stale',
         'first_week_ending': 'first_week_ending', 'last_week_ending': 'last_week_ending',
         'max_lag_weeks': 'max_lag_weeks', 'peak_lag_weeks': 'peak_lag_weeks',
         'peak_corr': 'peak_corr', 'peak_n_weeks': 'peak_n_weeks',
