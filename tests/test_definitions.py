@@ -35,8 +35,11 @@ EXPECTED_LINEAGE = {
     # the rows each raw step quarantined (raw.quarantined_rows), written by the same step
     "raw/market_prices_quarantined": set(),
     "raw/fred_observations_quarantined": set(),
-    "staging/stg_market_prices_quarantined": {"raw/market_prices_quarantined"},
-    "staging/stg_fred_observations_quarantined": {"raw/fred_observations_quarantined"},
+    # the quarantined rows with the stored row they leave in place, if any
+    "staging/stg_market_prices_quarantined": {"raw/market_prices_quarantined",
+                                              "raw/market_prices"},
+    "staging/stg_fred_observations_quarantined": {"raw/fred_observations_quarantined",
+                                                  "raw/fred_observations"},
     "raw/fred_series": set(),
     "raw/trading_sessions": set(),
     "staging/stg_trading_sessions": {"raw/trading_sessions"},
@@ -126,6 +129,7 @@ EXPECTED_LINEAGE = {
                                                   "intermediate/int_running_peaks"},
     "intermediate/int_brief_lead_lag": {"intermediate/int_brief_divergence",
                                         "marts/mart_lead_lag_summary_daily",
+                                        "marts/fct_divergence_daily",
                                         "intermediate/int_running_peaks"},
     "intermediate/int_brief_policy_rate": {"marts/fct_policy_rate_changes",
                                            "intermediate/int_rates_daily",
@@ -165,7 +169,9 @@ EXPECTED_LINEAGE = {
     "marts/fct_fed_balance_sheet_weekly": {"staging/stg_fred_observations",
                                            "intermediate/int_fed_board_closures"},
     "marts/fct_policy_rate_changes": {"staging/stg_fred_observations", "reference/dated_events"},
-    "intermediate/int_rates_daily": {"staging/stg_fred_observations", "staging/stg_market_prices"},
+    # FRED series used from their publication day, counted in the Board's business days
+    "intermediate/int_rates_daily": {"staging/stg_fred_observations", "staging/stg_market_prices",
+                                     "intermediate/int_fed_board_closures"},
     "intermediate/int_net_liquidity_daily": {"marts/fct_fed_balance_sheet_weekly",
                                              "staging/stg_fred_observations",
                                              "staging/stg_market_prices"},
