@@ -118,13 +118,13 @@ docs: setup
 # collected or selected) fails both targets, as any other failure does. The tests run in
 # two processes (pytest-xdist; TEST_WORKERS=0 runs them in this one): the machine's two
 # cores; worksteal hands a worker that ran out a waiting test of the other's, and
-# tests/conftest.py puts the longest first (docs/testing.md, "Times").
+# tests/conftest.py puts the longest first (docs/testing.md, "Two processes").
 TEST_WORKERS ?= 2
 XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist worksteal)
 # The tests' temporary folders (warehouses, Dagster instances, published copies) go to
 # memory (/dev/shm) when it is there: a run's Dagster instance commits each event to SQLite,
 # and a first load plans thousands of them (one per asset and year), each a disk sync of
-# about 8 ms on this machine, 0.1 ms in memory. pytest keeps only the failed tests' folders.
+# about 8 ms on this machine, 0.1 ms in memory. pytest keeps only the last run's folders.
 TEST_TMPDIR ?= $(shell test -d /dev/shm -a -w /dev/shm && echo /dev/shm)
 TEST_ENV = $(if $(TEST_TMPDIR),TMPDIR=$(TEST_TMPDIR))
 test: setup
