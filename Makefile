@@ -71,10 +71,17 @@ endif
 	@UV_PROJECT_ENVIRONMENT=.venv-dbt $(UV) sync --frozen --only-group dbt --compile-bytecode $(call QUIETLY,uv sync of .venv-dbt)
 	@touch $@
 
+# dbt parse writes into a folder of its own, whose manifest and parse state then replace
+# target/'s by a rename each: a process loading the code location meanwhile (a run, the UI,
+# another `make` for another warehouse, a test) reads the old file or the new, never half
 $(MANIFEST): .venv/.synced .venv-dbt/.synced $(DBT_SOURCES) $(PARSED_FOR)
 	@mkdir -p "$(dir $(SETUP_LOG))"
 	@echo "lockstep: preparing the dbt manifest (dbt parse; log: $(SETUP_LOG))"
-	@cd dbt_project && $(DBT) parse --quiet --profiles-dir . $(call QUIETLY,dbt parse)
+	@set -e; cd dbt_project; parsing=$$(mktemp -d target/.parse-XXXXXX); \
+	  trap 'rm -rf "$$parsing"' EXIT; \
+	  cp target/partial_parse.msgpack "$$parsing/" 2>/dev/null || true; \
+	  $(DBT) parse --quiet --profiles-dir . --target-path "$$parsing" $(call QUIETLY,dbt parse); \
+	  mv -f "$$parsing/partial_parse.msgpack" "$$parsing/manifest.json" target/
 	@touch $@
 
 setup: .venv/.synced .venv-dbt/.synced $(MANIFEST)
@@ -108,13 +115,24 @@ docs: setup
 	@$(RUN) python -m orchestration.cli docs --port $(or $(DOCS_PORT),8080)
 
 # PYTEST_ARGS passes more to pytest (a file, -k, -x). pytest's exit code 5 (no test
-# collected or selected) fails both targets, as any other failure does.
+# collected or selected) fails both targets, as any other failure does. The tests run in
+# two processes (pytest-xdist; TEST_WORKERS=0 runs them in this one): the machine's two
+# cores; worksteal hands a worker that ran out a waiting test of the other's, and
+# tests/conftest.py puts the longest first (docs/testing.md, "Two processes").
+TEST_WORKERS ?= 2
+XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist worksteal)
+# The tests' temporary folders (warehouses, Dagster instances, published copies) go to
+# memory (/dev/shm) when it is there: a run's Dagster instance commits each event to SQLite,
+# and a first load plans thousands of them (one per asset and year), each a disk sync of
+# about 8 ms on this machine, 0.1 ms in memory. pytest keeps only the last run's folders.
+TEST_TMPDIR ?= $(shell test -d /dev/shm -a -w /dev/shm && echo /dev/shm)
+TEST_ENV = $(if $(TEST_TMPDIR),TMPDIR=$(TEST_TMPDIR))
 test: setup
-	$(RUN) pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(RUN) pytest $(XDIST) $(PYTEST_ARGS)
 
 FAST_MARKERS = not real_data and not browser and not slow
 test-fast: setup
-	$(RUN) pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
+	$(TEST_ENV) $(RUN) pytest -m "$(FAST_MARKERS)" $(XDIST) $(PYTEST_ARGS)
 
 # `dagster ...` on the warehouse's own instance (orchestration/cli.py, `dagster`)
 DAGSTER = $(RUN) python -m orchestration.cli dagster

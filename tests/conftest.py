@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import pickle
 import shutil
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REAL_DATA = (PROJECT_ROOT.parent / "shared" / "data" / "real").resolve()
@@ -59,6 +62,17 @@ def install_network_guard() -> None:
 
 
 install_network_guard()
+
+# Hypothesis profiles (HYPOTHESIS_PROFILE=thorough for more; docs/testing.md). A profile sets
+# the number of examples of the tests that leave it to the profile: those whose every
+# example is a dbt build or several (tests/test_incremental.py). A test whose examples are
+# cheap sets its own max_examples. "quick", what `make test` runs: two examples a run, new
+# ones each run, and hypothesis' example database (.hypothesis/) keeps any that failed and
+# tries them first next time; a failure prints the blob that reproduces it
+# (@reproduce_failure). "thorough": ten.
+hypothesis_settings.register_profile("quick", max_examples=2, print_blob=True)
+hypothesis_settings.register_profile("thorough", max_examples=10, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "quick")
 # the tests' universe is the repo's catalog, whatever the user's shell points at
 os.environ.pop("LOCKSTEP_CATALOG", None)
 # tests (and session fixtures) put warehouses in fresh temporary directories; the rule that
@@ -73,14 +87,57 @@ NEEDS_REAL_DATA = {"real_data", "real_warehouse"}
 BUILDS_THE_PIPELINE = {"demo_build", "demo_copy", "real_warehouse"}
 
 
+# The longest tests, longest first (`make test PYTEST_ARGS=--durations=40`, docs/testing.md).
+# Under pytest-xdist each worker starts with its share of them, so that neither is left with
+# one of them at the end while the other idles: worksteal first hands each worker a half of
+# the collection, in order, then moves tests not yet started from the end of a queue.
+LONGEST = (
+    "test_cli.py::test_a_first_load_into_a_new_warehouse_after_the_demo_is_a_first_load",
+    "test_operations.py::test_a_killed_run_never_holds_up_the_queue_of_the_ui_and_the_schedules",
+    "test_operations.py::test_sigkill_leaves_the_warehouse_consistent_and_the_next_run_completes",
+    "test_cli.py::test_run_prints_synthetic_snapshot_and_records_the_run",
+    "test_incremental.py::test_incremental_builds_equal_a_full_rebuild",
+    "test_alerts.py::test_real_history_announces_the_december_2025_split_once",
+    "test_incremental.py::test_real_history_cut_then_extended_with_a_deep_revision",
+    "test_alerts.py::test_retries",
+    "test_alerts.py::test_the_summary",
+    "test_cli.py::test_make_automation_on_and_off",
+)
+
+
+def _longest_first_in_each_half(items: list, workers: int) -> list:
+    """`items` reordered for `workers` (2) workers: the LONGEST dealt out in turn (1, 2, 2,
+    1, ...) to the front of each worker's half, the others after them in their order."""
+    def rank(item) -> int | None:
+        name = item.nodeid.split("/")[-1]
+        return next((i for i, p in enumerate(LONGEST) if name.startswith(p)), None)
+
+    long = sorted((item for item in items if rank(item) is not None), key=rank)
+    rest = [item for item in items if rank(item) is None]
+    heads: list[list] = [[] for _ in range(workers)]
+    for i, item in enumerate(long):  # snake order: 0, 1, 1, 0, 0, 1, ...
+        turn, place = divmod(i, workers)
+        heads[place if turn % 2 == 0 else workers - 1 - place].append(item)
+    ordered, size = [], -(-len(items) // workers)
+    for head in heads:
+        take = max(0, size - len(head))
+        ordered += head + rest[:take]
+        rest = rest[take:]
+    return ordered + rest
+
+
 def pytest_collection_modifyitems(config, items):
-    """Mark each test by the fixtures it uses (see above)."""
+    """Mark each test by the fixtures it uses (see above); under xdist, deal the longest
+    tests out to the workers first (see LONGEST)."""
     for item in items:
         needs = set(getattr(item, "fixturenames", ()))
         if needs & NEEDS_REAL_DATA:
             item.add_marker(pytest.mark.real_data)
         if needs & BUILDS_THE_PIPELINE:
             item.add_marker(pytest.mark.slow)
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    if workers > 1:
+        items[:] = _longest_first_in_each_half(items, workers)
 
 
 @pytest.fixture(autouse=True)
@@ -128,18 +185,84 @@ def warehouse(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def dbt_manifest() -> Path:
+def dbt_manifest(tmp_path_factory) -> Path:
     """The dbt manifest the code location loads (make prepares it; build it if absent)."""
     import subprocess
 
-    manifest = PROJECT_ROOT / "dbt_project" / "target" / "manifest.json"
-    if not manifest.exists():
-        from orchestration.settings import dbt_executable
+    from filelock import FileLock
 
-        dbt = dbt_executable()
-        subprocess.run([str(dbt), "parse", "--quiet", "--profiles-dir", "."],
-                       cwd=PROJECT_ROOT / "dbt_project", check=True)
+    manifest = PROJECT_ROOT / "dbt_project" / "target" / "manifest.json"
+    with FileLock(shared_root(tmp_path_factory) / "dbt_manifest.lock"):  # one parse
+        if not manifest.exists():
+            from orchestration.settings import dbt_executable
+
+            dbt = dbt_executable()
+            subprocess.run([str(dbt), "parse", "--quiet", "--profiles-dir", "."],
+                           cwd=PROJECT_ROOT / "dbt_project", check=True)
     return manifest
+
+
+# ------------------------------------------------------------ built once per pytest run
+# `make test` runs the tests in two processes (pytest-xdist's workers, docs/testing.md); a
+# session fixture is per process. `build_once` makes a build the whole run's: the first
+# worker to need it builds it into a folder every worker sees, holding a file lock; any
+# other waits on the lock, then reads what was built. Without xdist it is a plain build.
+T = TypeVar("T")
+
+
+def shared_root(tmp_path_factory) -> Path:
+    """A folder every process of this pytest run sees: pytest's base temporary folder, or
+    under xdist the one above the workers' own (pytest-of-<user>/pytest-<n>)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def build_once(tmp_path_factory, name: str, build: Callable[[Path], T]) -> T:
+    """`build(folder)` once per pytest run, across xdist workers: it writes into `folder`
+    (<shared root>/<name>, empty) and returns a picklable value, which every worker gets.
+    A build that raised is not repeated: the other workers fail with its error."""
+    import traceback
+
+    from filelock import FileLock
+
+    root = shared_root(tmp_path_factory)
+    folder, done, failed = root / name, root / f"{name}.pickle", root / f"{name}.failed"
+    with FileLock(root / f"{name}.lock"):
+        if failed.exists():
+            pytest.fail(f"the run's {name} build failed (in another worker):\n"
+                        f"{failed.read_text()}", pytrace=False)
+        if not done.exists():
+            folder.mkdir()
+            try:
+                value = build(folder)
+            except BaseException:
+                failed.write_text(traceback.format_exc())
+                raise
+            done.write_bytes(pickle.dumps(value))
+    return pickle.loads(done.read_bytes())
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A Dagster run's result (ExecuteInProcessResult) in a form another process can read:
+    its events and its run, serialized the way Dagster stores them. `result()` gives it
+    back (without its job definition, which no test reads)."""
+
+    events: str
+    run: str
+
+    @classmethod
+    def of(cls, result) -> StoredRun:
+        import dagster as dg
+
+        return cls(dg.serialize_value(list(result.all_events)),
+                   dg.serialize_value(result.dagster_run))
+
+    def result(self):
+        import dagster as dg
+
+        return dg.ExecuteInProcessResult(dg.deserialize_value(self.events),
+                                         dg.deserialize_value(self.run), None, job_def=None)
 
 
 ENVIRONMENT = {"source": "LOCKSTEP_SOURCE", "data_dir": "LOCKSTEP_DATA_DIR",
@@ -183,10 +306,13 @@ def materialize_all(tmp_path: Path, **fields):
 
 @pytest.fixture(scope="session")
 def real_warehouse(tmp_path_factory, real_data, dbt_manifest):
-    """The whole pipeline over ../shared/data/real (files source), built once per session."""
-    tmp = tmp_path_factory.mktemp("real")
-    result, warehouse = materialize_all(tmp, source="files", data_dir=str(real_data))
-    return result, warehouse
+    """The whole pipeline over ../shared/data/real (files source), built once per run."""
+    def build(folder: Path):
+        result, warehouse = materialize_all(folder, source="files", data_dir=str(real_data))
+        return StoredRun.of(result), warehouse
+
+    stored, warehouse = build_once(tmp_path_factory, "real_warehouse", build)
+    return stored.result(), warehouse
 
 
 # ------------------------------------------------------------------ the demo build, once
@@ -210,6 +336,7 @@ class DemoBuild:
     second: Any
     root: Path
     after_first: Path
+    dbt_target: Path  # where dagster-dbt put its two dbt invocations' target folders
 
     @property
     def warehouse(self) -> Path:
@@ -232,18 +359,31 @@ def copy_demo(source: Path, target: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory, dbt_manifest) -> DemoBuild:
-    """The whole pipeline on demo data, built once per session (see DemoBuild)."""
-    base = tmp_path_factory.mktemp("demo_build")
-    root, after_first = base / "run", base / "after_first"
-    with pytest.MonkeyPatch.context() as env:
-        for name in CLEAN_ENV:
-            env.delenv(name, raising=False)
-        first, _ = materialize_all(root, source="demo")
-        assert first.success, "the session's demo build failed"
-        shutil.copytree(root, after_first, symlinks=True)
-        second, _ = materialize_all(root, source="demo")
-        assert second.success, "the session's second demo run failed"
-    return DemoBuild(first=first, second=second, root=root, after_first=after_first)
+    """The whole pipeline on demo data, built once per run (see DemoBuild). Its dbt runs
+    keep their parse state in a target folder of their own (DBT_TARGET_PATH), which starts
+    as the project's (`make setup` parsed it for another warehouse path): another worker's
+    build cannot swap it between the two runs, whose parsing a test reads."""
+    def build(base: Path):
+        root, after_first, target = base / "run", base / "after_first", base / "dbt_target"
+        target.mkdir()
+        parsed = PROJECT_ROOT / "dbt_project" / "target" / "partial_parse.msgpack"
+        if parsed.exists():
+            shutil.copy(parsed, target / parsed.name)
+        with pytest.MonkeyPatch.context() as env:
+            for name in CLEAN_ENV:
+                env.delenv(name, raising=False)
+            env.setenv("DBT_TARGET_PATH", str(target))
+            first, _ = materialize_all(root, source="demo")
+            assert first.success, "the session's demo build failed"
+            shutil.copytree(root, after_first, symlinks=True)
+            second, _ = materialize_all(root, source="demo")
+            assert second.success, "the session's second demo run failed"
+        return StoredRun.of(first), StoredRun.of(second), root, after_first, target
+
+    first, second, root, after_first, target = build_once(tmp_path_factory, "demo_build",
+                                                          build)
+    return DemoBuild(first=first.result(), second=second.result(), root=root,
+                     after_first=after_first, dbt_target=target)
 
 
 @pytest.fixture()

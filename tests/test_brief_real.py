@@ -3,6 +3,7 @@ independent pandas computation from the CSV files (tests/brief_oracle.py)."""
 
 import re
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -687,13 +688,15 @@ def test_the_comparison_rows_are_the_marts_on_every_divergent_day(wh):
 def story_cut(tmp_path_factory, real_data, dbt_manifest):
     """The real history cut at 2025-12-11 (every file), run through the whole pipeline: the
     warehouse of someone who ran lockstep that evening."""
-    from tests.conftest import cut_real_history, materialize_all
+    from tests.conftest import build_once, cut_real_history, materialize_all
 
-    tmp = tmp_path_factory.mktemp("story_cut")
-    cut_real_history(real_data, tmp / "data", STORY.isoformat())
-    result, warehouse = materialize_all(tmp, source="files", data_dir=str(tmp / "data"))
-    assert result.success
-    return warehouse
+    def build(tmp: Path) -> Path:  # once per test run, whichever worker needs it first
+        cut_real_history(real_data, tmp / "data", STORY.isoformat())
+        result, warehouse = materialize_all(tmp, source="files", data_dir=str(tmp / "data"))
+        assert result.success
+        return warehouse
+
+    return build_once(tmp_path_factory, "story_cut", build)
 
 
 def test_the_evidence_of_2025_12_11_is_what_that_evening_knew(wh, story_cut):

@@ -210,7 +210,9 @@ OPS = st.sampled_from(["append", "append", "revise", "backfill", "new_symbol", "
 
 
 @pytest.mark.slow
-@settings(max_examples=5, deadline=None, derandomize=True,
+# each example is several dbt builds: how many a run tries is the hypothesis profile's
+# (tests/conftest.py: two; HYPOTHESIS_PROFILE=thorough, ten)
+@settings(deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), ops=st.lists(OPS, min_size=2, max_size=4))
 def test_incremental_builds_equal_a_full_rebuild(sandbox, seed, ops):

@@ -35,9 +35,10 @@ def _manifest() -> dict:
     return json.loads((DBT_DIR / "target" / "manifest.json").read_text())
 
 
-def _run_target(result) -> Path:
-    """The target folder dagster-dbt gave the dbt build of that Dagster run."""
-    [target] = (DBT_DIR / "target").glob(f"lockstep_dbt_assets-{result.run_id[:7]}-*")
+def _run_target(result, targets: Path) -> Path:
+    """The target folder dagster-dbt gave the dbt build of that Dagster run, in `targets`
+    (the session's demo build keeps its own, `DemoBuild.dbt_target`)."""
+    [target] = targets.glob(f"lockstep_dbt_assets-{result.run_id[:7]}-*")
     return target
 
 
@@ -179,22 +180,27 @@ def test_ui_metadata_on_the_marts(demo_run):
 def test_dbt_unit_tests_pass(demo_run, tmp_path):
     """The dbt unit tests (fixed inputs in YAML: ties at the peak, recovery to exactly the
     old peak, a single row, calendar gaps, ...) run here, not in the daily build; they need
-    the upstream relations, which the demo run built."""
+    the upstream relations, which the demo run built. dbt opens the file to write (a test
+    run of another process may be reading the shared build): on a copy."""
     _, _, warehouse, _ = demo_run
+    copy = tmp_path / "w" / "lockstep.duckdb"  # same file name: same dbt database name
+    copy.parent.mkdir()
+    shutil.copy(warehouse, copy)
     declared = set(_manifest()["unit_tests"])
     assert len(declared) >= 10
-    code, results = _dbt_test("test_type:unit", warehouse, tmp_path / "target")
+    code, results = _dbt_test("test_type:unit", copy, tmp_path / "target")
     assert code == 0, results
     assert {r["unique_id"] for r in results} == declared
     assert {r["status"] for r in results} == {"pass"}
 
 
-def test_daily_build_leaves_unit_tests_out(demo_run):
+def test_daily_build_leaves_unit_tests_out(demo_run, demo_build):
     """The materialization's dbt build runs the seeds, models and data tests, no unit
     tests."""
     first, _, _, _ = demo_run
+    target = _run_target(first, demo_build.dbt_target)
     kinds = {r["unique_id"].split(".")[0] for r in
-             json.loads((_run_target(first) / "run_results.json").read_text())["results"]}
+             json.loads((target / "run_results.json").read_text())["results"]}
     assert kinds == {"seed", "model", "test"}
 
 
@@ -263,12 +269,12 @@ def test_an_incremental_build_tests_the_brief_from_the_changed_date(demo_run, tm
     assert failures("2025-12-02") == dict.fromkeys(BRIEF_ROW_TESTS, 0)
 
 
-def test_a_second_run_reuses_dbts_parse(demo_run):
+def test_a_second_run_reuses_dbts_parse(demo_run, demo_build):
     """The first run into a new warehouse parses the dbt project in full (the profile's path
     changed); it leaves its parse state behind, so the second run parses partially."""
     first, second, _, _ = demo_run
-    first_log = (_run_target(first) / "dbt.log").read_text()
-    second_log = (_run_target(second) / "dbt.log").read_text()
+    first_log = (_run_target(first, demo_build.dbt_target) / "dbt.log").read_text()
+    second_log = (_run_target(second, demo_build.dbt_target) / "dbt.log").read_text()
     assert "Unable to do partial parsing because profile has changed" in first_log
     assert "Partial parsing enabled" in second_log
     assert "Unable to do partial parsing" not in second_log
@@ -394,7 +400,7 @@ def _build_of(result, name: str) -> str:
     return m.materialization.metadata["build"].value
 
 
-def test_the_first_build_is_whole_and_the_second_incremental(demo_run):
+def test_the_first_build_is_whole_and_the_second_incremental(demo_run, demo_build):
     """The first run of a warehouse builds dbt's incremental models whole and records the
     logic it ran; the second (the same code, the same data) builds incrementally. The
     materialization says which, and so does `make run`'s summary."""
@@ -409,7 +415,8 @@ def test_the_first_build_is_whole_and_the_second_incremental(demo_run):
             "built incrementally (only the rows whose inputs changed); inputs changed: none "
             "(no new or revised inputs)")
     for run in (first, second):
-        args = json.loads((_run_target(run) / "run_results.json").read_text())["args"]
+        target = _run_target(run, demo_build.dbt_target)
+        args = json.loads((target / "run_results.json").read_text())["args"]
         assert args.get("full_refresh") in (False, None)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM ops.dbt_build_state").fetchone()[0] == 1

@@ -11,6 +11,7 @@ config) or with LOCKSTEP_FULL_REFRESH=1.
 
 import threading
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -180,10 +181,12 @@ def _events(invocation, context: dg.AssetExecutionContext,
 
 def _finish(invocation, context: dg.AssetExecutionContext) -> None:
     """After dbt, whatever happened: dbt stopped if it outlived the step, its parse state
-    kept for the next run, old target directories removed."""
+    kept for the next run, old target directories removed. Both where dagster-dbt made this
+    invocation's folder and will look for the parse state next: the project's target/, or
+    DBT_TARGET_PATH when that is set (the tests' session builds use one of their own)."""
     from orchestration.lib.dbt_build import keep_parse_state, prune_run_targets, stop_if_running
 
-    target = lockstep_dbt_project.project_dir / "target"
+    target = Path(invocation.target_path).parent
     stop_if_running(invocation.process, context.log.warning)
     keep_parse_state(invocation.target_path, target)
     prune_run_targets(invocation.target_path, target, prefix=lockstep_dbt_assets.op.name)
