@@ -13,6 +13,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 
 export LOCKSTEP_SOURCE ?= demo
+export LOCKSTEP_ENGINE ?= duckdb
 export LOCKSTEP_STATE_DIR ?= $(CURDIR)/.lockstep
 export LOCKSTEP_WAREHOUSE ?= $(CURDIR)/warehouse/lockstep.duckdb
 # No DAGSTER_HOME here: each warehouse has its own Dagster instance, under
@@ -34,8 +35,8 @@ MANIFEST := dbt_project/target/manifest.json
 # the warehouse the manifest was parsed for: dbt's partial parsing (which spares every run a
 # full parse) only holds for that path, so a new LOCKSTEP_WAREHOUSE re-parses once
 PARSED_FOR := dbt_project/target/.parsed-for
-$(shell mkdir -p dbt_project/target; echo "$(LOCKSTEP_WAREHOUSE)" | cmp -s - $(PARSED_FOR) \
-  || echo "$(LOCKSTEP_WAREHOUSE)" > $(PARSED_FOR))
+$(shell mkdir -p dbt_project/target; echo "$(LOCKSTEP_WAREHOUSE) $(LOCKSTEP_ENGINE)" | cmp -s - $(PARSED_FOR) \
+  || echo "$(LOCKSTEP_WAREHOUSE) $(LOCKSTEP_ENGINE)" > $(PARSED_FOR))
 
 .PHONY: help setup run demo refresh backfill test dev dashboard lint bench clean clean-warehouse demo-data snapshot brief docs screenshots automation-on automation-off
 
@@ -67,8 +68,26 @@ endif
 
 .venv-dbt/.synced: pyproject.toml uv.lock .venv/.synced
 	@mkdir -p "$(dir $(SETUP_LOG))"
-	@UV_PROJECT_ENVIRONMENT=.venv-dbt $(UV) sync --frozen --only-group dbt --compile-bytecode $(call QUIETLY,uv sync of .venv-dbt)
+	@UV_PROJECT_ENVIRONMENT=.venv-dbt $(UV) sync --frozen --only-group dbt $(SPARK_GROUP) --compile-bytecode $(call QUIETLY,uv sync of .venv-dbt)
 	@touch $@
+
+# The Spark engine (LOCKSTEP_ENGINE=spark; docs/spark.md): pyspark and dbt-spark (pyproject's
+# `spark` group) go into .venv-dbt beside dbt-duckdb, only when Spark is used, and the
+# `.spark` mark keeps them there when .venv-dbt is synced again. Java comes from the system.
+JAVA_MAJOR := $(shell java -version 2>&1 | sed -n 's/.*version "\(1\.\)\{0,1\}\([0-9]*\).*/\2/p' | head -n 1)
+JAVA_OK := $(shell [ -n "$(JAVA_MAJOR)" ] && [ "$(JAVA_MAJOR)" -ge 17 ] 2>/dev/null && echo yes)
+SPARK_GROUP = $(if $(wildcard .venv-dbt/.spark),--only-group spark)
+
+.venv-dbt/.spark: pyproject.toml uv.lock .venv-dbt/.synced
+	@$(if $(JAVA_OK),true,echo "lockstep: the Spark engine needs Java 17 or newer, and \
+	  $(if $(JAVA_MAJOR),java here is version $(JAVA_MAJOR),there is no java on PATH). \
+	  On Debian or Ubuntu: sudo apt-get install -y openjdk-17-jre-headless (docs/spark.md)"; exit 2)
+	@echo "lockstep: adding the Spark engine to .venv-dbt (pyspark, dbt-spark; log: $(SETUP_LOG))"
+	@UV_PROJECT_ENVIRONMENT=.venv-dbt $(UV) sync --frozen --only-group dbt --only-group spark --compile-bytecode $(call QUIETLY,uv sync of .venv-dbt with the spark group)
+	@touch $@
+
+# make test runs the Spark tests where Java 17+ is installed (they skip, saying why, where not)
+SPARK_SETUP = $(if $(or $(filter spark,$(LOCKSTEP_ENGINE)),$(JAVA_OK)),.venv-dbt/.spark)
 
 $(MANIFEST): .venv/.synced .venv-dbt/.synced $(DBT_SOURCES) $(PARSED_FOR)
 	@mkdir -p "$(dir $(SETUP_LOG))"
@@ -76,7 +95,7 @@ $(MANIFEST): .venv/.synced .venv-dbt/.synced $(DBT_SOURCES) $(PARSED_FOR)
 	@cd dbt_project && $(DBT) parse --quiet --profiles-dir . $(call QUIETLY,dbt parse)
 	@touch $@
 
-setup: .venv/.synced .venv-dbt/.synced $(MANIFEST)
+setup: .venv/.synced .venv-dbt/.synced $(if $(filter spark,$(LOCKSTEP_ENGINE)),.venv-dbt/.spark) $(MANIFEST)
 
 run: setup
 	@$(RUN) python -m orchestration.cli run
@@ -106,7 +125,7 @@ brief: setup
 docs: setup
 	@$(RUN) python -m orchestration.cli docs --port $(or $(DOCS_PORT),8080)
 
-test: setup
+test: setup $(SPARK_SETUP)
 	$(RUN) pytest
 
 # `dagster ...` on the warehouse's own instance (orchestration/cli.py, `dagster`)
