@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.settings import (
+    DEFAULT_STATE_DIR,
     PROJECT_ROOT,
     VARIABLES,
     SettingsError,
@@ -169,5 +170,9 @@ def test_the_makefile_and_dbt_profile_defaults_are_the_declared_ones():
             ("LOCKSTEP_WAREHOUSE", "warehouse"))}
     profile = dict(re.findall(r"env_var\('(\w+)', '([^']*)'\)",
                               (PROJECT_ROOT / "dbt_project" / "profiles.yml").read_text()))
-    assert profile == {"LOCKSTEP_WAREHOUSE": "../" + VARIABLES["warehouse"].default,
-                       "LOCKSTEP_DUCKDB_MEMORY_LIMIT": VARIABLES["memory_limit"].default}
+    assert profile == {"LOCKSTEP_ENGINE": VARIABLES["engine"].default,
+                       "LOCKSTEP_WAREHOUSE": "../" + VARIABLES["warehouse"].default,
+                       "LOCKSTEP_DUCKDB_MEMORY_LIMIT": VARIABLES["memory_limit"].default,
+                       # the Spark engine's directory for dbt run by hand (the dbt step
+                       # passes the warehouse's own, Settings.spark_dir)
+                       "LOCKSTEP_SPARK_DIR": "../" + DEFAULT_STATE_DIR + "/spark"}

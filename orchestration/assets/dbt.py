@@ -128,7 +128,8 @@ def lockstep_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         # dbt fails at once when another process (a SQL client) holds the file
         wait_until_writable(settings.warehouse, log=context.log.warning)
         state = _build_state(settings, config)
-        plan = plan_build(state, settings.warehouse, settings.memory_limit)
+        plan = plan_build(state, settings.warehouse, settings.memory_limit, settings.engine,
+                          settings.spark_dir)
         for line in plan.log:
             context.log.info(line)
         with environ(**plan.environment):  # dbt reads its settings from its environment

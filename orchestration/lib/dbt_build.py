@@ -65,11 +65,13 @@ def read_build_state(warehouse: Path, fingerprint: str, requested: str | None,
     return BuildState(frozenset(incremental), fingerprint, whole, mode, start, changed)
 
 
-def plan_build(state: BuildState, warehouse: Path, memory_limit: str) -> BuildPlan:
+def plan_build(state: BuildState, warehouse: Path, memory_limit: str, engine: str = "duckdb",
+               spark_dir: Path | None = None) -> BuildPlan:
     """The dbt build of `warehouse`: its arguments, what dbt's environment says
-    (dbt_project/profiles.yml reads the warehouse and the memory limit; the models that
-    recompute from a date read CHANGED_FROM), and each incremental model's build in words
-    (its materialization's `build` metadata)."""
+    (dbt_project/profiles.yml reads the engine, which picks the target, the warehouse and
+    the memory limit, and on Spark the engine's directory; the models that recompute from a
+    date read CHANGED_FROM), and each incremental model's build in words (its
+    materialization's `build` metadata)."""
     from orchestration.lib.incremental import CHANGED_FROM
 
     modes = dict.fromkeys(sorted(state.incremental), state.mode)
@@ -83,7 +85,9 @@ def plan_build(state: BuildState, warehouse: Path, memory_limit: str) -> BuildPl
     start = state.changed_from if incremental_from_a_date else None
     return BuildPlan(
         args=(*BUILD, *(["--full-refresh"] if state.whole else [])),
-        environment={"LOCKSTEP_WAREHOUSE": str(warehouse),
+        environment={"LOCKSTEP_ENGINE": engine,
+                     "LOCKSTEP_SPARK_DIR": str(spark_dir) if engine == "spark" else None,
+                     "LOCKSTEP_WAREHOUSE": str(warehouse),
                      "LOCKSTEP_DUCKDB_MEMORY_LIMIT": memory_limit,
                      "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
                      CHANGED_FROM: f"{start:%Y-%m-%d}" if start else None},
