@@ -127,6 +127,10 @@ def lockstep_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     with writer_lock(settings.warehouse, log=context.log.info):
         # dbt fails at once when another process (a SQL client) holds the file
         wait_until_writable(settings.warehouse, log=context.log.warning)
+        if settings.engine == "spark":  # Spark's sources read raw's Parquet export
+            from orchestration.lib.spark_raw import export_raw
+
+            context.log.info(export_raw(settings.warehouse, settings.spark_dir / "raw").summary())
         state = _build_state(settings, config)
         plan = plan_build(state, settings.warehouse, settings.memory_limit, settings.engine,
                           settings.spark_dir)
