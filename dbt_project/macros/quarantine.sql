@@ -3,20 +3,20 @@
 -- column named as in the raw table: the body of each source's quarantine staging model.
 {% macro quarantined_rows_of(source_name, table_name, raw_table, key) -%}
 select
-    cast(symbol_or_series as varchar)  as {{ key }},
+    cast(symbol_or_series as string)  as {{ key }},
     cast(date as date)                 as date,
-    cast(source as varchar)            as source,
-    cast(file as varchar)              as file,
+    cast(source as string)            as source,
+    cast(file as string)              as file,
     cast(line as integer)              as line,
-    cast(column_name as varchar)       as column_name,
-    cast(raw_value as varchar)         as raw_value,
-    cast(reason as varchar)            as reason,
+    cast(column_name as string)       as column_name,
+    cast(raw_value as string)         as raw_value,
+    cast(reason as string)            as reason,
     cast(applies_from as date)         as applies_from,
-    cast(row_key as varchar)           as row_key,
+    cast(row_key as string)           as row_key,
     cast(quarantined_at as timestamp)  as quarantined_at,
     cast(last_seen_at as timestamp)    as last_seen_at,
     cast(resolved_at as timestamp)     as resolved_at,
-    cast(resolution as varchar)        as resolution,
+    cast(resolution as string)        as resolution,
     resolved_at is null                as is_open
 from {{ source(source_name, table_name) }}
 where raw_table = '{{ raw_table }}'

@@ -18,12 +18,8 @@ with obs as (
 ),
 
 days as (
-    select cast(unnest(generate_series(
-        cast(min(date) as timestamp),
-        cast(greatest(max(date), (select max(date) from {{ ref('stg_market_prices') }}))
-             as timestamp),
-        interval 1 day
-    )) as date) as date
+    select {{ day_spine('min(date)', 'greatest(max(date), (select max(date) from '
+                        ~ ref('stg_market_prices') ~ '))') }} as date
     from obs
 ),
 
@@ -44,8 +40,8 @@ carried as (
     select
         date,
         {%- for name in series.values() %}
-        last_value({{ name }}_published ignore nulls) over upto as {{ name }}_value,
-        last_value({{ name }}_date ignore nulls) over upto      as {{ name }}_as_of
+        {{ last_non_null(name ~ '_published') }} over upto as {{ name }}_value,
+        {{ last_non_null(name ~ '_date') }} over upto      as {{ name }}_as_of
         {%- if not loop.last %},{% endif %}
         {%- endfor %}
     from wide
@@ -55,9 +51,10 @@ carried as (
 select
     date,
     {%- for name in series.values() %}
-    case when date - {{ name }}_as_of <= {{ stale }} then {{ name }}_value end as {{ name }},
+    case when {{ day_count(name ~ '_as_of', 'date') }} <= {{ stale }} then {{ name }}_value end as {{ name }},
     {%- endfor %}
-    case when date - effr_as_of <= {{ stale }} and date - dgs2_as_of <= {{ stale }}
+    case when {{ day_count('effr_as_of', 'date') }} <= {{ stale }}
+        and {{ day_count('dgs2_as_of', 'date') }} <= {{ stale }}
         then dgs2_value - effr_value end                                     as spread_2y_effr,
     -- the day each rate was last published on or before `date` (also beyond the staleness
     -- limit: a series that stopped is named with its last date, not left out)

@@ -38,11 +38,11 @@ pair_names as (
 
 records as (
     select
-        'record_close|' || r.symbol || '|' || cast(r.date as varchar) as event_key,
+        'record_close|' || r.symbol || '|' || cast(r.date as string) as event_key,
         'record_close'                                      as kind,
         r.date                                              as event_date,
         r.symbol,
-        cast(null as varchar)                               as pair_id,
+        cast(null as string)                               as pair_id,
         coalesce(i.instrument_name, r.symbol)               as subject_name,
         r.date                                              as start_date,
         cast(null as date)                                  as end_date,
@@ -52,7 +52,7 @@ records as (
         r.gain_over_previous                                as fraction,
         r.days_since_previous                               as days,
         cast(null as integer)                               as change_bp,
-        cast(null as varchar)                               as detail,
+        cast(null as string)                               as detail,
         r.source
     from {{ ref('fct_all_time_highs') }} as r
     left join instruments as i using (symbol)
@@ -81,10 +81,10 @@ episode_over as (
 
 started as (
     select
-        'divergence_started|' || e.pair_id || '|' || cast(e.start_date as varchar) as event_key,
+        'divergence_started|' || e.pair_id || '|' || cast(e.start_date as string) as event_key,
         'divergence_started'                                as kind,
         e.start_date                                        as event_date,
-        cast(null as varchar)                               as symbol,
+        cast(null as string)                               as symbol,
         e.pair_id,
         p.subject_name,
         e.start_date,
@@ -95,18 +95,18 @@ started as (
         e.laggard_dd_high_at_start                          as fraction,
         e.days_since_previous_episode                       as days,
         cast(null as integer)                               as change_bp,
-        cast(null as varchar)                               as detail,
-        cast(null as varchar)                               as source
+        cast(null as string)                               as detail,
+        cast(null as string)                               as source
     from episodes as e
     inner join pair_names as p using (pair_id)
 ),
 
 ended as (
     select
-        'divergence_ended|' || e.pair_id || '|' || cast(e.start_date as varchar) as event_key,
+        'divergence_ended|' || e.pair_id || '|' || cast(e.start_date as string) as event_key,
         'divergence_ended'                                  as kind,
         o.over_date                                         as event_date,
-        cast(null as varchar)                               as symbol,
+        cast(null as string)                               as symbol,
         e.pair_id,
         p.subject_name,
         e.start_date,
@@ -117,8 +117,8 @@ ended as (
         e.laggard_worst_drawdown_high                       as fraction,
         e.divergent_days                                    as days,
         cast(null as integer)                               as change_bp,
-        cast(null as varchar)                               as detail,
-        cast(null as varchar)                               as source
+        cast(null as string)                               as detail,
+        cast(null as string)                               as source
     from episodes as e
     inner join episode_over as o using (pair_id, episode_number)
     inner join pair_names as p using (pair_id)
@@ -126,10 +126,10 @@ ended as (
 
 coincide as (
     select
-        'records_coincide|' || c.pair_id || '|' || cast(c.start_date as varchar) as event_key,
+        'records_coincide|' || c.pair_id || '|' || cast(c.start_date as string) as event_key,
         'records_coincide'                                  as kind,
         c.known_from                                        as event_date,
-        cast(null as varchar)                               as symbol,
+        cast(null as string)                               as symbol,
         c.pair_id,
         p.subject_name,
         c.start_date,
@@ -141,7 +141,7 @@ coincide as (
         cast(null as integer)                               as days,
         cast(null as integer)                               as change_bp,
         c.first_match_bases                                 as detail,
-        cast(null as varchar)                               as source
+        cast(null as string)                               as source
     from {{ ref('int_record_clusters') }} as c
     inner join pair_names as p using (pair_id)
     where c.basis = 'any' and c.coincides
@@ -149,10 +149,10 @@ coincide as (
 
 bottoms as (
     select
-        'joint_bottom|' || b.pair_id || '|' || cast(b.trough_date as varchar) as event_key,
+        'joint_bottom|' || b.pair_id || '|' || cast(b.trough_date as string) as event_key,
         'joint_bottom'                                      as kind,
         b.confirmed_date                                    as event_date,
-        cast(null as varchar)                               as symbol,
+        cast(null as string)                               as symbol,
         b.pair_id,
         p.subject_name,
         b.trough_date                                       as start_date,
@@ -163,8 +163,8 @@ bottoms as (
         b.trough_drawdown                                   as fraction,
         cast(null as integer)                               as days,
         cast(null as integer)                               as change_bp,
-        cast(null as varchar)                               as detail,
-        cast(null as varchar)                               as source
+        cast(null as string)                               as detail,
+        cast(null as string)                               as source
     from {{ ref('int_joint_bottoms') }} as b
     inner join pair_names as p using (pair_id)
     where b.coincides and b.confirmed_date is not null
@@ -172,11 +172,11 @@ bottoms as (
 
 rates as (
     select
-        'policy_rate_change|' || cast(c.effective_date as varchar) as event_key,
+        'policy_rate_change|' || cast(c.effective_date as string) as event_key,
         'policy_rate_change'                                as kind,
         c.effective_date                                    as event_date,
-        cast(null as varchar)                               as symbol,
-        cast(null as varchar)                               as pair_id,
+        cast(null as string)                               as symbol,
+        cast(null as string)                               as pair_id,
         'Federal funds target range'                        as subject_name,
         c.effective_date                                    as start_date,
         cast(null as date)                                  as end_date,
@@ -187,7 +187,7 @@ rates as (
         c.number_in_year                                    as days,
         c.change_bp,
         c.direction                                         as detail,
-        cast(null as varchar)                               as source
+        cast(null as string)                               as source
     from {{ ref('fct_policy_rate_changes') }} as c
 ),
 
