@@ -29,6 +29,7 @@ from orchestration.resources import LockstepResource
 from orchestration.settings import Settings, environ
 
 DEFAULT_PAIR = "^RUT/BTC-USD"  # the pair charted on fct_divergence_daily
+SPARK_BUILDS_WHOLE = "built whole (on Spark every model is built whole; docs/spark.md)"
 # marts whose materialization carries a picture of the day (see lockstep_dbt_assets); no
 # other dbt model depends on them, so holding their events back keeps Dagster's required
 # topological order
@@ -149,6 +150,8 @@ def lockstep_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                     yield event
         finally:
             _finish(invocation, context)
+        if settings.engine == "spark":
+            _mirror_spark_marts(settings, built, context)
         _record_build(invocation, settings, state, built)
         warm.join()
         extra = _mart_metadata(settings, built, context)
@@ -164,6 +167,9 @@ def _build_state(settings: Settings, config: DbtBuildConfig) -> BuildState:
 
     fingerprint = logic_fingerprint(lockstep_dbt_project.project_dir,
                                     dbt_manifest()["metadata"]["dbt_version"])
+    if settings.engine == "spark":  # models that are incremental on DuckDB are tables there
+        return BuildState(frozenset(incremental_models(dbt_manifest())), fingerprint, False,
+                          SPARK_BUILDS_WHOLE)
     return read_build_state(settings.warehouse, fingerprint,
                             full_refresh_request(config.full_refresh, settings.full_refresh),
                             incremental_models(dbt_manifest()))
@@ -192,6 +198,17 @@ def _finish(invocation, context: dg.AssetExecutionContext) -> None:
     stop_if_running(invocation.process, context.log.warning)
     keep_parse_state(invocation.target_path, target)
     prune_run_targets(invocation.target_path, target, prefix=lockstep_dbt_assets.op.name)
+
+
+def _mirror_spark_marts(settings: Settings, built: list[dg.AssetKey],
+                        context: dg.AssetExecutionContext) -> None:
+    """On Spark: the marts that built, copied from Spark's Parquet into the warehouse, where
+    everything after dbt reads them (orchestration/lib/spark_marts.py)."""
+    from orchestration.lib.spark_marts import mirror_marts
+
+    copied = mirror_marts(settings.warehouse, settings.spark_dir, dbt_manifest(),
+                          [k.path[-1] for k in built if k.path[0] == "marts"], context.run_id)
+    context.log.info(f"{len(copied)} marts copied from Spark into {settings.warehouse}")
 
 
 def _record_build(invocation, settings: Settings, state: BuildState,

@@ -1,13 +1,14 @@
 {{ config(
-    materialized="incremental",
+    materialized=incremental_on_duckdb(),
     incremental_strategy="delete+insert",
     unique_key=["symbol", "date"],
     on_schema_change="fail",
     post_hook=[
-        "delete from {{ this }} where symbol not in (select symbol from {{ ref('stg_instruments') }})",
+        "{{ forget_dropped_symbols() }}",
         "{{ record_rewritten_rows() }}",
     ],
 ) }}
+-- depends_on: {{ ref('stg_instruments') }} (the post-hook forget_dropped_symbols reads it)
 -- Running peaks and drawdowns per symbol, on both bases. The window logic every mart uses.
 --   A record day on a basis: the day's value is >= every earlier value (the first stored
 --   day is one; a day that exactly ties the record is one too, so the drawdown is 0

@@ -1,5 +1,5 @@
 {{ config(
-    materialized="incremental",
+    materialized=incremental_on_duckdb(),
     incremental_strategy="append",
     on_schema_change="fail",
     pre_hook="{{ delete_from_the_changed_date('date') }}",

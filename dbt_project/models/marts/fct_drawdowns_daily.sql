@@ -1,7 +1,8 @@
 {{ config(
-    materialized="view",
+    materialized=("table" if target.type == "spark" else "view"),
     post_hook="{{ record_rewritten_rows_of_view('int_running_peaks') }}",
 ) }}
+-- a view on DuckDB; a table on Spark, whose files the publish step reads (docs/spark.md)
 -- Per symbol and trading date: running peaks and drawdowns on both bases. Its rows are
 -- int_running_peaks', row for row, so a daily build records that it rewrote them from the
 -- date int_running_peaks did (ops.mart_rewrites), and publishing hashes only those.
