@@ -22,6 +22,20 @@
     select 1
 {%- endmacro %}
 
+-- the brief's post-hook: its stored days outside the stored prices are deleted (Spark: the
+-- table was built whole from them)
+{% macro forget_brief_dates_outside_the_prices() -%}
+    {{ return(adapter.dispatch('forget_brief_dates_outside_the_prices', 'lockstep')()) }}
+{%- endmacro %}
+
+{% macro default__forget_brief_dates_outside_the_prices() -%}
+    delete from {{ this }} where brief_date < (select min(date) from {{ ref('int_running_peaks') }}) or brief_date > (select max(date) from {{ ref('int_running_peaks') }})
+{%- endmacro %}
+
+{% macro spark__forget_brief_dates_outside_the_prices() -%}
+    select 1
+{%- endmacro %}
+
 -- the first date whose inputs changed, as the dbt asset passes it ('YYYY-MM-DD'); '' on a
 -- full build, or an incremental one that was not told the date (then every row is computed)
 {% macro inputs_changed_from() -%}

@@ -1,13 +1,14 @@
 {{ config(
-    materialized="incremental",
+    materialized=incremental_on_duckdb(),
     incremental_strategy="append",
     on_schema_change="fail",
     pre_hook="{{ delete_from_the_changed_date('brief_date') }}",
     post_hook=[
-        "delete from {{ this }} where brief_date < (select min(date) from {{ ref('int_running_peaks') }}) or brief_date > (select max(date) from {{ ref('int_running_peaks') }})",
+        "{{ forget_brief_dates_outside_the_prices() }}",
         "{{ record_rewritten_rows() }}",
     ],
 ) }}
+-- depends_on: {{ ref('int_running_peaks') }} (the post-hook reads it)
 -- The day's story as facts: for every calendar day from the first stored price to the last
 -- (brief_date), one row per fact, each as it was known that day -- nothing from a later
 -- price, publication or episode. `make brief` and the published brief.md only format these
