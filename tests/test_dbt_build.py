@@ -50,6 +50,13 @@ def test_the_spark_engine_tells_dbt_its_target_and_directory():
                       spark_dir=Path("/s/warehouses/w-0123456789/spark"))
     assert plan.environment["LOCKSTEP_ENGINE"] == "spark"
     assert plan.environment["LOCKSTEP_SPARK_DIR"] == "/s/warehouses/w-0123456789/spark"
+    # the models that diff their stored rows are tables rebuilt whole on Spark
+    assert plan.modes["int_running_peaks"].startswith("built whole")
+    assert plan.modes["fct_all_time_highs"] == INCREMENTALLY
+    told = plan_build(_state(False, INCREMENTALLY, date(2021, 3, 3), "from 2021-03-03 on"),
+                      WAREHOUSE, "60%", engine="spark", spark_dir=Path("/s"))
+    assert told.environment[CHANGED_FROM] == "2021-03-03"
+    assert "the years from 2021 on are overwritten" in " ".join(told.log)
 
 
 def test_a_full_refresh_passes_the_flag_and_no_date():

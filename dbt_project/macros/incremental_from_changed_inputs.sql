@@ -1,9 +1,10 @@
 -- The pre-hooks and helpers of the models that recompute from the first date whose inputs
 -- changed (LOCKSTEP_INPUTS_CHANGED_FROM; README, "Incremental marts").
 
--- The materialization of those models: incremental on DuckDB; on Spark a table built whole
--- on every build (docs/spark.md: Spark's incremental builds by year partition are not
--- written yet), so every hook below is a no-op there.
+-- The materialization of the incremental models that compare their input with what they
+-- stored (int_running_peaks, fct_drawdown_episodes): incremental on DuckDB; on Spark a
+-- table built whole on every build (their changed rows do not fill whole year partitions,
+-- and Parquet tables cannot delete rows), so their hooks are no-ops there.
 {% macro incremental_on_duckdb() -%}
     {{ return('table' if target.type == 'spark' else 'incremental') }}
 {%- endmacro %}
@@ -39,7 +40,23 @@
 -- the first date whose inputs changed, as the dbt asset passes it ('YYYY-MM-DD'); '' on a
 -- full build, or an incremental one that was not told the date (then every row is computed)
 {% macro inputs_changed_from() -%}
-    {{ return(env_var('LOCKSTEP_INPUTS_CHANGED_FROM', '') if is_incremental() else '') }}
+    {%- set changed = env_var('LOCKSTEP_INPUTS_CHANGED_FROM', '') if is_incremental() else '' -%}
+    {%- if changed and config.get('partition_year_of') and target.type == 'spark' -%}
+        {#- Spark overwrites whole years (macros/spark_incremental.sql) -#}
+        {%- set changed = changed[:4] ~ '-01-01' -%}
+    {%- endif -%}
+    {{ return(changed) }}
+{%- endmacro %}
+
+-- how a model that recomputes from the changed date is built: incremental on both engines;
+-- on DuckDB appending after its pre-hook deleted the rows from that date, on Spark by
+-- overwriting the year partitions from that date's year (macros/spark_incremental.sql)
+{% macro strategy_from_the_changed_date() -%}
+    {{ return('insert_overwrite' if target.type == 'spark' else 'append') }}
+{%- endmacro %}
+
+{% macro partitions_from_the_changed_date() -%}
+    {{ return(['year'] if target.type == 'spark' else none) }}
 {%- endmacro %}
 
 -- fct_drawdown_episodes, incremental: per symbol with rows on or after `from_date`, the
@@ -83,7 +100,7 @@
 -- the build is incremental but was not told the date. Runs in the model's transaction, so
 -- a failed build deletes nothing.
 {% macro delete_from_the_changed_date(column) -%}
-    {%- if not is_incremental() -%}
+    {%- if not is_incremental() or target.type == 'spark' -%}
     select 1
     {%- elif env_var('LOCKSTEP_INPUTS_CHANGED_FROM', '') -%}
     delete from {{ this }}
@@ -103,10 +120,14 @@
     {{ return(adapter.dispatch('record_rewritten_rows', 'lockstep')(rewritten_from)) }}
 {%- endmacro %}
 
--- Spark: the publish step hashes every row of a mart built there (its tables are built
--- whole), so there is nothing to record
+-- Spark: the publish step hashes every row of a mart copied from there, so there is
+-- nothing to record; the staging table of a year-partitioned build is dropped
 {% macro spark__record_rewritten_rows(rewritten_from=none) -%}
+    {%- if config.get('partition_year_of') -%}
+    drop table if exists {{ this.incorporate(path={"identifier": this.identifier ~ "__dbt_staging"}) }}
+    {%- else -%}
     select 1
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro default__record_rewritten_rows(rewritten_from=none) -%}

@@ -29,7 +29,6 @@ from orchestration.resources import LockstepResource
 from orchestration.settings import Settings, environ
 
 DEFAULT_PAIR = "^RUT/BTC-USD"  # the pair charted on fct_divergence_daily
-SPARK_BUILDS_WHOLE = "built whole (on Spark every model is built whole; docs/spark.md)"
 # marts whose materialization carries a picture of the day (see lockstep_dbt_assets); no
 # other dbt model depends on them, so holding their events back keeps Dagster's required
 # topological order
@@ -166,10 +165,7 @@ def _build_state(settings: Settings, config: DbtBuildConfig) -> BuildState:
     from orchestration.lib.incremental import incremental_models, logic_fingerprint
 
     fingerprint = logic_fingerprint(lockstep_dbt_project.project_dir,
-                                    dbt_manifest()["metadata"]["dbt_version"])
-    if settings.engine == "spark":  # models that are incremental on DuckDB are tables there
-        return BuildState(frozenset(incremental_models(dbt_manifest())), fingerprint, False,
-                          SPARK_BUILDS_WHOLE)
+                                    dbt_manifest()["metadata"]["dbt_version"], settings.engine)
     return read_build_state(settings.warehouse, fingerprint,
                             full_refresh_request(config.full_refresh, settings.full_refresh),
                             incremental_models(dbt_manifest()))
@@ -206,8 +202,9 @@ def _mirror_spark_marts(settings: Settings, built: list[dg.AssetKey],
     everything after dbt reads them (orchestration/lib/spark_marts.py)."""
     from orchestration.lib.spark_marts import mirror_marts
 
-    copied = mirror_marts(settings.warehouse, settings.spark_dir, dbt_manifest(),
-                          [k.path[-1] for k in built if k.path[0] == "marts"], context.run_id)
+    marts = [k.path[-1] for k in built if k.path[0] == "marts"]
+    copied = mirror_marts(settings.warehouse, settings.spark_dir, dbt_manifest(), marts,
+                          context.run.run_id)
     context.log.info(f"{len(copied)} marts copied from Spark into {settings.warehouse}")
 
 

@@ -88,7 +88,12 @@ def _copy(con, node: Mapping[str, Any], directory: Path) -> None:
     if not all(t for _, t in columns):
         raise ValueError(f"marts.{name}: every column needs a data_type in its YAML (its "
                          f"contract) to be copied from Spark")
-    files = sorted(directory.glob("*.parquet"))
+    # a year-partitioned mart keeps its files in year=YYYY/ directories (the partition
+    # column itself is not in the files, nor in the contract); Spark's staging directories
+    # (dot- and underscore-named) are not the table's
+    files = sorted(f for f in directory.rglob("*.parquet")
+                   if not any(p.startswith((".", "_"))
+                              for p in f.relative_to(directory).parts))
     con.execute(f'DROP VIEW IF EXISTS marts."{name}"')
     if files:
         select = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in columns)
