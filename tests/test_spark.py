@@ -83,6 +83,19 @@ def test_the_spark_published_copy_equals_duckdbs_on_the_demo(demo_on_both):
         (_published(spark).parent / "brief.md").read_text()
 
 
+@pytest.mark.real_data
+def test_the_spark_published_copy_equals_duckdbs_on_the_real_history(
+        spark_ready, real_warehouse, real_data, tmp_path_factory):
+    """../shared/data/real through the whole pipeline on Spark, against the DuckDB engine's
+    build of it (conftest's real_warehouse): every table of the published copy equal."""
+    _, duck = real_warehouse
+    spark = tmp_path_factory.mktemp("real-spark")
+    _run(spark, "spark", source="files", data_dir=str(real_data))
+    problems = compare_published(duck.parent / "published" / "current" / "lockstep.duckdb",
+                                 _published(spark), tolerance=1e-9)
+    assert problems == []
+
+
 def test_the_marts_carry_their_descriptions_on_spark_too(demo_on_both):
     duck, spark, _, _ = demo_on_both
     sql = ("SELECT table_name, column_name, comment FROM duckdb_columns() "

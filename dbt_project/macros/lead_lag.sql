@@ -17,11 +17,14 @@
 
 {#- True on the row of the strongest lag of each `partition_by` group (columns return_corr,
     lag_weeks): the largest absolute correlation; a tie goes to the lag nearer 0, then to the
-    negative one; never a row without a correlation. -#}
+    negative one; never a row without a correlation. Correlations that agree to 12 decimals
+    tie: over two weeks every |r| is 1 up to the last bit of a double, which differs between
+    engines (and summation orders), and the tie rule, not that bit, must pick the lag. -#}
 {% macro is_strongest_lag(partition_by) -%}
     row_number() over (
         partition by {{ partition_by }}
-        order by case when return_corr is null then 1 else 0 end, abs(return_corr) desc,
+        order by case when return_corr is null then 1 else 0 end,
+                 round(abs(return_corr), 12) desc,
                  abs(lag_weeks), lag_weeks
     ) = 1 and return_corr is not null
 {%- endmacro %}

@@ -44,10 +44,6 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _description(text: str | None) -> str | None:
-    return text.strip() if text and text.strip() else None
-
-
 def spark_table_dir(spark_dir: Path, schema: str, name: str) -> Path:
     """Where Spark keeps a managed table's files (spark.sql.warehouse.dir/<schema>.db)."""
     return Path(spark_dir) / "warehouse" / f"{schema}.db" / name
@@ -102,10 +98,10 @@ def _copy(con, node: Mapping[str, Any], directory: Path) -> None:
     else:  # Spark writes no file for an empty table
         con.execute(f'CREATE OR REPLACE TABLE marts."{name}" ('
                     + ", ".join(f'"{c}" {t}' for c, t in columns) + ")")
-    comment = _description(node.get("description"))
-    con.execute(f'COMMENT ON TABLE marts."{name}" IS '
-                f"{_quote(comment) if comment else 'NULL'}")
+    # as dbt-duckdb's persist_docs writes them: the table's description when it has one,
+    # every column's description (empty ones too), verbatim
+    if node.get("description"):
+        con.execute(f'COMMENT ON TABLE marts."{name}" IS {_quote(node["description"])}')
     for column in node["columns"].values():
-        text = _description(column.get("description"))
-        if text:
-            con.execute(f'COMMENT ON COLUMN marts."{name}"."{column["name"]}" IS {_quote(text)}')
+        con.execute(f'COMMENT ON COLUMN marts."{name}"."{column["name"]}" IS '
+                    f'{_quote(column.get("description") or "")}')

@@ -8,7 +8,6 @@
         "{{ record_rewritten_rows() }}",
     ],
 ) }}
--- depends_on: {{ ref('stg_instruments') }} (the post-hook forget_dropped_symbols reads it)
 -- Running peaks and drawdowns per symbol, on both bases. The window logic every mart uses.
 --   A record day on a basis: the day's value is >= every earlier value (the first stored
 --   day is one; a day that exactly ties the record is one too, so the drawdown is 0

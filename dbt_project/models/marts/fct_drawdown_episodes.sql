@@ -5,7 +5,6 @@
     pre_hook="{{ drawdown_episodes_forget_from_the_restart() }}",
     post_hook="{{ forget_dropped_symbols() }}",
 ) }}
--- depends_on: {{ ref('stg_instruments') }} (the post-hook forget_dropped_symbols reads it)
 -- One row per drawdown episode, close basis. An episode starts on a record day (the peak)
 -- that is followed by at least one close below it, and ends on the recovery: the first
 -- later close at or above the peak (null while ongoing). Each record day opens a new

@@ -10,7 +10,6 @@
         "{{ record_rewritten_rows() }}",
     ],
 ) }}
--- depends_on: {{ ref('int_running_peaks') }} (the post-hook reads it)
 -- The day's story as facts: for every calendar day from the first stored price to the last
 -- (brief_date), one row per fact, each as it was known that day -- nothing from a later
 -- price, publication or episode. `make brief` and the published brief.md only format these
