@@ -11,9 +11,9 @@ Python asset checks then work unchanged; dbt's data tests ran on Spark, where th
 
 All marts are copied in one DuckDB transaction: a reader of the warehouse sees the previous
 marts or the new ones. A mart whose Spark build failed is not copied (Spark's table may be
-missing or partial); its previous copy stays. Spark builds every mart whole, so each copy
-is recorded in ops.mart_rewrites as rewriting every row (rewritten_from null): the publish
-step then compares all of its rows.
+missing or partial); its previous copy stays. Each copy replaces the whole DuckDB table, so
+it is recorded in ops.mart_rewrites as rewriting every row (rewritten_from null): the
+publish step then compares all of its rows.
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ Each partition carries the digest of its rows (count and sum of row hashes) in i
 a daily run rewrites only the years whose rows changed -- the new year, and the past years
 a revision touched. A partition is written whole into a new directory first, then the
 symlink that names it is replaced in one rename (`os.replace`): a reader lists either the
-old directory or the new one, never a half written one. The old directories are removed afterwards.
+old directory or the new one, never a half written one. The old directories are removed
+afterwards.
 """
 
 from __future__ import annotations
