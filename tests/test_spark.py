@@ -22,7 +22,8 @@ from tests.conftest import PROJECT_ROOT, materialize_all, query
 from tests.published_compare import compare_published
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
-pytestmark = [pytest.mark.spark, pytest.mark.slow]
+# one Spark build of the demo takes 5-8 minutes on 2 shared cores, the real history longer
+pytestmark = [pytest.mark.spark, pytest.mark.slow, pytest.mark.timeout(3600)]
 
 
 def _java_major() -> int | None:
