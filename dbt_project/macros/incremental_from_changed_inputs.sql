@@ -23,8 +23,9 @@
     select 1
 {%- endmacro %}
 
--- the brief's post-hook: its stored days outside the stored prices are deleted (Spark: the
--- table was built whole from them)
+-- the brief's post-hook: its stored days outside the stored prices are deleted (Spark: no
+-- deletes; each year it rewrites holds only days of the stored prices, and a year with none
+-- left, after the history shrank, keeps its rows until LOCKSTEP_FULL_REFRESH=1)
 {% macro forget_brief_dates_outside_the_prices() -%}
     {{ return(adapter.dispatch('forget_brief_dates_outside_the_prices', 'lockstep')()) }}
 {%- endmacro %}
