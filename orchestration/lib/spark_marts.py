@@ -90,7 +90,11 @@ def _copy(con, node: Mapping[str, Any], directory: Path) -> None:
     files = sorted(f for f in directory.rglob("*.parquet")
                    if not any(p.startswith((".", "_"))
                               for p in f.relative_to(directory).parts))
-    con.execute(f'DROP VIEW IF EXISTS marts."{name}"')
+    # on DuckDB fct_drawdowns_daily is a view; DROP VIEW IF EXISTS fails on a table
+    if con.execute("SELECT count(*) FROM duckdb_views() WHERE database_name = "
+                   "current_database() AND schema_name = 'marts' AND view_name = ?",
+                   [name]).fetchone()[0]:
+        con.execute(f'DROP VIEW marts."{name}"')
     if files:
         select = ", ".join(f'CAST("{c}" AS {t}) AS "{c}"' for c, t in columns)
         con.execute(f'CREATE OR REPLACE TABLE marts."{name}" AS SELECT {select} '
