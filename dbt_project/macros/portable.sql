@@ -17,9 +17,13 @@
     )) as date)
 {%- endmacro %}
 
+{#- Spark's sequence fails when the first is after the last (DuckDB's generate_series is
+    empty then: a daily run with no new input asks for the days after the last one); the
+    explode of a null array is no rows -#}
 {% macro spark__day_spine(first_date, last_date) -%}
-    explode(sequence(cast({{ first_date }} as date), cast({{ last_date }} as date),
-                     interval 1 day))
+    explode(case when cast({{ first_date }} as date) <= cast({{ last_date }} as date)
+        then sequence(cast({{ first_date }} as date), cast({{ last_date }} as date),
+                      interval 1 day) end)
 {%- endmacro %}
 
 {#- A select item that yields one row per integer from `first` to `last` (both included),
@@ -33,7 +37,8 @@
 {%- endmacro %}
 
 {% macro spark__integer_series(first, last) -%}
-    explode(sequence(cast({{ first }} as integer), cast({{ last }} as integer)))
+    explode(case when {{ first }} <= {{ last }}
+        then sequence(cast({{ first }} as integer), cast({{ last }} as integer)) end)
 {%- endmacro %}
 
 {#- The last non-null value of `expr` over the window that follows the macro (carry a value
