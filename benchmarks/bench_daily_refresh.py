@@ -15,7 +15,7 @@ FRED files are the real history's (../shared/data/real/fred, required).
 It prints, per universe: the wall time of each run and two measures of dbt's time in the
 models (node time from the run's run_results.json, which includes dbt's own Python around
 every node; and the time inside the SQL statements, from the run's dbt.log), and the daily
-refresh's figures next to the demo universe's, as a Markdown table for the README; then,
+refresh's figures next to the demo universe's, as a Markdown table for benchmarks/README.md; then,
 measured in the same run, the yardstick (a trivial one-asset Dagster + dbt project,
 bench_demo.py's) and the numpy floor for the running peaks of each universe's closes.
 """

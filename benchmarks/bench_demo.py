@@ -4,7 +4,8 @@ project on the same machine at the same moment, the yardstick the targets were s
 
     uv run python benchmarks/bench_demo.py [--repeat 3] [--skip-cold]
 
-A script, not a test: it prints a Markdown table for the README with the machine it ran on.
+A script, not a test: it prints a Markdown table for benchmarks/README.md with the machine
+it ran on.
 Everything runs in a fresh clone of the committed HEAD, set up by its own `make demo`, so
 the figures are what a user's checkout does (its dbt partial-parse state, its .lockstep
 state directory); each materialization starts from an empty warehouse. ../shared is not

@@ -10,7 +10,7 @@ straight into the raw tables of a scratch warehouse (benchmarks/bench_marts.py m
 Per size it prints: the full build's wall time and SQL time (dbt's run_results.json), the
 incremental build's (run as the dbt asset runs it: the brief from the first date whose
 inputs changed), the SQL time of int_running_peaks and of mart_daily_brief in each, and
-numpy's maximum.accumulate over the closes. Prints a Markdown table for the README.
+numpy's maximum.accumulate over the closes. Prints a Markdown table for benchmarks/README.md.
 """
 
 from __future__ import annotations

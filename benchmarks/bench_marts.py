@@ -5,7 +5,8 @@ the same drawdown tables computed with the pandas/quantstats oracle.
 
 A script, not a test. The data is SYNTHETIC (random walks, labelled source = 'demo'), written
 straight into the raw tables of a scratch warehouse; the dbt project then runs unmodified
-(with divergence_pairs pointed at synthetic symbols). Prints a Markdown table for the README.
+(with divergence_pairs pointed at synthetic symbols). Prints a Markdown table for
+benchmarks/README.md.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ time is Dagster's bookkeeping: one materialization event per partition and asset
 
     uv run python benchmarks/bench_partitions.py
 
-A script, not a test: it prints a Markdown table for the README with the machine.
+A script, not a test: it prints a Markdown table for benchmarks/README.md with the machine.
 """
 
 from __future__ import annotations

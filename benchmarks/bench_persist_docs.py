@@ -6,7 +6,7 @@ warehouse, with the project as it is and with `+persist_docs` taken out of a cop
 
 WAREHOUSE is a built lockstep warehouse (its raw tables are what dbt reads; e.g. the one
 `make demo` leaves in warehouse/lockstep.duckdb). A script, not a test: it prints a Markdown
-table for the README with the machine; each build runs on a fresh copy, after one untimed
+table for benchmarks/README.md with the machine; each build runs on a fresh copy, after one untimed
 build that leaves dbt's partial-parse state.
 """
 

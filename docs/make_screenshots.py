@@ -1,4 +1,4 @@
-"""Make the README's dashboard screenshots from the synthetic demo data.
+"""Make the dashboard screenshots of docs/dashboard.md from the synthetic demo data.
 
     uv run python docs/make_screenshots.py        (or: make screenshots)
 
@@ -57,11 +57,15 @@ def _build(tmp: Path) -> dict[str, str]:
     shutil.copy(ROOT / "orchestration" / "dagster_instance.yaml", home / "dagster.yaml")
     env = {**os.environ, "LOCKSTEP_SOURCE": "demo", "DAGSTER_HOME": str(home),
            "LOCKSTEP_WAREHOUSE": str(tmp / "warehouse" / "lockstep.duckdb"),
-           "LOCKSTEP_STATE_DIR": str(tmp / "state")}
+           "LOCKSTEP_STATE_DIR": str(tmp / "state"),
+           # the warehouse's directory is new: a run creates it only when asked to
+           "LOCKSTEP_CREATE_DIRS": "1"}
     env.pop("LOCKSTEP_PUBLISH_DIR", None)
     print("building a demo warehouse ...", flush=True)
-    subprocess.run([sys.executable, "-m", "orchestration.cli", "run"], cwd=ROOT, env=env,
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = subprocess.run([sys.executable, "-m", "orchestration.cli", "run"], cwd=ROOT, env=env,
+                         capture_output=True, text=True)
+    if run.returncode != 0:  # the run's own words, not only its exit status
+        sys.exit(f"the demo build failed (exit {run.returncode}):\n{run.stdout}{run.stderr}")
     return env
 
 

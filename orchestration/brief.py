@@ -1,10 +1,11 @@
 """The daily brief: marts.mart_daily_brief's rows for one date, formatted as Markdown.
 
 Every number comes from the mart (dbt computes them, as known on that date); this module
-only picks the rows of a date and writes them as sentences and tables, the way people write
-numbers: thousands separators (2,590.61), percentages with one decimal (26.7 %), ISO dates,
-day counts with separators (1,777 days). It is what `make brief [DATE=...]` prints, what
-the Dagster UI shows on marts/mart_daily_brief, and the published `brief.md`.
+only picks the rows of a date and writes them as sentences and tables, with the numbers
+written as orchestration/formatting.py writes them for every view (2,590.61; 26.7 %;
+1,777 days; ISO dates; unknown as "unknown" in a sentence and "-" in a table).
+It is what `make brief [DATE=...]` prints, what the Dagster UI shows on
+marts/mart_daily_brief, and the published `brief.md`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,26 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from orchestration.formatting import (
+    below,
+    bn,
+    corr,
+    days,
+    distinct_nums,
+    num,
+    p_number,
+    p_value,
+    pct,
+    plural,
+    rate,
+    rate_range,
+    sessions,
+    signed,
+    signed_bn,
+    signed_pct,
+    times,
+    when,
+)
 from orchestration.lib.warehouse import connect
 
 if TYPE_CHECKING:
@@ -95,85 +116,7 @@ def read_brief(warehouse: Path, day: date | None = None) -> str:
         return render(con, day)
 
 
-# ------------------------------------------------------------------------------ numbers
-def num(value: float, decimals: int = 2) -> str:
-    return f"{value:,.{decimals}f}"
-
-
-def pct(fraction: float) -> str:
-    """A fraction as a percentage with one decimal and a space: 0.267 -> '26.7 %'."""
-    return f"{fraction * 100:.1f} %"
-
-
-def _small(fraction: float, sign: str = "") -> str:
-    """A distance or change: one decimal, but two below 0.05 % so that a non-zero one never
-    reads as 0.0 % (2,442.03 against 2,442.74 is 0.03 %), and 'less than 0.01 %' below
-    that. Zero is '0.0 %' (the caller says "at its record" or "equal to" instead)."""
-    size = abs(fraction) * 100
-    if size == 0 or size >= 0.05:
-        return f"{sign}{size:.1f} %"
-    if size >= 0.005:
-        return f"{sign}{size:.2f} %"
-    return f"less than {sign}0.01 %"
-
-
-def signed_pct(fraction: float) -> str:
-    """A change with its sign: +1.2 %, -5.8 %, +0.03 % (never +0.0 % for a non-zero one)."""
-    return _small(fraction, "-" if fraction < 0 else "+")
-
-
-def below(fraction: float) -> str:
-    """A drawdown (<= 0) as the distance below the record, without a sign: -0.267 ->
-    '26.7 %', -0.00029 -> '0.03 %' (the sentence says "below")."""
-    return _small(fraction)
-
-
-def days(n: int) -> str:
-    return f"{n:,} day" + ("" if n == 1 else "s")
-
-
-def sessions(n: int) -> str:
-    return f"{n:,} session" + ("" if n == 1 else "s")
-
-
-def bn(value: float) -> str:
-    return f"{value:,.1f} bn"
-
-
-def signed_bn(value: float) -> str:
-    return f"{value:+,.1f} bn"
-
-
-def p_number(p: float) -> str:
-    """'0.27' (two decimals from 0.1 up), '0.0312' (three significant digits below, so a
-    p-value just under a verdict's threshold never prints as the threshold), '< 0.001'."""
-    if p < 0.001:
-        return "< 0.001"
-    return f"{p:.3g}" if p < 0.1 else f"{p:.2f}"
-
-
-def p_value(p: float) -> str:
-    """'p = 0.27', 'p < 0.001'."""
-    number = p_number(p)
-    return f"p {number}" if number.startswith("<") else f"p = {number}"
-
-
-def corr(r: float) -> str:
-    return f"{r:.2f}"
-
-
-def times(n: int) -> str:
-    return "once" if n == 1 else f"{n:,} times"
-
-
-def rate(value: float) -> str:
-    return f"{value:.2f}"
-
-
-def when(d: date | None) -> str:
-    return d.isoformat() if d is not None else "unknown"
-
-
+# ------------------------------------------------------------------------------ rows
 def _rank(row: Row) -> int:
     """Catalog order (fact_rank of instrument facts); unknown instruments last."""
     return row["fact_rank"] if row.get("fact_rank") is not None else 1_000_000
@@ -211,11 +154,14 @@ def _records(rows: list[Row]) -> list[str]:
             r = by_symbol[symbol].get(basis)
             if r is None:
                 continue
-            text = f"{what} of {num(r['record_value'])}"
+            value, previous = num(r["record_value"]), None
             if r["previous_record_date"] is not None:
+                value, previous = distinct_nums(r["record_value"], r["previous_record_value"])
+            text = f"{what} of {value}"
+            if previous is not None:
                 gain = ("equal to" if r["gain_over_previous"] == 0
                         else f"{signed_pct(r['gain_over_previous'])} over")
-                text += (f" ({gain} {num(r['previous_record_value'])} of "
+                text += (f" ({gain} {previous} of "
                          f"{when(r['previous_record_date'])}, "
                          f"{days(r['days_since_previous_record'])} earlier)")
             parts.append(text)
@@ -276,7 +222,7 @@ def _pair(rows: list[Row], standing: dict[str, Row]) -> list[str]:
             f"{'intraday high' if d['laggard_basis'] == 'high' else 'close'} ({threshold}).")
         n = d["divergent_days_so_far"]
         sentence = (f"This episode began {when(d['episode_start_date'])} "
-                    f"({n:,} divergent day{'' if n == 1 else 's'} so far).")
+                    f"({plural(n, 'divergent day')} so far).")
         if d["previous_episode_end_date"] is not None:
             sentence += (f" It is the first divergence since the episode that ended "
                          f"{when(d['previous_episode_end_date'])}, "
@@ -353,8 +299,8 @@ def _pair(rows: list[Row], standing: dict[str, Row]) -> list[str]:
     history = sorted(kinds["divergence_history"], key=lambda r: r["horizon_days"])
     if history:
         n_before = history[0]["n_episodes"]
-        lines += ["", f"What happened after the pair's {n_before:,} earlier episode"
-                  f"{'' if n_before == 1 else 's'} (from each episode's last divergent day):", "",
+        lines += ["", f"What happened after the pair's {plural(n_before, 'earlier episode')}"
+                  f" (from each episode's last divergent day):", "",
                   f"| after | outcomes known | {laggard} beat {leader} | median {laggard} | "
                   f"median {leader} | {laggard} new record {history[0]['record_basis']} within |",
                   "|---|---:|---:|---:|---:|---:|"]
@@ -388,8 +334,13 @@ def _lead_lag(r: Row, leader: str, laggard: str) -> str:
     the share of the last year with a positive daily-return correlation, as known then."""
     peak, n = r["peak_lag_weeks"], r["peak_n_weeks"]
     weeks = "week" if abs(peak) == 1 else "weeks"
-    text = (f"- Lead and lag (weekly log returns, weeks ending {when(r['first_week_ending'])} "
-            f"to {when(r['last_week_ending'])}; at lag +k {laggard}'s week comes k weeks after "
+    # a member's data stopped: the reading of the last date both had data, said with its date
+    stale = (f"as of {when(r['as_of_date'])}, {days(r['days_since_as_of'])} before this date: "
+             f"the last {leader} session on which {laggard} had a price too; "
+             if r["is_stale"] else "")
+    text = (f"- Lead and lag ({stale}weekly log returns, weeks ending "
+            f"{when(r['first_week_ending'])} to {when(r['last_week_ending'])}; at lag +k "
+            f"{laggard}'s week comes k weeks after "
             f"the {leader}'s): of the lags -{r['max_lag_weeks']}..+{r['max_lag_weeks']} weeks, "
             f"the correlation is largest at lag " + ("0" if peak == 0 else f"{peak:+d} {weeks}")
             + f", r = {corr(r['peak_corr'])} (n = {n:,} weeks; 95 % band "
@@ -397,13 +348,14 @@ def _lead_lag(r: Row, leader: str, laggard: str) -> str:
     if peak != 0:
         text += f", against r = {corr(r['lag0_corr'])} at lag 0"
         if r["fisher_z"] is not None:
-            text += f" (Fisher z = {r['fisher_z']:.2f})"
+            text += f" (Fisher z = {num(r['fisher_z'])})"
     text += f": {r['lead_lag_reading'] or 'cannot be compared with lag 0'}."
     trend = [f"the {window}-session one on {pct(r[f'share_corr_{window}_positive'])} of "
              f"{r[f'n_corr_{window}_known']:,} days" for window in (30, 90)
              if r[f"n_corr_{window}_known"]]
     if trend:
-        as_of = "" if r["as_of_date"] == r["brief_date"] else f" (as of {when(r['as_of_date'])})"
+        as_of = ("" if r["as_of_date"] == r["brief_date"] or r["is_stale"]
+                 else f" (as of {when(r['as_of_date'])})")
         text += (f" Over the last {days(r['trend_days'])}{as_of}, the correlation of daily "
                  f"returns was positive: " + ", ".join(trend) + ".")
     return text
@@ -433,8 +385,8 @@ def _against_base_rates(rows: list[Row], randomised: list[Row], leader: str,
                     else "no such day with a known outcome yet")
 
         sentence = (
-            f"**Against the base rates.** After the {n:,} earlier "
-            f"divergence{'' if n == 1 else 's'} with a known outcome, "
+            f"**Against the base rates.** After the {plural(n, 'earlier divergence')} "
+            f"with a known outcome, "
             f"{laggard} beat the {leader} over the next {horizon} {times(r['n_laggard_beat'])} "
             f"({pct(r['share_laggard_beat'])}). "
             + (f"Over any {horizon} from {when(r['base_rate_first_start_date'])} on, it did "
@@ -481,9 +433,9 @@ def _against_base_rates(rows: list[Row], randomised: list[Row], leader: str,
     if shuffled:
         t = shuffled.get(known[-1]["horizon_days"]) if known else None
         t = t or next(iter(shuffled.values()))
-        lines += ["", f"The randomised test keeps the episodes' spacing and clustering "
-                  f"({t['method']}; {t['draws']:,} draws, seed {t['seed']}, Monte-Carlo standard "
-                  f"error {t['p_value_mc_se']:.3f}): at "
+        lines += ["", f"The randomised test keeps the episodes' spacing and clustering: "
+                  f"{t['method']}, {t['draws']:,} draws with seed {t['seed']}, Monte-Carlo "
+                  f"standard error {num(t['p_value_mc_se'], 3)}. At "
                   f"{days(t['horizon_days'])}, {p_value(t['p_value'])}: {t['verdict']}. It runs "
                   f"on the whole stored history, which is this date's, so it appears only in "
                   f"the newest brief."]
@@ -505,10 +457,10 @@ def _fed(kinds: dict[str, list[Row]], day: date) -> list[str]:
                    f"{when(p['as_of_date'])}, {days(p['days_since_as_of'])} before this date: "
                    f"a later move would not show here." if p["is_stale"] else "")
         lines.append(
-            f"- Federal funds target range {rate(p['new_lower'])}-{rate(p['new_upper'])} %"
+            f"- Federal funds target range {rate_range(p['new_lower'], p['new_upper'])}"
             f"{as_of}: {move}, {announced}, effective {when(p['effective_date'])} "
             f"({today}the day FRED's target series change). Before: "
-            f"{rate(p['old_lower'])}-{rate(p['old_upper'])} %.{stopped}")
+            f"{rate_range(p['old_lower'], p['old_upper'])}.{stopped}")
     for n in kinds["net_liquidity"]:
         stale = (f" No newer complete week has been loaded: these figures are "
                  f"{days(n['days_since_as_of'])} old." if n["is_stale"] else "")
@@ -544,7 +496,7 @@ def _fed(kinds: dict[str, list[Row]], day: date) -> list[str]:
                                      for _, _, value, as_of in series)
         lines.append(
             f"- 2-year Treasury yield minus the effective fed funds rate: "
-            f"{r['spread_2y_effr']:+.2f} points ({figures}). "
+            f"{signed(r['spread_2y_effr'])} points ({figures}). "
             f"A proxy of the moves markets price over the next two years (negative: cuts), "
             f"not a probability.")
     return lines
@@ -568,7 +520,11 @@ def _events(rows: list[Row]) -> list[str]:
 
 def _quarantined(rows: list[Row], listed: int = 3) -> list[str]:
     """The quarantined_row facts: per instrument or series, the rows a load quarantined that
-    no later load resolved (the first `listed`, then how many more)."""
+    no later load resolved (the first `listed`, then how many more), each saying whether
+    the row stored earlier for its date is kept (the figures use it) or none is (the
+    figures are without it)."""
+    from orchestration.lib.quarantine import kept_words
+
     by_subject: dict[str, list[Row]] = defaultdict(list)
     for r in rows:
         by_subject[r["symbol"]].append(r)
@@ -577,19 +533,36 @@ def _quarantined(rows: list[Row], listed: int = 3) -> list[str]:
         items = sorted(by_subject[subject], key=lambda r: r["fact_rank"])
         said = []
         for r in items[:listed]:
-            which = (f"the row of {when(r['quarantined_date'])}" if r["quarantined_date"]
-                     else "a row whose date cannot be read")
             value = (f" {r['quarantined_value']!r}" if r["quarantined_value"] is not None
                      else "")
-            said.append(f"{which} is not stored: its {r['quarantined_column'] or 'row'}"
-                        f"{value} is {r['quarantine_reason']}")
-        more = (f"; and {len(items) - listed:,} more row"
-                f"{'' if len(items) - listed == 1 else 's'}" if len(items) > listed else "")
+            where = (f", {r['quarantined_file']}" + (
+                f" line {r['quarantined_line']}" if r["quarantined_line"] is not None else "")
+                if r["quarantined_file"] else "")
+            why = (f"({r['quarantined_column'] or 'row'}{value} is "
+                   f"{r['quarantine_reason']}{where})")
+            kept = (kept_words(r["quarantine_kept_column"], r["quarantine_kept_value"])
+                    if r["quarantined_date"] else "")
+            if kept:
+                said.append(f"the source's row of {when(r['quarantined_date'])} could not be "
+                            f"stored {why}; {kept}")
+            else:
+                which = (f"the row of {when(r['quarantined_date'])}" if r["quarantined_date"]
+                         else "a row whose date cannot be read")
+                said.append(f"{which} is not stored {why}")
+        without = sum(1 for r in items
+                      if not (r["quarantined_date"] and kept_words(
+                          r["quarantine_kept_column"], r["quarantine_kept_value"])))
+        more = (f"; and {plural(len(items) - listed, 'more row')}" if len(items) > listed
+                else "")
+        them = "it" if len(items) == 1 else "them"
+        figures = (f"Its figures use the row{'' if len(items) == 1 else 's'} stored earlier"
+                   if not without
+                   else "Its figures are without " + ("it" if without == 1 else "them")
+                   if without == len(items)
+                   else f"Its figures are without the {without:,} not stored")
         lines.append(f"- **Quarantined**: {_name(items[0])}: " + "; ".join(said) + more
-                     + ". Its figures are without "
-                     + ("it" if len(items) == 1 else "them")
-                     + " until a later load replaces or confirms "
-                     + ("it" if len(items) == 1 else "them") + " (raw.quarantined_rows).")
+                     + f". {figures} until a later load replaces or confirms {them} "
+                       f"(raw.quarantined_rows).")
     return lines
 
 

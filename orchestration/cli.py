@@ -106,7 +106,13 @@ def _dagster(args: list[str]) -> int:
     import signal
 
     from orchestration.lib.runs import use_instance
+    from orchestration.lib.warehouse import WarehousePathError, check_writable
 
+    try:  # a warehouse `make run` refuses, `make dev` refuses alike, before Dagster starts
+        check_writable(load_settings().warehouse)
+    except (SettingsError, WarehousePathError) as exc:
+        print(f"lockstep: {exc}", file=sys.stderr)
+        return 2
     use_instance(say=lambda line: print(f"lockstep: {line}", file=sys.stderr, flush=True))
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, signal.SIG_DFL)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from orchestration.formatting import num, plural
+
 LISTED = 4  # problem lines shown per failed check; the UI has them all
 WIDTH = 110  # longer lines are wrapped (never cut)
 
@@ -75,8 +77,7 @@ def failed_error_checks(events: Iterable) -> int:
                and e.asset_check_evaluation_data.severity.value == "ERROR")
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
+ALERTS_LISTED = 6  # alerts named in the summary; how many more it says
 
 
 def summarize(events: Iterable, elapsed: float, run_id: str, success: bool,
@@ -96,6 +97,7 @@ def report(events: Iterable, elapsed: float, run_id: str, success: bool,
     announced_by_steps = 0  # alerts the checks and the ingestion announced themselves
     builds: dict[str, str] = {}  # dbt's incremental models: how this run built them
     years: dict[str, list[str]] = {}  # partitions (years) of each raw table the run loaded
+    written: list[str] = []  # the years of the rows the raw tables inserted or updated
     for event in events:
         if event.is_step_failure:
             message = _innermost(event.step_failure_data.error)
@@ -114,6 +116,9 @@ def report(events: Iterable, elapsed: float, run_id: str, success: bool,
                 years[key].append(materialization.partition)  # same step, same figures
             elif key in ("raw/market_prices", "raw/fred_observations"):
                 years[key] = [materialization.partition] if materialization.partition else []
+                if _meta(metadata, "written_from"):  # the years the rows written span
+                    written += [str(_meta(metadata, "written_from"))[:4],
+                                str(_meta(metadata, "written_to"))[:4]]
                 # the alerts the load announced itself (rows quarantined, data held back)
                 announced_by_steps += int(_meta(metadata, "alerts_announced", 0) or 0)
                 what = "market prices" if key == "raw/market_prices" else "FRED observations"
@@ -123,10 +128,11 @@ def report(events: Iterable, elapsed: float, run_id: str, success: bool,
                 # files the source found as it last read them were not read again
                 unchanged = int(_meta(metadata, "unchanged_at_source", 0) or 0)
                 loaded.append(
-                    f"{what}: {int(_meta(metadata, 'rows_inserted', 0)):,} rows inserted, "
+                    f"{what}: {plural(int(_meta(metadata, 'rows_inserted', 0)), 'row')} "
+                    f"inserted, "
                     f"{int(_meta(metadata, 'rows_updated', 0)):,} updated "
-                    f"({len(per) + unchanged} {label}"
-                    + (f", {unchanged} of them unchanged since the last read;" if unchanged
+                    f"({len(per) + unchanged:,} {label}"
+                    + (f", {unchanged:,} of them unchanged since the last read;" if unchanged
                        else ",")
                     + f" source {source}"
                     + (", SYNTHETIC" if _meta(metadata, "synthetic") else "") + ")")
@@ -152,7 +158,7 @@ def report(events: Iterable, elapsed: float, run_id: str, success: bool,
                      f"{_one_line(description)}"]
             entry += [f"  {_one_line(line)}" for line in lines[:LISTED]]
             if count > min(len(lines), LISTED):
-                entry.append(f"  ... and {count - min(len(lines), LISTED)} more (the check's "
+                entry.append(f"  ... and {count - min(len(lines), LISTED):,} more (the check's "
                              f"metadata in the UI lists them)")
             note = _meta(check.metadata, "note")
             if note:
@@ -173,20 +179,23 @@ def report(events: Iterable, elapsed: float, run_id: str, success: bool,
         failures.append(run_failure or "the run failed (the Dagster UI shows why)")
         n_problems = 1
     if success and n_problems == 0:
-        out = [f"lockstep: run {run_id} succeeded in {elapsed:.1f} s"]
+        out = [f"lockstep: run {run_id} succeeded in {num(elapsed, 1)} s"]
     else:
-        kinds = [_plural(n, what) for n, what in ((checks, "failed check"),
+        kinds = [plural(n, what) for n, what in ((checks, "failed check"),
                                                   (failed_steps, "failed step"),
                                                   (len(other_problems), "other problem"))
                  if n]
         out = [f"lockstep: run {run_id} {'finished' if success else 'FAILED'} with "
-               f"{_plural(n_problems, 'problem')} in {elapsed:.1f} s"
+               f"{plural(n_problems, 'problem')} in {num(elapsed, 1)} s"
                + (f" ({', '.join(kinds)})" if kinds else "")]
     spans = {min(v) + (f" to {max(v)}" if len(v) > 1 else "") for v in years.values() if v}
     if loaded:
         span = spans.pop() if len(spans) == 1 else None
         year = (f" (the years {span})" if span and " to " in span
                 else f" (the year {span})" if span else "")
+        if written:  # what the rows span, not the partition the run was launched for
+            first, last = min(written), max(written)
+            year = f" (rows of {first})" if first == last else f" (rows of {first}-{last})"
         out += [f"Loaded{year}:"] + [f"  {line}" for line in loaded]
     for mode in sorted(set(builds.values())):
         names = ", ".join(sorted(k for k, v in builds.items() if v == mode))
@@ -198,7 +207,7 @@ def report(events: Iterable, elapsed: float, run_id: str, success: bool,
         out.append("Failed checks (the run went on with the rest; these are held back):")
         out += [f"  {line}" for entry in failed_checks for line in entry]
     if warnings:
-        out.append(f"Warnings ({len(warnings)} checks):")
+        out.append(f"Warnings ({plural(len(warnings), 'check')}):")
         out += [f"  {line}" for entry in warnings for line in entry]
     failures += [_one_line(problem) for problem in other_problems]
     if failures:
@@ -210,8 +219,13 @@ def report(events: Iterable, elapsed: float, run_id: str, success: bool,
         out.append(f"Alerts: {total:,} announced"
                    + (f" ({announced_by_steps:,} by the checks and loads as they ran)"
                       if announced_by_steps else "") + f", {delivery}")
-        out += [f"  {_one_line(line[2:])}" for line in listing.splitlines()[:6]
-                if line.startswith("- ")]
+        shown = [f"  {_one_line(line[2:])}" for line in listing.splitlines()
+                 if line.startswith("- ")][:ALERTS_LISTED]
+        out += shown
+        if total > len(shown):  # the rest, and those the checks and loads announced
+            out.append(f"  ... and {total - len(shown):,} more; all {total:,} in the run's "
+                       f"log and ops.alert_log" if shown else
+                       "  (listed in the run's log and ops.alert_log)")
     if log_file:
         out.append(f"Full log: {log_file} (and the run in the Dagster UI, `make dev`)")
     if success and n_problems == 0:

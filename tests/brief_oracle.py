@@ -1,8 +1,8 @@
 """An independent computation of the brief's facts from the CSV files, in plain pandas.
 
-It follows the definitions the README states (records, drawdowns on two bases, divergent
-days and episodes, the policy rate in force, net liquidity as known on a day), written
-without looking at the SQL, so the tests can compare the mart with it on any date.
+It follows the definitions warehouse/README.md states (records, drawdowns on two bases,
+divergent days and episodes, the policy rate in force, net liquidity as known on a day),
+written without looking at the SQL, so the tests can compare the mart with it on any date.
 """
 
 from __future__ import annotations
@@ -167,6 +167,26 @@ def net_liquidity_known(root: Path, day: date) -> dict:
     raise AssertionError(f"no complete week published by {day}")
 
 
+def rates_known(root: Path, day: date, max_staleness_days: int = 7) -> dict:
+    """The 2-year yield and EFFR as known at the end of `day`: the New York Fed publishes a
+    day's EFFR on the next business day (about 9:00), so only EFFR observations whose next
+    Board business day is on or before `day` count; Treasury posts the 2-year par yield on
+    its own day, after the close. Each the latest such value; the spread is unknown when
+    either is more than `max_staleness_days` old."""
+    stamp = pd.Timestamp(day)
+    effr, dgs2 = (load_fred(root, s).dropna() for s in ("EFFR", "DGS2"))
+    open_days = board_business_days()
+    published = pd.DatetimeIndex(
+        open_days[open_days.searchsorted(effr.index, side="right")])
+    effr = effr[published <= stamp]
+    dgs2 = dgs2[dgs2.index <= stamp]
+    effr_as_of, dgs2_as_of = effr.index[-1], dgs2.index[-1]
+    fresh = max((stamp - effr_as_of).days, (stamp - dgs2_as_of).days) <= max_staleness_days
+    return {"effr": effr.iloc[-1], "effr_as_of": effr_as_of, "dgs2": dgs2.iloc[-1],
+            "dgs2_as_of": dgs2_as_of,
+            "spread": dgs2.iloc[-1] - effr.iloc[-1] if fresh else None}
+
+
 # ------------------------------------------------------------------ lead and lag
 MAX_LAG, BAND_Z, TREND_DAYS = 8, 1.96, 365
 
@@ -194,7 +214,7 @@ def lead_lag(leader: pd.DataFrame, laggard: pd.DataFrame, day: date) -> dict:
     """What the weekly cross-correlation says with the prices up to `day`: the correlation
     at every lag -MAX_LAG..+MAX_LAG (numpy), the peak (largest |r|; a tie to the lag nearer
     0, then the negative one), its n and 95 % band, lag 0's r and n, the Fisher z of the two
-    absolute correlations and the reading by the README's rules."""
+    absolute correlations and the reading by warehouse/README.md's rules."""
     cut = pd.Timestamp(day)
     weekly = weekly_returns(leader[leader.index <= cut], laggard[laggard.index <= cut])
     lags = {}

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import socket
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,6 +64,23 @@ os.environ.pop("LOCKSTEP_CATALOG", None)
 # tests (and session fixtures) put warehouses in fresh temporary directories; the rule that
 # a missing directory is an error has its own tests, which unset this
 os.environ["LOCKSTEP_CREATE_DIRS"] = "1"
+
+
+# what a test needs decides its markers (`make test-fast` leaves these out): the real
+# history (real_data), or a pipeline build (slow). A fixture needs what the fixtures it uses
+# need (`fixturenames` is the whole closure); a test that builds by itself says so itself.
+NEEDS_REAL_DATA = {"real_data", "real_warehouse"}
+BUILDS_THE_PIPELINE = {"demo_build", "demo_copy", "real_warehouse"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test by the fixtures it uses (see above)."""
+    for item in items:
+        needs = set(getattr(item, "fixturenames", ()))
+        if needs & NEEDS_REAL_DATA:
+            item.add_marker(pytest.mark.real_data)
+        if needs & BUILDS_THE_PIPELINE:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)
@@ -167,6 +187,70 @@ def real_warehouse(tmp_path_factory, real_data, dbt_manifest):
     tmp = tmp_path_factory.mktemp("real")
     result, warehouse = materialize_all(tmp, source="files", data_dir=str(real_data))
     return result, warehouse
+
+
+# ------------------------------------------------------------------ the demo build, once
+# Building the whole pipeline on demo data takes about a minute; most tests that need a demo
+# warehouse only read it. `demo_build` builds it once per session (a first run into an
+# empty warehouse, then a second run on the same data, as `make demo` twice would); a test
+# that writes takes its own copy (`demo_copy`), so it never affects another test.
+CLEAN_ENV = ("LOCKSTEP_ALERT_WEBHOOK", "LOCKSTEP_PUBLISH_DIR", "LOCKSTEP_DATA_DIR",
+             "LOCKSTEP_CATALOG", "LOCKSTEP_FULL_REFRESH", "LOCKSTEP_INPUTS_CHANGED_FROM",
+             "FRED_API_KEY", "DAGSTER_HOME")
+
+
+@dataclass(frozen=True)
+class DemoBuild:
+    """The demo pipeline built once: `first` and `second` are the two runs' results (Dagster
+    ExecuteInProcessResult); `root` holds warehouse/ (the DuckDB file and published/) and
+    state/ (the generated demo files) as the second run left them; `after_first` the same
+    folders as the first run left them. Read them; copy them (`copy_demo`) to write."""
+
+    first: Any
+    second: Any
+    root: Path
+    after_first: Path
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse" / "lockstep.duckdb"
+
+    @property
+    def demo_data(self) -> Path:
+        return self.root / "state" / "demo_data"
+
+
+def copy_demo(source: Path, target: Path) -> Path:
+    """A copy of a demo build's folders (`DemoBuild.root` or `.after_first`) at `target`, for
+    a test that writes: the DuckDB file, the published versions (their `current` link is
+    relative, so it points into the copy) and the state folder. Returns the copy's
+    warehouse path. A run on the copy parses dbt's project once more (a new warehouse path)
+    and reads the demo files again (a new data folder); the data are the same."""
+    shutil.copytree(source, target, symlinks=True)
+    return target / "warehouse" / "lockstep.duckdb"
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory, dbt_manifest) -> DemoBuild:
+    """The whole pipeline on demo data, built once per session (see DemoBuild)."""
+    base = tmp_path_factory.mktemp("demo_build")
+    root, after_first = base / "run", base / "after_first"
+    with pytest.MonkeyPatch.context() as env:
+        for name in CLEAN_ENV:
+            env.delenv(name, raising=False)
+        first, _ = materialize_all(root, source="demo")
+        assert first.success, "the session's demo build failed"
+        shutil.copytree(root, after_first, symlinks=True)
+        second, _ = materialize_all(root, source="demo")
+        assert second.success, "the session's second demo run failed"
+    return DemoBuild(first=first, second=second, root=root, after_first=after_first)
+
+
+@pytest.fixture()
+def demo_copy(tmp_path, demo_build) -> Path:
+    """A private copy of the demo warehouse as the first run left it (warehouse, published
+    copy, state) under tmp_path / "run"; the path of its DuckDB file."""
+    return copy_demo(demo_build.after_first, tmp_path / "run")
 
 
 def cut_real_history(real_data: Path, target: Path, last_day: str,

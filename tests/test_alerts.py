@@ -116,9 +116,11 @@ def test_retries_then_an_unreachable_webhook_fails_only_the_alert_step(
 
 
 @pytest.mark.slow
-def test_without_a_webhook_alerts_are_logged_only(tmp_path, monkeypatch, dbt_manifest):
-    monkeypatch.delenv("LOCKSTEP_ALERT_WEBHOOK", raising=False)
-    result, warehouse = materialize_all(tmp_path / "run", source="demo")
+def test_without_a_webhook_alerts_are_logged_only(demo_build):
+    """The session's demo build ran without LOCKSTEP_ALERT_WEBHOOK (tests/conftest.py):
+    its first run's alert step and the alert log as that run left it."""
+    result = demo_build.first
+    warehouse = demo_build.after_first / "warehouse" / "lockstep.duckdb"
     assert result.success
     [step] = [m for m in result.get_asset_materialization_events()
               if m.asset_key.to_user_string() == "ops/alerts"]
@@ -236,19 +238,113 @@ def test_alert_texts_read_as_people_write():
     laggard record of both bases names the one value it gives as the close."""
     record = alerts.describe({
         "kind": "record_close", "subject_name": "Russell 2000", "symbol": "^RUT",
-        "value": 2442.74, "reference_value": 2442.03, "reference_date": date(2024, 11, 22),
-        "fraction": 2442.74 / 2442.03 - 1, "days": 1, "start_date": date(2024, 11, 25)})
+        "record_close": 2442.74, "previous_record_close": 2442.03,
+        "previous_record_date": date(2024, 11, 22), "gain_over_previous": 2442.74 / 2442.03 - 1,
+        "days_since_previous_record": 1, "start_date": date(2024, 11, 25)})
     assert "(+0.03 %, 1 day earlier)" in record
     started = alerts.describe({
         "kind": "divergence_started", "subject_name": "R / B", "start_date": date(2025, 12, 4),
-        "value": 2500.0, "fraction": -0.25, "reference_date": date(2025, 12, 3), "days": 1})
+        "leader_close_at_start": 2500.0, "laggard_drawdown_high_at_start": -0.25,
+        "previous_episode_end_date": date(2025, 12, 3), "days_since_previous_episode": 1})
     assert "1 day earlier" in started and "1 days" not in started
     both = alerts.describe({
         "kind": "records_coincide", "subject_name": "R / B", "start_date": date(2024, 11, 25),
-        "reference_value": 98997.66, "reference_date": date(2024, 11, 22),
-        "detail": "close+high"})
+        "laggard_record": 98997.66, "laggard_record_date": date(2024, 11, 22),
+        "laggard_record_bases": "close+high"})
     assert "a laggard record close of 98,997.66 (and a record intraday high) on 2024-11-22" \
         in both
+
+
+def test_each_event_kind_reads_its_own_columns_of_fct_events():
+    """Every kind's sentence, whole, from the columns of fct_events that mean one thing each
+    (fct_events.yml): the figures typed in by hand, the sentences as people write them."""
+    def row(kind: str, **values) -> dict:
+        return {"kind": kind, "subject_name": "Russell 2000 / Bitcoin", **values}
+
+    assert alerts.describe(row(
+        "record_close", subject_name="Russell 2000", symbol="^RUT", record_close=2590.61,
+        previous_record_close=2559.61, previous_record_date=date(2025, 12, 10),
+        gain_over_previous=0.0121, days_since_previous_record=1,
+        start_date=date(2025, 12, 11))) == (
+        "Russell 2000 (^RUT) set a record close of 2,590.61 on 2025-12-11, above 2,559.61 of "
+        "2025-12-10 (+1.2 %, 1 day earlier).")
+    assert alerts.describe(row(
+        "record_close", subject_name="Bitcoin", symbol="BTC-USD", record_close=100.0,
+        previous_record_close=100.0, previous_record_date=date(2025, 1, 1),
+        gain_over_previous=0.0, days_since_previous_record=3,
+        start_date=date(2025, 1, 4))) == (
+        "Bitcoin (BTC-USD) set a record close of 100.00 on 2025-01-04, equal to 100.00 of "
+        "2025-01-01 (3 days earlier).")
+    # two closes that round alike at two decimals get a third (never "58.42 above 58.42")
+    assert alerts.describe(row(
+        "record_close", subject_name="Silver", symbol="SI=F", record_close=58.4239,
+        previous_record_close=58.4171, previous_record_date=date(2025, 12, 1),
+        gain_over_previous=58.4239 / 58.4171 - 1, days_since_previous_record=4,
+        start_date=date(2025, 12, 5))) == (
+        "Silver (SI=F) set a record close of 58.424 on 2025-12-05, above 58.417 of "
+        "2025-12-01 (+0.01 %, 4 days earlier).")
+    assert alerts.describe(row(
+        "divergence_started", start_date=date(2025, 12, 4), leader_close_at_start=2548.0,
+        laggard_drawdown_high_at_start=-0.267, previous_episode_end_date=date(2021, 1, 22),
+        days_since_previous_episode=1777)) == (
+        "Russell 2000 / Bitcoin: a divergence episode began on 2025-12-04 -- the leader set a "
+        "record close (2,548.00) while the laggard is 26.7 % below its record high; the first "
+        "since the episode that ended 2021-01-22, 1,777 days earlier.")
+    assert alerts.describe(row(
+        "divergence_started", start_date=date(2014, 10, 1), leader_close_at_start=1.5,
+        laggard_drawdown_high_at_start=-0.3, previous_episode_end_date=None,
+        days_since_previous_episode=None)).endswith("; the first in the stored history.")
+    assert alerts.describe(row(
+        "divergence_ended", start_date=date(2021, 1, 4), end_date=date(2021, 1, 22),
+        divergent_days=12, laggard_worst_drawdown_high=-0.301)) == (
+        "Russell 2000 / Bitcoin: the divergence episode of 2021-01-04 to 2021-01-22 is over "
+        "(12 divergent days; the laggard was at most 30.1 % below its record high).")
+    assert alerts.describe(row(
+        "divergence_ended", start_date=date(2021, 1, 4), end_date=date(2021, 1, 4),
+        divergent_days=1, laggard_worst_drawdown_high=-0.2)) == (
+        "Russell 2000 / Bitcoin: the divergence episode of 2021-01-04 is over (1 divergent "
+        "day; the laggard was at most 20.0 % below its record high).")
+    assert alerts.describe(row(
+        "records_coincide", start_date=date(2025, 10, 3), laggard_record=126198.07,
+        laggard_record_date=date(2025, 10, 6), laggard_record_bases="high")) == (
+        "Russell 2000 / Bitcoin: the leader's records since 2025-10-03 coincide with a laggard "
+        "record intraday high of 126,198.07 on 2025-10-06.")
+    assert alerts.describe(row(
+        "joint_bottom", start_date=date(2025, 11, 20), leader_trough_close=2305.11,
+        leader_trough_drawdown=-0.085, laggard_low=80659.81,
+        laggard_low_date=date(2025, 11, 21))) == (
+        "Russell 2000 / Bitcoin: joint bottom confirmed -- the leader's close of 2,305.11 on "
+        "2025-11-20 (8.5 % below its record close) and the laggard's lowest low of 80,659.81 "
+        "on 2025-11-21.")
+    assert alerts.describe(row(
+        "policy_rate_change", subject_name="Federal funds target range",
+        start_date=date(2025, 12, 11), new_lower=3.5, new_upper=3.75, change_bp=-25,
+        direction="cut", number_in_year=3, announcement_date=date(2025, 12, 10))) == (
+        "Federal funds target range 3.50-3.75 % from 2025-12-11: a 25 bp cut, no. 3 of 2025, "
+        "announced 2025-12-10.")
+
+
+def test_alert_texts_write_unknown_as_every_view_does():
+    """An unknown value is "unknown" (orchestration/formatting.py), never "?" or "None"; a
+    rate range has two decimals; "1 divergent day", never "1 divergent days"."""
+    bottom = alerts.describe({
+        "kind": "joint_bottom", "subject_name": "R / B", "leader_trough_close": 2130.68,
+        "start_date": date(2022, 6, 16), "leader_trough_drawdown": None, "laggard_low": None,
+        "laggard_low_date": None})
+    assert "the leader's close of 2,130.68 on 2022-06-16 (unknown below its record close)" \
+        in bottom
+    assert "lowest low of unknown on unknown." in bottom and "?" not in bottom
+    ended = alerts.describe({
+        "kind": "divergence_ended", "subject_name": "R / B", "start_date": date(2025, 12, 4),
+        "end_date": date(2025, 12, 4), "divergent_days": 1,
+        "laggard_worst_drawdown_high": -0.2004})
+    assert "(1 divergent day; the laggard was at most 20.0 % below its record high)" in ended
+    move = alerts.describe({
+        "kind": "policy_rate_change", "subject_name": "Fed", "new_lower": 3.5,
+        "new_upper": 3.75, "start_date": date(2025, 12, 11), "change_bp": -25,
+        "direction": "cut", "number_in_year": 3, "announcement_date": date(2025, 12, 10)})
+    assert move == ("Federal funds target range 3.50-3.75 % from 2025-12-11: a 25 bp cut, "
+                    "no. 3 of 2025, announced 2025-12-10.")
 
 
 # ------------------------------------------------------------------------------ staleness
@@ -338,6 +434,14 @@ def test_the_summary_counts_every_alert_sent_and_a_moved_date_does_not_repeat_st
         summary = summarize(first.all_events, 1.0, first.run_id, first.success, None)
         assert f"Alerts: {len(hook.received):,} announced ({len(stale):,} by the checks and " \
                f"loads as they ran), webhook (127.0.0.1)" in summary, summary
+        # the summary names a few and says how many it leaves out (the trial's "16
+        # announced" followed by 6 and no word of the other 10)
+        shown = min(6, len(hook.received) - len(stale))  # the alert step's, listed first 6
+        assert len(hook.received) > shown
+        said = (f"... and {len(hook.received) - shown:,} more; all {len(hook.received):,} in "
+                f"the run's log and ops.alert_log" if shown else
+                "(listed in the run's log and ops.alert_log)")  # none of the step's to list
+        assert said in " ".join(summary.split()), summary
 
         cut_real_history(demo_dir, data, "2025-12-31")
         before = len(hook.received)

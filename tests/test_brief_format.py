@@ -202,6 +202,60 @@ def test_snapshot_says_how_far_below_without_a_minus(catalog):
     assert "0.03 %" in text and "0.0 %" not in text
 
 
+def test_a_zero_change_is_never_signed_and_unknown_is_a_dash_in_tables(catalog):
+    """No "+0.0 %" and no "+0.00 points" for a zero: the brief's table, its rates line, the
+    Dagster UI's snapshot table and the terminal snapshot write numbers alike
+    (orchestration/formatting.py), with "-" for an unknown cell and "1 session"."""
+    import duckdb
+
+    from orchestration.lib.mart_metadata import snapshot_markdown
+    from orchestration.snapshot import format_snapshot
+
+    history = _row("divergence_history", pair_id="X/Y", horizon_days=30, n_episodes=2,
+                   n_known=2, n_laggard_beat=1, share_laggard_beat=0.5,
+                   median_laggard_return=0.0, median_leader_return=-0.0, record_basis="high",
+                   n_record_known=0, n_laggard_record=0, share_laggard_record=None,
+                   is_anecdotal=True, min_episodes_for_pattern=20)
+    divergence = _row("divergence", pair_id="X/Y", leader="X", laggard="Y",
+                      leader_name="Leader", laggard_name="Laggard", fact_rank=1,
+                      as_of_date=DAY, is_divergent=False, leader_close=100.0,
+                      leader_at_record=True, laggard_close=90.0,
+                      laggard_fraction_below_record=-0.1, laggard_basis="high",
+                      divergence_threshold=0.2, last_divergent_date=None)
+    rates = _row("rates", subject_name="2-year", as_of_date=DAY, days_since_as_of=0,
+                 is_stale=False, dgs2=3.64, effr=3.64, spread_2y_effr=0.0, dgs2_as_of=DAY,
+                 effr_as_of=DAY)
+    text = format_brief(DAY, [divergence, history, rates])
+    assert "| 30 days | 2 of 2 | 1 (50.0 %) | 0.0 % | 0.0 % | - |" in text
+    assert "effective fed funds rate: 0.00 points (3.64 % - 3.64 %)" in text
+    assert "+0.0" not in text and "-0.0" not in text
+
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA marts")
+    con.execute("""CREATE TABLE marts.mart_market_snapshot AS SELECT * FROM (VALUES
+        ('BTC-USD', DATE '2025-12-11', 92000.0, 0.0, NULL, -0.264, DATE '2025-10-06', FALSE,
+         1, TRUE, 0, NULL::DATE, FALSE),
+        ('^RUT', DATE '2025-12-11', 2442.03, -0.00001, 0.1234,
+         2442.03 / 2442.74 - 1, DATE '2021-11-08', FALSE, 0, FALSE, 0, NULL::DATE, FALSE))
+        AS t(symbol, latest_date, latest_close, change_1d, change_ytd,
+             fraction_below_record_close, record_close_date, is_record_today, sessions_behind,
+             is_stale, quarantined_rows, latest_quarantined_date, is_synthetic)""")
+    table = snapshot_markdown(con)
+    assert ("| BTC-USD | 2025-12-11 (**stale**: 1 session behind) | 92,000.00 | 0.0 % | - "
+            "| 26.4 % | 2025-10-06 |") in table
+    assert ("| ^RUT | 2025-12-11 | 2,442.03 | less than -0.01 % | +12.3 % | 0.03 % "
+            "| 2021-11-08 |") in table
+    base = {"instrument_name": None, "latest_date": DAY, "latest_close": 92000.0,
+            "record_close": 125000.0, "record_close_date": None, "is_record_today": False,
+            "fraction_below_record_close": -0.264, "source": "files", "is_synthetic": False,
+            "data_as_of": DAY, "sessions_behind": 1, "is_stale": True, "quarantined_rows": 0,
+            "latest_quarantined_date": None}
+    printed = format_snapshot([{**base, "symbol": "BTC-USD"}], catalog)
+    [row] = [line for line in printed.splitlines() if line.startswith("BTC-USD")]
+    assert row.split() == ["BTC-USD", "-", "2025-12-11", "92,000.00", "125,000.00", "-",
+                           "26.4", "%", "stale:", "1", "session", "behind"], row
+
+
 # ------------------------------------------------------------------ issue 30: the evidence
 RUT_BTC = {"pair_id": "^RUT/BTC-USD", "leader": "^RUT", "laggard": "BTC-USD",
            "leader_name": "Russell 2000", "laggard_name": "Bitcoin"}
@@ -304,9 +358,16 @@ def test_the_randomised_test_where_it_was_run_on_the_days_data():
     assert ("| p (exact binomial, one-sided) | reading | p (randomised) | reading |") in text
     assert "| 0.27 | no better than the base rate | 0.31 | no better than the base rate |" in text
     assert "| 30 days | 9 of 15 (60.0 %) |" in text and "| - | - |" in text
-    assert ("The randomised test keeps the episodes' spacing and clustering (circular shift of "
-            "the episode end dates (Monte-Carlo); 10,000 draws, seed 20251211, Monte-Carlo "
-            "standard error 0.005): at 365 days, p = 0.31: no better than the base rate.") in text
+    assert ("The randomised test keeps the episodes' spacing and clustering: circular shift "
+            "of the episode end dates (Monte-Carlo), 10,000 draws with seed 20251211, "
+            "Monte-Carlo standard error 0.005. At 365 days, p = 0.31: no better than the base "
+            "rate.") in text
+    # parentheses never nest in the brief's sentences
+    for line in text.splitlines():
+        depth = 0
+        for ch in line:
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            assert depth <= 1, line
 
 
 def test_randomised_rows_only_for_the_days_own_data():
@@ -365,3 +426,40 @@ def test_the_lead_lag_line():
     calm = format_brief(DAY, [_divergent(is_divergent=False, leader_at_record=False),
                               rows[1]])
     assert "- Lead and lag" in calm and "base rate" not in calm
+
+
+def test_a_lead_lag_reading_after_one_members_data_stopped_says_its_date():
+    """Bitcoin's prices end on 2026-07-22: on 2026-08-27 the brief keeps the reading of the
+    last Russell 2000 session with a Bitcoin price, with that date and its age."""
+    day = date(2026, 8, 27)
+    row = _row("lead_lag", **RUT_BTC, fact_rank=1, brief_date=day,
+               as_of_date=date(2026, 7, 22), days_since_as_of=36, is_stale=True,
+               first_week_ending=date(2014, 9, 26), last_week_ending=date(2026, 7, 17),
+               max_lag_weeks=8, peak_lag_weeks=0, peak_corr=0.2234, peak_n_weeks=617,
+               peak_band_95=0.0789, lag0_corr=0.2234, lag0_n_weeks=617, fisher_z=None,
+               lead_lag_reading="moves with the leader (the peak is at lag 0)",
+               trend_days=365, n_corr_30_known=250, share_corr_30_positive=0.5,
+               n_corr_90_known=250, share_corr_90_positive=0.75)
+    text = format_brief(day, [_divergent(brief_date=day, as_of_date=day), row])
+    assert ("- Lead and lag (as of 2026-07-22, 36 days before this date: the last Russell 2000 "
+            "session on which Bitcoin had a price too; weekly log returns, weeks ending "
+            "2014-09-26 to 2026-07-17;") in text
+    assert "Over the last 365 days, the correlation of daily returns" in text
+
+
+def test_two_different_values_never_read_alike():
+    """A record of 58.4212 over 58.4183 (+0.005 %) is written with three decimals, not
+    "58.42 ... above 58.42"; equal values and values apart at two decimals keep two."""
+    from orchestration.formatting import distinct_nums
+
+    assert distinct_nums(58.4212, 58.4183) == ("58.421", "58.418")
+    assert distinct_nums(58.4201, 58.4199) == ("58.4201", "58.4199")
+    assert distinct_nums(2590.61, 2559.61) == ("2,590.61", "2,559.61")
+    assert distinct_nums(100.0, 100.0) == ("100.00", "100.00")
+    rows = [_row("record", symbol="SI=F", subject_name="Silver", basis="close", fact_rank=1,
+                 record_value=58.4212, previous_record_value=58.4183,
+                 previous_record_date=date(2025, 12, 1), gain_over_previous=58.4212 / 58.4183 - 1,
+                 days_since_previous_record=4)]
+    text = format_brief(DAY, rows)
+    assert ("a record close of 58.421 (less than +0.01 % over 58.418 of 2025-12-01, 4 days "
+            "earlier)") in text

@@ -166,6 +166,32 @@ def test_pair_and_fed_facts_against_the_csvs(wh, bars, sessions, real_data, day)
                                                           abs=1e-9)
 
 
+# a weekday, the day of a rate cut (EFFR of the day before is the one known), a Saturday and a
+# Monday (Friday's EFFR is published on Monday), the day after Thanksgiving 2024 (Wednesday's
+# EFFR is published on Friday), a day in 2022
+RATE_DATES = [date(2025, 12, 11), date(2025, 12, 13), date(2025, 12, 15), date(2024, 11, 29),
+              date(2022, 6, 24), date(2025, 12, 10)]
+
+
+@pytest.mark.parametrize("day", RATE_DATES, ids=str)
+def test_the_2_year_minus_effr_uses_only_what_was_published_that_day(wh, real_data, day):
+    """EFFR of a day is published on the next business day, so the brief of `day` uses the
+    latest EFFR whose publication day is on or before it (always dated before `day`); the
+    2-year yield of `day` itself. Recomputed from the CSVs (tests/brief_oracle.py)."""
+    expected = oracle.rates_known(real_data, day)
+    [r] = _kind(_rows(wh, day), "rates")
+    assert pd.Timestamp(r["effr_as_of"]) == expected["effr_as_of"] < pd.Timestamp(day)
+    assert pd.Timestamp(r["dgs2_as_of"]) == expected["dgs2_as_of"]
+    assert (r["effr"], r["dgs2"]) == (pytest.approx(expected["effr"]),
+                                      pytest.approx(expected["dgs2"]))
+    assert r["spread_2y_effr"] == pytest.approx(expected["spread"])
+    line = [x for x in read_brief(wh, day).splitlines()
+            if x.startswith("- 2-year Treasury yield minus the effective fed funds rate")]
+    assert line and f": {expected['spread']:+.2f} points (" in line[0], line
+    effr_day = expected["effr_as_of"].date().isoformat()
+    assert f"{expected['effr']:.2f} % as of {effr_day}" in line[0], line
+
+
 def test_the_june_2022_joint_bottom_is_known_a_week_later(wh):
     """^RUT's close of 2022-06-16 was its lowest of the 2021-23 episode so far; Bitcoin's
     lowest low came on 2022-06-18. Confirmed on 2022-06-23, the brief names it until ^RUT
@@ -587,6 +613,41 @@ def test_the_lead_lag_line_against_numpy_as_known_that_day(wh, bars):
                 assert _near(share, 100 * trend[window][1], 1), (day, pair_id, window)
 
 
+def test_the_lead_lag_line_stays_after_bitcoins_data_stops(wh, bars):
+    """Bitcoin's prices end before the newest date: the Russell 2000's and the S&P 500's
+    pairs keep their lead/lag line, as of the last session on which Bitcoin had a price too,
+    with numpy's reading of the CSVs cut at that day; and every pair has a lead_lag row on
+    every day from its first one to the newest (it never vanishes)."""
+    text = read_brief(wh, date(2026, 8, 27))
+    btc_last = bars["BTC-USD"].index[-1]
+    for pair_id in ("^RUT/BTC-USD", "^GSPC/BTC-USD"):
+        lead, lag = PAIRS[pair_id]
+        both = bars[lead].index[(bars[lead].index <= btc_last)
+                                & bars[lead].index.isin(bars[lag].index)][-1]
+        expected = oracle.lead_lag(bars[lead], bars[lag], both.date())
+        section = _pair_section(text, LEADER_NAMES[pair_id])
+        ago = (date(2026, 8, 27) - both.date()).days
+        m = re.search(
+            rf"- Lead and lag \(as of {both.date()}, {ago} days before this date: the last "
+            rf"{LEADER_NAMES[pair_id]} session on which Bitcoin had a price too; weekly log "
+            rf"returns, weeks ending ({DAY_RE}) to ({DAY_RE}); .+?largest at lag "
+            rf"(0|[+-]\d+ weeks?), r = (-?{NUM})", section)
+        assert m, (pair_id, section)
+        first, last, peak, r = m.groups()
+        assert (first, last) == (expected["first_week"].date().isoformat(),
+                                 expected["last_week"].date().isoformat())
+        assert int(peak.split()[0]) == expected["peak"] and _near(r, expected["r"], 2)
+    with connect(wh, read_only=True) as con:
+        gaps = con.execute("""
+            SELECT pair_id, min(brief_date), max(brief_date), count(*),
+                   (SELECT max(brief_date) FROM marts.mart_daily_brief)
+            FROM marts.mart_daily_brief WHERE fact_kind = 'lead_lag'
+            GROUP BY pair_id""").fetchall()
+    assert {g[0] for g in gaps} == set(PAIRS)
+    for pair_id, first, last, n, newest in gaps:
+        assert last == newest and n == (last - first).days + 1, pair_id
+
+
 def test_a_day_that_is_not_divergent_states_no_comparison(wh):
     """2021-11-08: the leaders and Bitcoin at records together, no pair divergent: the brief
     invents no comparison (no row, no sentence, no table), and still reads the lead and lag."""
@@ -670,6 +731,6 @@ def test_the_evidence_of_2025_12_11_is_what_that_evening_knew(wh, story_cut):
                  else f"{r.p_value:.3g}")
             assert other == f"{line} {p} | {r.verdict} |", (other, r)
         r = tests.loc[365]
-        assert (f"({r.method}; {r.draws:,} draws, seed {r.seed}, Monte-Carlo standard error "
-                f"{r.p_value_mc_se:.3f}): at 365 days, p = {r.p_value:.2f}: {r.verdict}."
+        assert (f": {r.method}, {r.draws:,} draws with seed {r.seed}, Monte-Carlo standard "
+                f"error {r.p_value_mc_se:.3f}. At 365 days, p = {r.p_value:.2f}: {r.verdict}."
                 ) in shuffled[0]

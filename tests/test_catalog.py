@@ -194,3 +194,21 @@ def test_make_run_with_a_broken_catalog_says_so_once_before_any_run(tmp_path):
                                   f"BTC-USD (market[0] and market[2])")
     assert "running" not in out.stdout
     assert not os.path.exists(os.environ["LOCKSTEP_WAREHOUSE"])
+
+
+def test_every_fred_series_has_a_publication_lag_with_its_reason(catalog):
+    """The brief uses a FRED value only from the day it was published: dbt_project.yml's var
+    fred_publication_lags gives every catalog series its lag in business days and why. EFFR
+    and SOFR are published by the New York Fed the next business day; the 2-year yield
+    (Treasury's par curve) the same evening."""
+    import yaml
+
+    from tests.conftest import PROJECT_ROOT
+
+    lags = yaml.safe_load((PROJECT_ROOT / "dbt_project" / "dbt_project.yml").read_text()
+                          )["vars"]["fred_publication_lags"]
+    assert set(lags) == set(catalog.series_ids)
+    assert all(isinstance(v["business_days_after"], int) and len(v["reason"]) > 10
+               for v in lags.values())
+    assert (lags["EFFR"]["business_days_after"], lags["SOFR"]["business_days_after"],
+            lags["DGS2"]["business_days_after"]) == (1, 1, 0)

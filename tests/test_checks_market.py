@@ -52,6 +52,23 @@ def test_missing_sessions_are_counted_against_the_symbols_calendar(q):
     assert [r for r, _ in outcome["_problems"]] == [
         ("BBB", 2, D[4], D[9]), ("DDD-USD", 1, D[3], D[3]), ("EEE", 1, D[10], D[10])]
     assert outcome["description"] == "3 symbols with missing sessions"
+    assert [line for _, line in outcome["_problems"]] == [
+        "BBB: 2 sessions missing, 2025-12-04 to 2025-12-09",
+        "DDD-USD: 1 session missing, 2025-12-03 to 2025-12-03",
+        "EEE: 1 session missing, 2025-12-10 to 2025-12-10"]
+
+
+def test_one_failure_is_named_in_the_singular(q):
+    """"1 symbol with missing sessions", "1 daily move beyond ...": never "1 symbols"."""
+    q("DELETE FROM raw.market_prices WHERE symbol IN ('BBB', 'DDD-USD')")
+    assert checks.market_prices_no_missing_sessions(q, None)["description"] == (
+        "1 symbol with missing sessions")
+    q("DELETE FROM raw.market_prices WHERE symbol = 'SPK'")
+    moves = checks.market_prices_daily_moves(q, None)
+    assert [line for _, line in moves["_problems"]] == ["RAT 2025-12-02: +210.0 %"]
+    assert moves["description"].startswith("1 daily move beyond ")  # (the limit is a dbt var)
+    spikes = checks.market_prices_no_spikes(q, None)
+    assert spikes["description"].startswith("1 close that spikes and reverses (or moves ")
 
 
 def test_spikes_and_daily_moves_read_the_same_moves(q):

@@ -12,9 +12,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import PROJECT_ROOT, materialize_all
-
-pytestmark = pytest.mark.slow
+from tests.conftest import PROJECT_ROOT, REAL_DATA
 
 APP = str(PROJECT_ROOT / "dashboard" / "app.py")
 PAGES = {"Today": "Today: 2025-12-31", "Pairs": "Pairs",
@@ -24,11 +22,10 @@ RAW_NUMBER = re.compile(r"^-?\d+\.\d{3,}$")
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory, dbt_manifest):
-    tmp = tmp_path_factory.mktemp("dash")
-    result, warehouse = materialize_all(tmp, source="demo")
-    assert result.success
-    return warehouse
+def warehouse(demo_build):
+    """The session's demo build (tests/conftest.py); the dashboard only reads its published
+    copy."""
+    return demo_build.warehouse
 
 
 def _open(monkeypatch, warehouse, page):
@@ -72,6 +69,37 @@ def test_today_tells_the_brief_and_the_headline_numbers(warehouse, monkeypatch):
     assert metrics["Russell 2000 / Bitcoin"] == "Not divergent"
 
 
+def test_the_distance_cards_say_below_without_a_minus(warehouse, monkeypatch):
+    """Each card of the Today page says how far below its record close an instrument is in
+    words ("26.4 % below its record close", red, arrow down), never "-26.4 % vs record
+    close" nor "-0.0 %"; the distance is the close and the record from the marts, divided
+    here; "at a record close" only at one."""
+    from streamlit.proto.Metric_pb2 import Metric
+
+    from tests.conftest import query
+
+    up, down = Metric.MetricDirection.Value("UP"), Metric.MetricDirection.Value("DOWN")
+    green, red = Metric.MetricColor.Value("GREEN"), Metric.MetricColor.Value("RED")
+    app = _open(monkeypatch, warehouse, "Today")
+    cards = {m.label: m.proto for m in app.metric}
+    standing = query(warehouse, """
+        SELECT subject_name, close, record_value, is_at_record FROM marts.mart_daily_brief
+        WHERE fact_kind = 'standing' AND basis = 'close'
+          AND brief_date = (SELECT max(brief_date) FROM marts.mart_daily_brief)""")
+    assert len(standing) >= 2 and not standing.is_at_record.all()
+    for r in standing.itertuples():
+        card = cards[r.subject_name]
+        if r.is_at_record:
+            assert (card.delta, card.direction, card.color) == ("at a record close", up, green)
+            continue
+        size = (1 - r.close / r.record_value) * 100
+        number = f"{size:.1f}" if size >= 0.05 else f"{size:.2f}"
+        assert card.delta == f"{number} % below its record close", card.delta
+        assert (card.direction, card.color) == (down, red)
+    deltas = " ".join(m.proto.delta for m in app.metric)
+    assert "-0.0" not in deltas and "+0.0" not in deltas and "vs record" not in deltas
+
+
 def test_pair_and_range_controls(warehouse, monkeypatch):
     app = _open(monkeypatch, warehouse, "Pairs")
     pair = app.selectbox(key="pair")
@@ -101,10 +129,14 @@ def test_missing_published_warehouse_is_explained(tmp_path, monkeypatch):
 # Run on the demo warehouse and on one built from the real history (where Bitcoin starts 27
 # years after the Russell 2000); the expected dates and sums come from the published marts
 # through SQL, the charts from the figures the dashboard sends to the browser.
-@pytest.fixture(scope="module", params=["demo", "real"])
-def built(request, warehouse):
+# (each build asked for only when its parameter runs: without the real history, its half
+# skips before the demo build is made for it)
+@pytest.fixture(scope="module", params=[
+    pytest.param("demo", marks=pytest.mark.slow),
+    pytest.param("real", marks=[pytest.mark.slow, pytest.mark.real_data])])
+def built(request):
     if request.param == "demo":
-        return "demo", warehouse
+        return "demo", request.getfixturevalue("warehouse")
     result, real = request.getfixturevalue("real_warehouse")
     assert result.success
     return "real", real
@@ -372,3 +404,51 @@ def test_the_cross_correlation_by_lag_with_its_band(built, monkeypatch):
     assert (f"The largest is at lag {f'{peak:+d}' if peak else '0'} (red; r = {r:.2f}"
             in caption)
     assert f"): {reading}." in caption
+
+
+@pytest.mark.parametrize("choice", ["All", "1Y"])
+def test_every_time_chart_of_the_liquidity_page_has_the_same_plot_area(built, monkeypatch,
+                                                                       choice):
+    """Net liquidity (with Bitcoin on a right axis), the target range and the Treasury bars:
+    the same x domain and the same left and right margins, so a date sits at the same pixel
+    in each (a secondary y axis must not shrink its chart's domain to [0, 0.94])."""
+    _, warehouse = built
+    figures = _time_figures(_on(monkeypatch, warehouse, "Liquidity and rates", choice))
+    assert set(figures) == {"liquidity_btc", "policy_range", "treasuries_change"}
+    areas = {key: ([tuple(axis.get("domain", [0, 1])) for name, axis in f["layout"].items()
+                    if name.startswith("xaxis")],
+                   f["layout"]["margin"]["l"], f["layout"]["margin"]["r"])
+             for key, f in figures.items()}
+    assert {key: area[0] for key, area in areas.items()} == dict.fromkeys(figures, [(0, 1)])
+    assert len({area[1:] for area in areas.values()}) == 1, areas
+
+
+def test_today_names_stale_pairs_and_instruments_without_prices(built, monkeypatch):
+    """A pair card of a pair whose leader's latest date is not the day says "as of" that
+    date, as the brief does; a configured instrument with no stored prices and its pair are
+    named on the page (from the published no_data rows), never silently missing."""
+    kind, warehouse = built
+    app = _open(monkeypatch, warehouse, "Today")
+    [(day,)] = _sql(warehouse, "SELECT max(brief_date) FROM marts.mart_daily_brief")
+    pairs = _sql(warehouse, """
+        SELECT leader_name || ' / ' || laggard_name, as_of_date FROM marts.mart_daily_brief
+        WHERE brief_date = ? AND fact_kind = 'divergence'""", (day,))
+    missing = _sql(warehouse, """
+        SELECT subject_name, symbol, pair_id FROM marts.mart_daily_brief
+        WHERE brief_date = ? AND fact_kind = 'no_data'""", (day,))
+    captions = [c.value for c in app.caption]
+    metrics = {m.label: m.value for m in app.metric}
+    for label, as_of in pairs:
+        assert label in metrics
+        if as_of != day:
+            assert any(c.startswith(f"as of {as_of}: ") for c in captions), (label, captions)
+    for name, symbol, pair_id in missing:
+        assert any(f"{name} ({symbol}): no stored prices" in c for c in captions), symbol
+        if pair_id:
+            assert any(f"so the pair {pair_id} cannot be assessed" in c for c in captions)
+    if kind == "real":
+        # the real history has no Nasdaq 100 file, and the Dow's prices stop in February
+        assert not (REAL_DATA / "market" / "NDX.csv").exists()
+        assert ("Nasdaq 100", "^NDX", "^NDX/BTC-USD") in missing
+        assert metrics["Nasdaq 100 / Bitcoin"] == "Cannot be assessed"
+        assert any(as_of != day for _, as_of in pairs)

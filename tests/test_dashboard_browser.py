@@ -20,12 +20,13 @@ import time
 import pytest
 import requests
 
-from tests.conftest import PROJECT_ROOT, materialize_all
+from tests.conftest import PROJECT_ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.browser,
     pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)),
                        reason="Debian chromium and chromium-driver are not installed"),
 ]
@@ -68,11 +69,12 @@ def _serve(warehouse):
     pytest.fail("the dashboard did not start")
 
 
-@pytest.fixture(scope="module", params=["demo", "real"])
-def dashboard(request, tmp_path_factory, dbt_manifest):
-    if request.param == "demo":
-        tmp = tmp_path_factory.mktemp("browser")
-        result, warehouse = materialize_all(tmp, source="demo")
+@pytest.fixture(scope="module",
+                params=["demo", pytest.param("real", marks=pytest.mark.real_data)])
+def dashboard(request, dbt_manifest):
+    if request.param == "demo":  # the session's demo build (tests/conftest.py), read only
+        build = request.getfixturevalue("demo_build")
+        result, warehouse = build.first, build.warehouse
         assert result.success
     else:
         result, warehouse = request.getfixturevalue("real_warehouse")

@@ -21,10 +21,12 @@ from tests.conftest import PROJECT_ROOT
 
 BUILD = ["build", "--exclude-resource-type", "unit_test", "exposure"]
 MODELS = frozenset({"int_running_peaks", "fct_all_time_highs", "fct_divergence_daily",
-                    "fct_drawdown_episodes", "mart_daily_brief"})
-# the models that recompute from the first date whose inputs changed
+                    "fct_drawdown_episodes", "mart_daily_brief", "int_brief_standing",
+                    "int_brief_events"})
+# the models that recompute from the first date whose inputs changed: the brief's fact
+# models (models/intermediate/brief) as well as their union
 FROM_A_DATE = {"fct_all_time_highs", "fct_divergence_daily", "fct_drawdown_episodes",
-               "mart_daily_brief"}
+               "mart_daily_brief", "int_brief_standing", "int_brief_events"}
 WAREHOUSE = Path("/data/w.duckdb")
 
 

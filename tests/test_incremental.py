@@ -27,12 +27,13 @@ from orchestration.sources.fred.tables import FRED
 from orchestration.sources.yahoo.tables import MARKET
 from tests.conftest import PROJECT_ROOT
 
-pytestmark = pytest.mark.slow
-
 # what the incremental models feed, compared row by row with a full rebuild
 COMPARED = ["intermediate.int_running_peaks", "marts.fct_drawdowns_daily",
             "marts.fct_all_time_highs", "marts.fct_divergence_daily",
-            "marts.fct_drawdown_episodes", "marts.mart_daily_brief"]
+            "marts.fct_drawdown_episodes", "marts.mart_daily_brief",
+            # the brief's fact models (incremental each), of which it is the union
+            *sorted(f"intermediate.{p.stem}" for p in
+                    (PROJECT_ROOT / "dbt_project/models/intermediate/brief").glob("*.sql"))]
 SELECTION = ["+int_running_peaks", "fct_drawdowns_daily", "fct_all_time_highs",
              "fct_drawdown_episodes", "+mart_daily_brief"]
 # the synthetic symbols' pairs: a crypto laggard behind two equity leaders
@@ -208,6 +209,7 @@ def _apply(op: str, rng: random.Random, symbols: dict[str, dict]) -> None:
 OPS = st.sampled_from(["append", "append", "revise", "backfill", "new_symbol", "drop", "same"])
 
 
+@pytest.mark.slow
 @settings(max_examples=5, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32 - 1), ops=st.lists(OPS, min_size=2, max_size=4))
@@ -225,6 +227,7 @@ def test_incremental_builds_equal_a_full_rebuild(sandbox, seed, ops):
     assert_same(incremental, sandbox.tables())
 
 
+@pytest.mark.slow
 def test_a_build_rewrites_only_what_changed(sandbox):
     """A sentinel written into stored rows survives the next build where no new data can
     change the row (AAA: only days after it arrive), and is recomputed away where it can
@@ -315,6 +318,7 @@ def test_the_settings_read_lockstep_full_refresh():
         load_settings({"LOCKSTEP_FULL_REFRESH": "maybe"})
 
 
+@pytest.mark.slow
 def test_real_history_cut_then_extended_with_a_deep_revision(sandbox, real_data, catalog):
     """The real history (../shared/data/real) stored up to mid-2020 and built; then the rest
     arrives together with revisions far back (a 2015 bar of BTC-USD and of ^RUT, a 1930s
@@ -452,6 +456,7 @@ def test_the_brief_starts_where_the_inputs_changed(tmp_path):
     assert changed()[0] == date(2024, 1, 13)
 
 
+@pytest.mark.slow
 def test_the_brief_and_the_episodes_keep_what_came_before_the_change(sandbox):
     """Sentinels planted in the brief before the first changed date, in every record of
     fct_all_time_highs and in every drawdown episode, survive the next build (a new day of

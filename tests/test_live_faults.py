@@ -143,7 +143,7 @@ def test_a_rate_limit_beyond_the_step_retries_stores_nothing_and_names_the_serie
     assert not result.success
     [failure] = _step_events(result, "STEP_FAILURE")
     text = failure.step_failure_data.error.message
-    assert "stored 0 series(s); 14 failed" in text and "HTTP 429 from FRED" in text
+    assert "stored 0 series; 14 failed" in text and "HTTP 429 from FRED" in text
     assert "DFEDTARL: FRED request failed after 2 attempt(s)" in text and KEY not in text
 
 

@@ -25,8 +25,6 @@ from orchestration.sources.fred.assets import FRED_OBSERVATIONS, raw_fred
 from orchestration.sources.yahoo.assets import MARKET_PRICES, raw_market
 from tests.conftest import PROJECT_ROOT, free_port, lockstep_env, materialize_all
 
-pytestmark = pytest.mark.slow
-
 
 def _materialize_raw(tmp_path, demo_dir, instance, years: tuple[str, str] | None = None):
     """The raw assets over the files in demo_dir: a backfill of the years (first, last), or
@@ -123,6 +121,7 @@ def _kill_when(process, marker: str, delay: float, timeout: float = 240) -> None
     process.wait(30)
 
 
+@pytest.mark.slow  # a run killed mid-way, then a whole run: its own build, by its meaning
 @pytest.mark.parametrize("marker, delay", [
     ("lockstep: running", 1.5),   # during demo generation / ingestion
     (" START ", 1.0),             # in the middle of dbt build
@@ -207,6 +206,7 @@ def _kill_once_started(process, home, timeout: float = 900) -> None:
     process.wait(30)
 
 
+@pytest.mark.slow  # a killed `make run`, then `make dev` runs two whole builds
 @pytest.mark.filterwarnings("ignore::DeprecationWarning:gql")  # dagster-graphql's client
 def test_a_killed_run_never_holds_up_the_queue_of_the_ui_and_the_schedules(tmp_path,
                                                                           dbt_manifest):
@@ -307,7 +307,10 @@ def _graphql_client(client_class, port: int, server, log, timeout: float = 300):
             time.sleep(2)
 
 
+@pytest.mark.slow
 def test_failed_blocking_check_keeps_the_marts_from_building(tmp_path, demo_dir, dbt_manifest):
+    """A bad FRED value (basis points where percent belongs) before the first load: the
+    blocking check names it, nothing of dbt runs, and nothing is published."""
     bad = tmp_path / "bad_data"
     shutil.copytree(demo_dir, bad)
     effr = pd.read_csv(bad / "fred" / "EFFR.csv")
@@ -325,6 +328,7 @@ def test_failed_blocking_check_keeps_the_marts_from_building(tmp_path, demo_dir,
         schemas = {r[0] for r in con.execute("SELECT DISTINCT table_schema FROM "
                                              "information_schema.tables").fetchall()}
     assert "marts" not in schemas and "raw" in schemas
+    assert not (warehouse.parent / "published").exists()  # a failed build publishes nothing
 
 
 def _copy_of(demo_dir, tmp_path):
@@ -334,6 +338,7 @@ def _copy_of(demo_dir, tmp_path):
     return data
 
 
+@pytest.mark.slow
 def test_a_mistyped_price_blocks_the_marts_and_is_named(tmp_path, demo_dir, dbt_manifest):
     """25,950 typed for 2,595: a spike that comes back the next day. The blocking check
     names the symbol and the days; the marts are not built on it."""
@@ -367,6 +372,7 @@ def _brief_lines(warehouse, day: str) -> list[str]:
             if "Quarantined" in line]
 
 
+@pytest.mark.slow
 def test_an_unreadable_cell_is_quarantined_and_its_symbol_loads_without_it(
         tmp_path, demo_dir, dbt_manifest):
     """A close of `abc` on IWM's 2025-12-30: IWM's other rows load (the pairs and marts
@@ -391,10 +397,18 @@ def test_an_unreadable_cell_is_quarantined_and_its_symbol_loads_without_it(
     flagged = checks["market_prices_no_quarantined_rows"]
     assert not flagged.passed and flagged.severity == dg.AssetCheckSeverity.WARN
     assert flagged.metadata["problems"].value == (
-        f"- IWM 2025-12-30: close 'abc' is not a number (market/IWM.csv line {line})")
+        f"- IWM 2025-12-30: close 'abc' is not a number (market/IWM.csv line {line}); "
+        f"no row of that date is stored")
     assert failed_error_checks(result.all_events) == 0  # a warning: `make run` exits 0
     summary = summarize(result.all_events, 1.0, result.run_id, result.success, None)
     assert "market_prices_no_quarantined_rows (raw/market_prices)" in summary
+    # the freshness checks warn as well (the demo's data ends 2025-12-31): the heading
+    # counts every warning, "1 check" for one (orchestration/formatting.py, `plural`)
+    warned = [e.check_name for e in result.get_asset_check_evaluations()
+              if not e.passed and e.severity == dg.AssetCheckSeverity.WARN]
+    assert "market_prices_no_quarantined_rows" in warned
+    assert f"Warnings ({len(warned)} check{'' if len(warned) == 1 else 's'}):" in summary, \
+        summary
     with duckdb.connect(str(warehouse), read_only=True) as con:
         stored = con.execute("SELECT count(*) FROM raw.market_prices WHERE symbol = 'IWM'"
                              ).fetchone()[0]
@@ -414,8 +428,8 @@ def test_an_unreadable_cell_is_quarantined_and_its_symbol_loads_without_it(
     assert "1 row quarantined (2025-12-30)" in next(r for r in printed.splitlines()
                                                     if r.startswith("IWM "))
     said = ("- **Quarantined**: iShares Russell 2000 ETF (IWM): the row of 2025-12-30 is not "
-            "stored: its close 'abc' is not a number. Its figures are without it until a "
-            "later load replaces or confirms it (raw.quarantined_rows).")
+            f"stored (close 'abc' is not a number, market/IWM.csv line {line}). Its figures "
+            "are without it until a later load replaces or confirms it (raw.quarantined_rows).")
     assert _brief_lines(warehouse, "2025-12-29") == []
     assert _brief_lines(warehouse, "2025-12-30") == _brief_lines(warehouse, "2025-12-31") == [
         said]
@@ -438,6 +452,64 @@ def test_an_unreadable_cell_is_quarantined_and_its_symbol_loads_without_it(
                            "'quarantined_row'").fetchone()[0] == 0
 
 
+@pytest.mark.slow
+def test_a_quarantined_new_version_of_a_stored_row_says_the_stored_row_is_kept(
+        tmp_path, demo_dir, dbt_manifest):
+    """A first load stores IWM's 2025-12-30 and a DGS2 value; then the source turns IWM's
+    close into `abc` and DGS2's value into `n/a`. The stored rows stay (no data loss), and
+    the check, the alert, the snapshot and the brief say so -- "could not be stored ...; the
+    row stored earlier (close ...) is kept" -- with the stored numbers (read here from the
+    CSV the first load stored), never "is not stored"."""
+    from orchestration.catalog import load_catalog
+    from orchestration.snapshot import format_snapshot, read_snapshot
+
+    data = _copy_of(demo_dir, tmp_path)
+    first, warehouse = materialize_all(tmp_path, source="files", data_dir=str(data))
+    assert first.success
+    iwm = pd.read_csv(data / "market" / "IWM.csv", dtype=str)
+    bad = iwm.index[iwm.date == "2025-12-30"][0]
+    line, close = bad + 2, float(iwm.at[bad, "close"])  # the header is line 1
+    iwm.loc[bad, "close"] = "abc"
+    iwm.to_csv(data / "market" / "IWM.csv", index=False)
+    dgs2 = pd.read_csv(data / "fred" / "DGS2.csv", dtype=str)
+    fed = dgs2.index[dgs2.value.ne("") & (dgs2.date <= "2025-12-30")][-1]
+    fed_day, fed_line, fed_value = dgs2.at[fed, "date"], fed + 2, float(dgs2.at[fed, "value"])
+    dgs2.loc[fed, "value"] = "n/a"
+    dgs2.to_csv(data / "fred" / "DGS2.csv", index=False)
+
+    again, _ = materialize_all(tmp_path, source="files", data_dir=str(data))
+    assert again.success
+    kept = f"the row stored earlier (close {close:,.2f}) is kept"
+    fed_kept = f"the row stored earlier (value {fed_value:,.2f}) is kept"
+    checks = {e.check_name: e for e in again.get_asset_check_evaluations()}
+    assert checks["market_prices_no_quarantined_rows"].metadata["problems"].value == (
+        f"- IWM 2025-12-30: close 'abc' is not a number (market/IWM.csv line {line}); {kept}")
+    assert checks["fred_observations_no_quarantined_rows"].metadata["problems"].value == (
+        f"- DGS2 {fed_day}: value 'n/a' is not a number (fred/DGS2.csv line {fed_line}); "
+        f"{fed_kept}")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT close FROM raw.market_prices WHERE symbol = 'IWM' AND "
+                           "date = '2025-12-30'").fetchone() == (close,)  # no data loss
+        alerts = dict(con.execute("SELECT subject, text FROM ops.alert_log "
+                                  "WHERE kind = 'quarantined'").fetchall())
+    assert kept in alerts["IWM"] and fed_kept in alerts["DGS2"]
+    assert "not stored in" not in alerts["IWM"]
+    printed = format_snapshot(read_snapshot(warehouse), load_catalog())
+    assert "1 row quarantined (2025-12-30), stored row kept" in next(
+        r for r in printed.splitlines() if r.startswith("IWM "))
+    assert "the row stored earlier for its date is kept and the figures use it" in printed
+    assert "are not in the figures" not in printed
+    lines = _brief_lines(warehouse, "2025-12-31")
+    assert lines[-1] == (
+        "- **Quarantined**: iShares Russell 2000 ETF (IWM): the source's row of 2025-12-30 "
+        f"could not be stored (close 'abc' is not a number, market/IWM.csv line {line}); "
+        f"{kept}. Its figures use the row stored earlier until a later load replaces or "
+        "confirms it (raw.quarantined_rows).")
+    assert any(f"the source's row of {fed_day} could not be stored (value 'n/a' is not a "
+               f"number, fred/DGS2.csv line {fed_line}); {fed_kept}" in x for x in lines)
+
+
+@pytest.mark.slow
 def test_a_run_that_holds_something_back_finishes_with_problems_not_succeeded(
         tmp_path, demo_dir, dbt_manifest):
     """QQQ's file lost a column: its symbol is held back, the others load and the marts
@@ -504,27 +576,29 @@ def _hold_open(warehouse, seconds: float) -> subprocess.Popen:
 
 
 def test_a_reader_holding_the_warehouse_delays_the_refresh_then_it_completes(
-        tmp_path, monkeypatch, dbt_manifest):
-    first, warehouse = materialize_all(tmp_path, source="demo")
+        tmp_path, monkeypatch, demo_build, demo_copy):
+    # the first run: the session's demo build, copied here as it left the warehouse
+    first, warehouse = demo_build.first, demo_copy
     assert first.success
     monkeypatch.setenv("LOCKSTEP_LOCK_TIMEOUT", "120")
     holder = _hold_open(warehouse, 6)
     started = time.monotonic()
-    second, _ = materialize_all(tmp_path, source="demo")
+    second, _ = materialize_all(tmp_path / "run", source="demo")
     holder.wait(30)
     assert second.success
     assert time.monotonic() - started >= 4  # it waited for the reader to close
 
 
 def test_a_reader_that_stays_fails_the_refresh_with_what_to_do(tmp_path, monkeypatch,
-                                                              dbt_manifest):
-    first, warehouse = materialize_all(tmp_path, source="demo")
+                                                              demo_build, demo_copy):
+    # the first run: the session's demo build, copied here as it left the warehouse
+    first, warehouse = demo_build.first, demo_copy
     assert first.success
     monkeypatch.setenv("LOCKSTEP_LOCK_TIMEOUT", "2")
     holder = _hold_open(warehouse, 60)
     try:
         started = time.monotonic()
-        second, _ = materialize_all(tmp_path, source="demo")
+        second, _ = materialize_all(tmp_path / "run", source="demo")
         elapsed = time.monotonic() - started
     finally:
         holder.kill()
@@ -537,6 +611,7 @@ def test_a_reader_that_stays_fails_the_refresh_with_what_to_do(tmp_path, monkeyp
     assert "read-only mode" not in messages  # DuckDB's misleading hint is not passed on
 
 
+@pytest.mark.slow
 def test_make_run_waits_once_for_a_reader_says_so_and_names_it_whole(tmp_path):
     """A SQL client holds the warehouse open for longer than LOCKSTEP_LOCK_TIMEOUT. Before,
     each writing step waited the whole timeout in turn (three or four times it), silently on
@@ -584,3 +659,66 @@ def test_make_run_waits_once_for_a_reader_says_so_and_names_it_whole(tmp_path):
     assert head.endswith(f" s ({len(failed)} failed steps)")
     waited = sum(failed[step] - started[step] for step in failed)
     assert timeout <= waited < 1.5 * timeout, waited  # once, not once per step
+
+
+def _refresh_raw(tmp_path, data):
+    """The daily refresh of both raw steps over `data` (errors are results, not raised)."""
+    with lockstep_env(source="files", data_dir=str(data), warehouse=str(tmp_path / "w.duckdb"),
+                      state_dir=str(tmp_path / "state")):
+        return dg.materialize([raw_market, raw_fred], resources={"lockstep": LockstepResource()},
+                              instance=dg.DagsterInstance.ephemeral(),
+                              partition_key=newest_key(), raise_on_error=False)
+
+
+def test_a_header_only_file_is_a_failed_check_on_every_run_never_a_failed_step(
+        tmp_path, demo_dir):
+    """GC=F's and DGS2's files cut to their header line after a first load: their rows
+    stay as stored, and on that run AND on a re-run where nothing else changed (every other
+    file unchanged, so "stored 0 symbols, 1 failed") the step succeeds and only the
+    all-loaded checks fail, naming the files. Before, the re-run failed the step, and
+    checks, dbt, publish, alerts and the snapshot did not run."""
+    data = _copy_of(demo_dir, tmp_path)
+    assert _refresh_raw(tmp_path, data).success
+    gold = pd.read_csv(data / "market" / "GC_F.csv", dtype=str)
+    dgs2 = pd.read_csv(data / "fred" / "DGS2.csv", dtype=str)
+    for path in (data / "market" / "GC_F.csv", data / "fred" / "DGS2.csv"):
+        path.write_text(path.read_text().splitlines(keepends=True)[0])
+    for attempt in ("the run after the cut", "a re-run, nothing else changed"):
+        result = _refresh_raw(tmp_path, data)
+        assert result.success, attempt
+        checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+        for check, name, path in [
+                ("market_prices_all_loaded", "GC=F", data / "market" / "GC_F.csv"),
+                ("fred_observations_all_loaded", "DGS2", data / "fred" / "DGS2.csv")]:
+            assert not checks[check].passed, (attempt, check)
+            label = "symbol" if check.startswith("market") else "series"
+            assert checks[check].description == f"1 {label} held back"  # not "symbol(s)"
+            assert (f"{name}: {path} has a header and no rows"
+                    in checks[check].metadata["problems"].value), attempt
+        with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+            kept = con.execute("SELECT count(*) FROM raw.market_prices WHERE symbol = 'GC=F'"
+                               ).fetchone()[0]
+            kept_fred = con.execute("SELECT count(*) FROM raw.fred_observations "
+                                    "WHERE series_id = 'DGS2'").fetchone()[0]
+        assert kept == gold.close.ne("").sum(), attempt  # what it had stored
+        assert kept_fred == dgs2.value.ne("").sum(), attempt
+
+
+def test_the_summary_names_the_years_the_rows_written_span(tmp_path, demo_dir):
+    """GC=F's file is header-only at the first load, then restored: the current year's run
+    stores its whole history, and the summary says "Loaded (rows of <first>-<last>)", the
+    years of those rows (read from the file), not "the year <this year>"."""
+    from orchestration.summary import summarize
+
+    data = _copy_of(demo_dir, tmp_path)
+    path = data / "market" / "GC_F.csv"
+    gold = pd.read_csv(path, dtype=str)
+    path.write_text(path.read_text().splitlines(keepends=True)[0])
+    assert _refresh_raw(tmp_path, data).success
+    gold.to_csv(path, index=False)
+    restored = _refresh_raw(tmp_path, data)
+    assert restored.success
+    span = f"{gold.date.min()[:4]}-{gold.date.max()[:4]}"
+    assert span[:4] != newest_key()  # more than this year's partition
+    assert f"Loaded (rows of {span}):" in summarize(restored.all_events, 1.0, restored.run_id,
+                                                    True, None)

@@ -18,19 +18,17 @@ from orchestration.lib.randomisation import TABLE as RANDOMISED_TABLE
 from orchestration.settings import dbt_executable
 from orchestration.sources.fred.checks import RULES as FRED_RULES
 from orchestration.sources.yahoo.checks import RULES as MARKET_RULES
-from tests.conftest import PROJECT_ROOT, materialize_all
+from tests.conftest import PROJECT_ROOT
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory, dbt_manifest):
-    tmp = tmp_path_factory.mktemp("pipeline")
-    first, warehouse = materialize_all(tmp, source="demo")
-    second, _ = materialize_all(tmp, source="demo")
-    return first, second, warehouse, tmp / "state" / "demo_data"
+def demo_run(demo_build):
+    """The session's demo build (tests/conftest.py): two runs on the same data, read here;
+    a test that changes the warehouse works on its own copy."""
+    return demo_build.first, demo_build.second, demo_build.warehouse, demo_build.demo_data
 
 
 def _manifest() -> dict:
@@ -225,13 +223,15 @@ def test_not_null_columns_names_the_null_column(demo_run, tmp_path):
             ("record_close_date", 2)]
 
 
-@pytest.mark.parametrize("test_name", ["mart_daily_brief__key_is_unique",
-                                       "mart_daily_brief__never_uses_a_later_day"])
+BRIEF_ROW_TESTS = ("mart_daily_brief__key_is_unique", "mart_daily_brief__never_uses_a_later_day")
+
+
 def test_an_incremental_build_tests_the_brief_from_the_changed_date(demo_run, tmp_path,
-                                                                    monkeypatch, test_name):
+                                                                    monkeypatch):
     """The key and row tests of the incrementally built models read, on an incremental
     build, only the rows from LOCKSTEP_INPUTS_CHANGED_FROM on (macros/get_where_subquery.sql);
-    without the date they read every row."""
+    without the date they read every row. Both tests run in one `dbt test` per date, each
+    failing on its own planted row."""
     _, _, warehouse, _ = demo_run
     copy = tmp_path / "w" / "lockstep.duckdb"
     copy.parent.mkdir()
@@ -244,17 +244,23 @@ def test_an_incremental_build_tests_the_brief_from_the_changed_date(demo_run, tm
                        WHERE brief_date = DATE '2025-12-01' AND fact_kind = 'standing'
                          AND symbol = 'BTC-USD' AND basis = 'close'""")
 
-    def failures(changed_from: str | None) -> int:
+    def failures(changed_from: str | None) -> dict[str, int]:
         if changed_from is None:
             monkeypatch.delenv("LOCKSTEP_INPUTS_CHANGED_FROM", raising=False)
         else:
             monkeypatch.setenv("LOCKSTEP_INPUTS_CHANGED_FROM", changed_from)
-        _, [result] = _dbt_test(test_name, copy, tmp_path / "target")
-        return result["failures"]
+        _, results = _dbt_test(" ".join(BRIEF_ROW_TESTS), copy, tmp_path / "target")
+        found = {name: r["failures"] for r in results for name in BRIEF_ROW_TESTS
+                 if r["unique_id"].split(".")[2] == name}
+        assert len(results) == len(found) == len(BRIEF_ROW_TESTS), results
+        return found
 
-    assert failures(None) == 1  # a whole build: every row
-    assert failures("2025-12-01") == 1  # the bad row is on the changed date
-    assert failures("2025-12-02") == 0  # it is before it: not read again
+    # a whole build: every row
+    assert failures(None) == dict.fromkeys(BRIEF_ROW_TESTS, 1)
+    # the bad rows are on the changed date
+    assert failures("2025-12-01") == dict.fromkeys(BRIEF_ROW_TESTS, 1)
+    # they are before it: not read again
+    assert failures("2025-12-02") == dict.fromkeys(BRIEF_ROW_TESTS, 0)
 
 
 def test_a_second_run_reuses_dbts_parse(demo_run):
@@ -400,8 +406,8 @@ def test_the_first_build_is_whole_and_the_second_incremental(demo_run):
     first, second, warehouse, _ = demo_run
     assert _build_of(first, "int_running_peaks").startswith("built whole (the first build")
     assert _build_of(second, "int_running_peaks").startswith("built incrementally")
-    # the same data again: no input changed (README, "Incremental marts")
-    for name in ("mart_daily_brief", "fct_drawdown_episodes"):
+    # the same data again: no input changed (docs/incremental.md)
+    for name in ("mart_daily_brief", "int_brief_standing", "fct_drawdown_episodes"):
         assert _build_of(second, name) == (
             "built incrementally (only the rows whose inputs changed); inputs changed: none "
             "(no new or revised inputs)")

@@ -56,10 +56,10 @@ def test_rut_record_and_units_on_real_history(real_run):
 
 
 def test_check_severities_set_by_counting_the_real_history(real_run):
-    """The numbers behind the checks' severities (README, "Checks"): on the whole real
-    history the blocking spike rule flags nothing, while the 20 % move warning flags the six
-    real moves it was kept a warning for (Bitcoin's crashes, the silver crash of
-    2026-01-30, ^GSPC in 1987)."""
+    """The numbers behind the checks' severities (docs/operations.md, "Data-quality checks"):
+    on the whole real history the blocking spike rule flags nothing, while the 20 % move
+    warning flags the six real moves it was kept a warning for (Bitcoin's crashes, the silver
+    crash of 2026-01-30, ^GSPC in 1987)."""
     result, _ = real_run
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert checks["market_prices_no_spikes"].passed

@@ -3,23 +3,21 @@ atomically; readers holding it open never block a refresh and never see a mix.""
 
 import json
 import os
-import shutil
 from datetime import date
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 import pytest
 
 from tests.conftest import materialize_all
 
-pytestmark = pytest.mark.slow
 # the test marts' date columns, as a dbt mart declares its own (its YAML's meta: date_column)
 DATES = {"daily": "day", "latest": "day"}
 
 
-def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, dbt_manifest):
-    first, warehouse = materialize_all(tmp_path, source="demo")
+def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, demo_build, demo_copy):
+    # the first run: the session's demo build, copied here as it left the warehouse
+    first, warehouse = demo_build.first, demo_copy
     assert first.success
     root = warehouse.parent / "published"
     current = root / "current"
@@ -61,7 +59,7 @@ def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, dbt_manifest):
     reader = duckdb.connect(str(current / "lockstep.duckdb"), read_only=True)
     snapshot_before = reader.execute("SELECT count(*) FROM marts.mart_market_snapshot"
                                      ).fetchone()[0]
-    second, _ = materialize_all(tmp_path, source="demo")
+    second, _ = materialize_all(tmp_path / "run", source="demo")
     assert second.success
     # dbt's post-hooks recorded each build of the brief, fct_all_time_highs,
     # fct_divergence_daily and int_running_peaks, and the view over it (fct_drawdowns_daily)
@@ -92,15 +90,8 @@ def test_publish_and_refresh_while_readers_hold_it_open(tmp_path, dbt_manifest):
     assert not list(root.glob(".v-*"))
 
 
-def test_a_failed_build_publishes_nothing(tmp_path, demo_dir, dbt_manifest):
-    bad = tmp_path / "bad_data"
-    shutil.copytree(demo_dir, bad)
-    effr = pd.read_csv(bad / "fred" / "EFFR.csv")
-    effr.loc[effr.index[-1], "value"] = 425.0
-    effr.to_csv(bad / "fred" / "EFFR.csv", index=False)
-    result, warehouse = materialize_all(tmp_path, source="files", data_dir=str(bad))
-    assert not result.success
-    assert not (warehouse.parent / "published").exists()
+# a failed build publishes nothing: tests/test_operations.py,
+# test_failed_blocking_check_keeps_the_marts_from_building (the same bad data, one build)
 
 
 # -- a new version takes only what changed --------------------------------------------------
@@ -305,14 +296,14 @@ def _rewrites(warehouse) -> list[dict]:
     return list(builds.values())
 
 
-def test_a_view_built_alone_records_every_row(tmp_path, dbt_manifest):
+def test_a_view_built_alone_records_every_row(tmp_path, demo_build, demo_copy):
     """fct_drawdowns_daily built by hand without int_running_peaks (its SQL may have
     changed): it cannot tell which rows changed, so it records every row (null)."""
     import subprocess
 
     from orchestration.settings import dbt_executable
 
-    first, warehouse = materialize_all(tmp_path, source="demo")
+    first, warehouse = demo_build.first, demo_copy  # a copy of the session's demo build
     assert first.success
     dbt_dir = Path(__file__).resolve().parent.parent / "dbt_project"
     out = subprocess.run(

@@ -122,6 +122,29 @@ def test_a_bad_fred_value_and_a_malformed_line_are_handed_back_and_a_missing_one
     assert result.notes["EFFR"] == "1 missing value(s) skipped"
 
 
+def test_a_line_with_too_few_fields_is_quarantined_like_one_with_too_many(data_dir):
+    """The trial's `2026-06-08,280,281` appended to a market file, and a FRED line with
+    its date alone: each is handed back as malformed (its field count by hand), not padded
+    into "no observation"; a row with every price cell empty (7 fields, as Yahoo writes a
+    day without trading) and FRED's empty value stay skipped observations."""
+    (data_dir / "market" / "RUT.csv").write_text(
+        HEADER + "2026-08-26,3000,3020,2990,3014.34,3014.34,0\n2026-08-27,,,,,,\n"
+        "2026-06-08,280,281\n2026-08-28,3000,3020,2990,3015,3015,0\n")
+    (data_dir / "fred" / "EFFR.csv").write_text("date,value\n2025-12-10,3.89\n2025-12-11,\n"
+                                                "2025-12-12\n2025-12-15,3.64\n")
+    market = FilesSource(data_dir).fetch_market(CATALOG.market)
+    assert _rejected(market) == [
+        ("^RUT", date(2026, 6, 8), 4, None, "2026-06-08,280,281", "not 7 fields (it has 3)")]
+    rut = market.frame[market.frame.symbol == "^RUT"]
+    assert rut.date.tolist() == [date(2026, 8, 26), date(2026, 8, 28)]
+    assert rut.line.tolist() == [2, 5]
+    fred = FilesSource(data_dir).fetch_fred(CATALOG.fred)
+    assert _rejected(fred) == [
+        ("EFFR", date(2025, 12, 12), 4, None, "2025-12-12", "not 2 fields (it has 1)")]
+    assert fred.frame.value.tolist() == [3.89, 3.64]
+    assert fred.notes["EFFR"] == "1 missing value(s) skipped"
+
+
 def test_missing_directory_is_an_error(tmp_path):
     with pytest.raises(SourceError, match="does not exist"):
         FilesSource(tmp_path / "nope")
@@ -161,6 +184,7 @@ def test_short_texts_parsed_together_give_what_each_file_gives_alone(tmp_path, m
         "B": HEADER + "  \n2026-01-02,,,,7,7,\n2026-01-05,7,8,6,,,\n2026-01-06,7,8,6,7.5,7.5,3",
         "C": HEADER + "2026-01-02,1,1,1,1,1,1\n2026-01-05,1,1,1,oops,1,1\n",
         "D": HEADER + "2026-01-06,3,4,2,3.5,3.5,0\n",
+        "D2": HEADER + "2026-01-06,3,4,2,3.5,3.5,0\n2026-01-07,3,4\n",  # a short line
         "E": other + "9,2026-01-02,5,8,10,7,9\n",
         "F": other + "9.5,2026-01-05,6,9,10,8,9.5\n",
         "G": HEADER + "2026-01-07,1,1,1,1,1,1\n" * 5000,  # longer than TOGETHER_BYTES
@@ -169,7 +193,8 @@ def test_short_texts_parsed_together_give_what_each_file_gives_alone(tmp_path, m
     items.append((tmp_path / "H.csv", "H", (HEADER + "2026-01-08,1,1,1,2,2,2\n").encode(), 41))
     items.append((tmp_path / "I.csv", "I", HEADER.encode(), 2))  # a header and no rows
     frames, rejected, failures = read_market_texts(items)
-    assert sorted(read_alone) == ["G", "I"]  # the long one, and the one without rows
+    # the long one, the one with a short line, and the one without rows
+    assert sorted(read_alone) == ["D2", "G", "I"]
     together = pd.concat(frames).sort_values(["symbol", "date"]).reset_index(drop=True)
 
     alone, alone_rejected, alone_failures = client.one_by_one(read_market_file)(items)
@@ -182,8 +207,10 @@ def test_short_texts_parsed_together_give_what_each_file_gives_alone(tmp_path, m
     # by hand: C's unreadable close on its line 3, its first row loads; B's row without a
     # close is no observation; A's volume 12.6 rounds to 13; H's text starts at line 41
     assert pd.concat(rejected)[["symbol_or_series", "line", "column_name", "raw_value"]
-                               ].values.tolist() == [["C", 3, "close", "oops"]]
+                               ].values.tolist() == [["C", 3, "close", "oops"],
+                                                     ["D2", 3, None, "2026-01-07,3,4"]]
     assert together.groupby("symbol").size().to_dict() == {"A": 2, "B": 2, "C": 1, "D": 1,
+                                                           "D2": 1,
                                                            "E": 1, "F": 1, "G": 5000, "H": 1}
     assert together[together.symbol == "A"].line.tolist() == [2, 4]  # a blank line between
     assert together[together.symbol == "H"].line.tolist() == [41]
@@ -343,7 +370,6 @@ def _closes(tmp_path, symbol="^RUT") -> dict:
             [symbol]).fetchall()}
 
 
-@pytest.mark.slow
 def test_a_quarantined_row_stays_flagged_until_a_later_load_replaces_or_confirms_it(
         data_dir, tmp_path):
     path = data_dir / "market" / "RUT.csv"

@@ -1,7 +1,7 @@
 -- dbt calls this for every data test with a `where` config. lockstep's own addition: a
 -- `where` that names __inputs_changed_from__ checks, on an incremental build, only the rows
 -- from the first date whose inputs changed (LOCKSTEP_INPUTS_CHANGED_FROM, set by the dbt
--- asset; README, "Incremental marts"); the rows before it did not change and passed the
+-- asset; docs/incremental.md); the rows before it did not change and passed the
 -- test before. Without that date (a whole build, a plain `dbt build`) the test reads every
 -- row. The date is read when the test runs, not when the project is parsed, so a new date
 -- does not make dbt parse the project again.

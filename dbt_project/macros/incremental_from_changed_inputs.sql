@@ -1,5 +1,5 @@
 -- The pre-hooks and helpers of the models that recompute from the first date whose inputs
--- changed (LOCKSTEP_INPUTS_CHANGED_FROM; README, "Incremental marts").
+-- changed (LOCKSTEP_INPUTS_CHANGED_FROM; docs/incremental.md).
 
 -- The materialization of the incremental models that compare their input with what they
 -- stored (int_running_peaks, fct_drawdown_episodes): incremental on DuckDB; on Spark a
@@ -20,21 +20,6 @@
 {%- endmacro %}
 
 {% macro spark__forget_dropped_symbols() -%}
-    select 1
-{%- endmacro %}
-
--- the brief's post-hook: its stored days outside the stored prices are deleted (Spark: no
--- deletes; each year it rewrites holds only days of the stored prices, and a year with none
--- left, after the history shrank, keeps its rows until LOCKSTEP_FULL_REFRESH=1)
-{% macro forget_brief_dates_outside_the_prices() -%}
-    {{ return(adapter.dispatch('forget_brief_dates_outside_the_prices', 'lockstep')()) }}
-{%- endmacro %}
-
-{% macro default__forget_brief_dates_outside_the_prices() -%}
-    delete from {{ this }} where brief_date < (select min(date) from {{ ref('int_running_peaks') }}) or brief_date > (select max(date) from {{ ref('int_running_peaks') }})
-{%- endmacro %}
-
-{% macro spark__forget_brief_dates_outside_the_prices() -%}
     select 1
 {%- endmacro %}
 
@@ -124,11 +109,7 @@
 -- Spark: the publish step hashes every row of a mart copied from there, so there is
 -- nothing to record; the staging table of a year-partitioned build is dropped
 {% macro spark__record_rewritten_rows(rewritten_from=none) -%}
-    {%- if config.get('partition_year_of') -%}
-    drop table if exists {{ this.incorporate(path={"identifier": this.identifier ~ "__dbt_staging"}) }}
-    {%- else -%}
-    select 1
-    {%- endif -%}
+    {{ drop_year_staging() }}
 {%- endmacro %}
 
 {% macro default__record_rewritten_rows(rewritten_from=none) -%}

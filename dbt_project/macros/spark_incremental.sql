@@ -50,3 +50,13 @@
     {{ partition_cols(label="partition") }}
     select {{ dest_columns | map(attribute='quoted') | join(', ') }} from {{ staging }}
 {% endmacro %}
+
+-- a post-hook on Spark: the staging table of a year-partitioned build is dropped (nothing
+-- on a model without year partitions)
+{% macro drop_year_staging() -%}
+    {%- if config.get('partition_year_of') -%}
+    drop table if exists {{ this.incorporate(path={"identifier": this.identifier ~ "__dbt_staging"}) }}
+    {%- else -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}

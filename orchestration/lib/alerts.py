@@ -31,7 +31,17 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from orchestration.brief import below, days, signed_pct
+from orchestration.formatting import (
+    below,
+    count,
+    days,
+    distinct_nums,
+    num,
+    plural,
+    rate_range,
+    signed_pct,
+    when,
+)
 from orchestration.lib.retry import Backoff, RetriesExhausted, call_with_retries
 from orchestration.settings import Settings, variable
 
@@ -108,65 +118,66 @@ def fingerprint(*parts: object) -> str:
 
 
 # ------------------------------------------------------------------------------ the events
-def _num(value: float | None, decimals: int = 2) -> str:
-    return "?" if value is None else f"{value:,.{decimals}f}"
-
-
-def _pct(fraction: float | None) -> str:
-    return "?" if fraction is None else below(fraction)
-
-
-def _day(value: date | None) -> str:
-    return value.isoformat() if value else "?"
+# short names for the sentences below; the numbers are written as every view writes them
+# (orchestration/formatting.py: a distance below a record without a sign, unknown as "unknown")
+_num, _pct, _day = num, below, when
 
 
 def describe(row: dict) -> str:
     """One sentence per event, from the numbers fct_events holds (nothing computed here)."""
     kind, subject = row["kind"], row["subject_name"]
     if kind == "record_close":
-        since = ""
-        if row["reference_date"]:
-            earlier = f"{days(row['days'])} earlier"
-            since = (f", equal to {_num(row['reference_value'])} of "
-                     f"{_day(row['reference_date'])} ({earlier})" if row["fraction"] == 0 else
-                     f", above {_num(row['reference_value'])} of {_day(row['reference_date'])} "
-                     f"({signed_pct(row['fraction'])}, {earlier})")
-        return (f"{subject} ({row['symbol']}) set a record close of {_num(row['value'])} on "
-                f"{_day(row['start_date'])}{since}.")
+        since, close = "", _num(row["record_close"])
+        if row["previous_record_date"]:
+            earlier = f"{days(row['days_since_previous_record'])} earlier"
+            # enough decimals that a record never reads equal to the one it beat
+            close, previous = distinct_nums(row["record_close"], row["previous_record_close"])
+            since = (f", equal to {previous} of "
+                     f"{_day(row['previous_record_date'])} ({earlier})"
+                     if row["gain_over_previous"] == 0 else
+                     f", above {previous} of "
+                     f"{_day(row['previous_record_date'])} "
+                     f"({signed_pct(row['gain_over_previous'])}, {earlier})")
+        return (f"{subject} ({row['symbol']}) set a record close of {close} "
+                f"on {_day(row['start_date'])}{since}.")
     if kind == "divergence_started":
-        previous = (f"; the first since the episode that ended {_day(row['reference_date'])}, "
-                    f"{days(row['days'])} earlier" if row["reference_date"] else
+        previous = (f"; the first since the episode that ended "
+                    f"{_day(row['previous_episode_end_date'])}, "
+                    f"{days(row['days_since_previous_episode'])} earlier"
+                    if row["previous_episode_end_date"] else
                     "; the first in the stored history")
         return (f"{subject}: a divergence episode began on {_day(row['start_date'])} -- the "
-                f"leader set a record close ({_num(row['value'])}) while the laggard is "
-                f"{_pct(row['fraction'])} below its record high{previous}.")
+                f"leader set a record close ({_num(row['leader_close_at_start'])}) while the "
+                f"laggard is {_pct(row['laggard_drawdown_high_at_start'])} below its record "
+                f"high{previous}.")
     if kind == "divergence_ended":
         span = (f"of {_day(row['start_date'])}" if row["start_date"] == row["end_date"] else
                 f"of {_day(row['start_date'])} to {_day(row['end_date'])}")
-        plural = "" if row["days"] == 1 else "s"
-        return (f"{subject}: the divergence episode {span} is over ({row['days']:,} divergent "
-                f"day{plural}; the laggard was at most {_pct(row['fraction'])} below its "
-                f"record high).")
+        return (f"{subject}: the divergence episode {span} is over "
+                f"({plural(row['divergent_days'], 'divergent day')}; the laggard was at most "
+                f"{_pct(row['laggard_worst_drawdown_high'])} below its record high).")
     if kind == "records_coincide":
         # fct_events carries one value: the record close when the day is one, else the high
-        bases = (row["detail"] or "").split("+")
-        record = (f"a laggard record close of {_num(row['reference_value'])}"
+        bases = (row["laggard_record_bases"] or "").split("+")
+        record = (f"a laggard record close of {_num(row['laggard_record'])}"
                   + (" (and a record intraday high)" if "high" in bases else "")
                   if "close" in bases else
-                  f"a laggard record intraday high of {_num(row['reference_value'])}")
+                  f"a laggard record intraday high of {_num(row['laggard_record'])}")
         return (f"{subject}: the leader's records since {_day(row['start_date'])} coincide "
-                f"with {record} on {_day(row['reference_date'])}.")
+                f"with {record} on {_day(row['laggard_record_date'])}.")
     if kind == "joint_bottom":
         return (f"{subject}: joint bottom confirmed -- the leader's close of "
-                f"{_num(row['value'])} on {_day(row['start_date'])} ({_pct(row['fraction'])} "
-                f"below its record close) and the laggard's lowest low of "
-                f"{_num(row['reference_value'])} on {_day(row['reference_date'])}.")
+                f"{_num(row['leader_trough_close'])} on {_day(row['start_date'])} "
+                f"({_pct(row['leader_trough_drawdown'])} below its record close) and the "
+                f"laggard's lowest low of {_num(row['laggard_low'])} on "
+                f"{_day(row['laggard_low_date'])}.")
     if kind == "policy_rate_change":
-        announced = (f", announced {_day(row['reference_date'])}" if row["reference_date"]
-                     else "")
-        return (f"Federal funds target range {row['reference_value']:.2f}-{row['value']:.2f} % "
-                f"from {_day(row['start_date'])}: a {abs(row['change_bp'])} bp {row['detail']}, "
-                f"no. {row['days']} of {row['start_date'].year}{announced}.")
+        announced = (f", announced {_day(row['announcement_date'])}"
+                     if row["announcement_date"] else "")
+        return (f"Federal funds target range {rate_range(row['new_lower'], row['new_upper'])} "
+                f"from {_day(row['start_date'])}: a {count(abs(row['change_bp']))} bp "
+                f"{row['direction']}, no. {row['number_in_year']} of "
+                f"{row['start_date'].year}{announced}.")
     return f"{subject}: {kind} on {_day(row['event_date'])}."
 
 

@@ -18,12 +18,23 @@ from pathlib import Path
 # `make test` (tests/test_pipeline_demo.py), as dbt recommends; exposures have nothing to build
 BUILD = ("build", "--exclude-resource-type", "unit_test", "exposure")
 # the incremental models that recompute from the first date whose inputs changed
-# (CHANGED_FROM; the others diff their input against what they stored)
+# (CHANGED_FROM; the others diff their input against what they stored): these, and the daily
+# brief's fact models (dbt_project/models/intermediate/brief, named int_brief_*), of which
+# mart_daily_brief is the union
 FROM_CHANGED_INPUTS = ("fct_all_time_highs", "fct_divergence_daily", "fct_drawdown_episodes",
                        "mart_daily_brief")
+BRIEF_FACT_MODELS = "int_brief_"
 # incremental on DuckDB, tables built whole on every Spark build (their changed rows do not
 # fill whole year partitions; dbt_project/macros/incremental_from_changed_inputs.sql)
 WHOLE_ON_SPARK = ("int_running_peaks", "fct_drawdown_episodes")
+
+
+def recomputes_from_changed_inputs(name: str) -> bool:
+    """Whether the incremental model `name` recomputes from the first date whose inputs
+    changed (CHANGED_FROM), rather than diffing its input against what it stored."""
+    return name in FROM_CHANGED_INPUTS or name.startswith(BRIEF_FACT_MODELS)
+
+
 # how a run asks for a full refresh, in the words the step's log and metadata use
 REQUESTED_IN_CONFIG = "full_refresh: true in the run's config"
 REQUESTED_BY_SETTING = "LOCKSTEP_FULL_REFRESH=1"
@@ -81,8 +92,8 @@ def plan_build(state: BuildState, warehouse: Path, memory_limit: str, engine: st
     log = [f"dbt: incremental models ({', '.join(sorted(state.incremental))}) {state.mode}"]
     incremental_from_a_date = not state.whole and state.changed is not None
     if incremental_from_a_date:
-        for name in FROM_CHANGED_INPUTS:
-            if name in modes:
+        for name in modes:
+            if recomputes_from_changed_inputs(name):
                 modes[name] = f"{state.mode}; inputs changed: {state.changed}"
         log.append(f"dbt: inputs changed: {state.changed}")
     if engine == "spark":

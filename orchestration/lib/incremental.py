@@ -1,4 +1,4 @@
-"""When dbt's incremental models must be rebuilt whole (README, "Incremental marts").
+"""When dbt's incremental models must be rebuilt whole (docs/incremental.md).
 
 An incremental model recomputes only the rows whose inputs changed since the last build,
 which is right only while its logic is the logic that built the stored rows. So the build

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from orchestration.formatting import plural
 from orchestration.lib.warehouse import (
     TableSpec,
     connect,
@@ -61,11 +62,11 @@ def ingest(
     """Fetch, validate and upsert; return (metadata, failures, metadata of the quarantined
     rows). Stores what is valid, and quarantines in the same transaction the rows that are
     not (`problems_of` names them; lib/quarantine.py); a symbol/series that failed whole is
-    named in `failures` (and the all-loaded check), never silently skipped; when nothing at
-    all arrived, raises a Failure."""
+    named in `failures` (and the all-loaded check), never silently skipped; when every name
+    failed (nothing arrived, nothing was unchanged), raises a Failure."""
     import pandas as pd
 
-    from orchestration.lib.quarantine import identify
+    from orchestration.lib.quarantine import identify, with_kept
     from orchestration.lib.quarantine import store as store_quarantine
     from orchestration.lib.validation import empty_rejected
     from orchestration.sources.base import SourceError
@@ -118,11 +119,12 @@ def ingest(
     failures = result.failures
 
     ingested_at = datetime.now(UTC).replace(tzinfo=None)
-    new_in_quarantine = []
+    new_in_quarantine, seen = [], []
 
     def also(con) -> None:  # in the transaction that stores the good rows
         new_in_quarantine.append(store_quarantine(con, spec.name, spec.group, found, good,
                                                   result.reread, result.source, ingested_at))
+        seen.append(with_kept(con, spec.name, found))  # and whether a stored row is kept
         if result.keep_state is not None:
             result.keep_state(con, set(failures) | outside_names)
 
@@ -134,7 +136,7 @@ def ingest(
             still_open = con.execute(
                 "SELECT count(*) FROM raw.quarantined_rows WHERE raw_table = ? "
                 "AND resolved_at IS NULL", [spec.name]).fetchone()[0]
-    new = new_in_quarantine[0]
+    new, found = new_in_quarantine[0], seen[0]
 
     synthetic = result.source == "demo"
     metadata: dict = {
@@ -157,6 +159,10 @@ def ingest(
             }
         ),
     }
+    written = stats.dropna(subset=["first_written"])
+    if len(written):  # the dates the inserted and updated rows span
+        metadata["written_from"] = str(written["first_written"].min())
+        metadata["written_to"] = str(written["last_written"].max())
     if result.unchanged:
         metadata["unchanged_at_source"] = result.unchanged  # e.g. files not read again
     if result.missing:
@@ -174,7 +180,7 @@ def ingest(
     }
     if len(found):
         context.log.warning(
-            f"{spec.name}: {len(found):,} row(s) quarantined in raw.quarantined_rows "
+            f"{spec.name}: {plural(len(found), 'row')} quarantined in raw.quarantined_rows "
             f"({len(new):,} new), the other rows stored:\n" + _quarantine_listing(found))
     announced = _announce_quarantined(context, settings, spec.name, label, new, ingested_at,
                                       synthetic=result.source == "demo")
@@ -186,7 +192,11 @@ def ingest(
     )
     if failures:
         metadata["failed"] = dg.MetadataValue.md(_listing(failures))
-        if len(stats) == 0:  # nothing arrived at all: there is nothing new to build on
+        if len(stats) == 0 and not result.unchanged and not len(found):
+            # every name asked for failed (the source is unreachable): nothing to build on.
+            # A name that failed beside names unchanged since their last read (a re-run in
+            # which only a bad file is read again) holds back only itself, as on the first
+            # run: the failed check names it and the run goes on.
             raise dg.Failure(description=failure_summary(spec.name, label, 0, failures),
                              metadata=metadata)
         for name, why in sorted(failures.items()):
@@ -236,8 +246,9 @@ def _announce_quarantined(context, settings, table: str, label: str, new: "pd.Da
         events.append(Event(
             key=f"quarantined|{table}|{name}|{fingerprint(at, *sorted(rows['row_key']))}",
             kind="quarantined", date=datetime.now(UTC).date(), subject=str(name),
-            text=(f"{len(rows):,} row(s) of {label} {name} quarantined, not stored in {table} "
-                  f"(its other rows loaded): " + "; ".join(said) + more
+            text=(f"{plural(len(rows), 'row')} of {label} {name} quarantined: the source's row "
+                  f"could not be stored in {table} (its other rows loaded): "
+                  + " -- ".join(said) + more
                   + ". They stay in raw.quarantined_rows until a later load replaces them "
                     "or the source no longer has them."),
             details={"table": table, "rows": [describe(row) for _, row in rows.iterrows()]},
@@ -279,7 +290,7 @@ def _announce_held_back(context, settings, table: str, label: str,
     return len(announce_now(settings, [Event(
         key=f"check_failed|{check}|{fingerprint(*lines)}", kind="check_failed",
         date=datetime.now(UTC).date(), subject=table,
-        text=(f"{len(failures)} {label}(s) held back from {table}, the others loaded: "
+        text=(f"{plural(len(failures), label)} held back from {table}, the others loaded: "
               + "; ".join(line[:160] for line in lines[:5])
               + (f"; and {len(lines) - 5} more" if len(lines) > 5 else "") + "."),
         details={"check": check, "problems": lines})], context))
@@ -294,7 +305,7 @@ def loaded_check(asset_key: dg.AssetKey, check_name: str, label: str,
     return dg.AssetCheckResult(
         asset_key=asset_key, check_name=check_name, passed=not failures,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=(f"{len(failures)} {label}(s) held back" if failures
+        description=(f"{plural(len(failures), label)} held back" if failures
                      else f"every {label} with data was stored"),
         metadata={"problems": dg.MetadataValue.md(
                       "\n".join(f"- {line.strip()}" for line in lines) or "none"),
@@ -306,7 +317,7 @@ def failure_summary(table: str, label: str, stored: int, failures: dict[str, str
     """A few lines a person reads in the terminal: which source table, how many made it,
     and per failed symbol/series its cause, whole, on one line (the terminal's summary wraps
     it; the first `listed`, all of them in the materialization's `failed` metadata)."""
-    lines = [f"{table}: stored {stored} {label}(s); {len(failures)} failed:"]
+    lines = [f"{table}: stored {plural(stored, label)}; {len(failures)} failed:"]
     for name, why in sorted(failures.items())[:listed]:
         lines.append(f"  {name}: " + " ".join(str(why).split()))
     if len(failures) > listed:

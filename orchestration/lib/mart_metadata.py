@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from orchestration.formatting import CELL, below, money, sessions, signed_pct, when
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -44,20 +46,18 @@ def snapshot_markdown(con: duckdb.DuckDBPyConnection) -> str:
         FROM marts.mart_market_snapshot ORDER BY fraction_below_record_close DESC""").fetchall()
     lines = ["| symbol | latest | close | 1 day | YTD | below record close | record date |",
              "|---|---|---:|---:|---:|---:|---|"]
-    def pct(value) -> str:
-        return "" if value is None else f"{value * 100:+.1f} %"
-
-    for (sym, latest, close, d1, ytd, below, rec_date, at_record, behind, stale, quarantined,
-         newest_quarantined, _) in rows:
-        below_txt = "**at record**" if at_record else f"{abs(below) * 100:.1f} %"
+    for (sym, latest, close, d1, ytd, fraction_below, rec_date, at_record, behind, stale,
+         quarantined, newest_quarantined, _) in rows:
+        below_txt = "**at record**" if at_record else below(fraction_below, CELL)
+        latest = when(latest, CELL)
         if stale:
-            latest = f"{latest} (**stale**: {behind:,} sessions behind)"
+            latest = f"{latest} (**stale**: {sessions(behind)} behind)"
         if quarantined:
             note = quarantine_note({"quarantined_rows": quarantined,
                                     "latest_quarantined_date": newest_quarantined})
             latest = f"{latest} (**{note}**)"
-        lines.append(f"| {sym} | {latest} | {close:,.2f} | {pct(d1)} | {pct(ytd)} "
-                     f"| {below_txt} | {rec_date} |")
+        lines.append(f"| {sym} | {latest} | {money(close, CELL)} | {signed_pct(d1, CELL)} "
+                     f"| {signed_pct(ytd, CELL)} | {below_txt} | {when(rec_date, CELL)} |")
     banner = SNAPSHOT_BANNER if any(r[-1] for r in rows) else ""
     return banner + "\n".join(lines)
 

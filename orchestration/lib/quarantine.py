@@ -98,7 +98,8 @@ def store(con: duckdb.DuckDBPyConnection, raw_table: str, key: str, found: pd.Da
     """Record this load's bad rows (`found`, from `identify`) and resolve what it settles,
     inside the caller's transaction. `good`: the rows stored by this load (column `key` and
     `date`); `reread`: per symbol or series, the dates this load read again whole (None: no
-    bound). Returns the rows quarantined for the first time (for the alert)."""
+    bound). Returns the rows quarantined for the first time (for the alert), with what the
+    raw table keeps for their key and date (`with_kept`)."""
     import pandas as pd
 
     con.register("lockstep_found_df", found)
@@ -134,9 +135,9 @@ def store(con: duckdb.DuckDBPyConnection, raw_table: str, key: str, found: pd.Da
         con.unregister("lockstep_found_df")
     _resolve(con, raw_table, key, good, reread, at)
     if not len(new):
-        return pd.DataFrame(columns=FOUND_COLUMNS)
+        return pd.DataFrame(columns=[*FOUND_COLUMNS, "kept_column", "kept_value"])
     new["date"] = [d.date() if isinstance(d, pd.Timestamp) else None for d in new["date"]]
-    return new
+    return with_kept(con, raw_table, new)
 
 
 def _resolve(con, raw_table: str, key: str, good: pd.DataFrame,
@@ -182,9 +183,50 @@ def _resolve(con, raw_table: str, key: str, good: pd.DataFrame,
         con.unregister("lockstep_reread_df")
 
 
+# per raw table: its key column and the column a kept row is named by (its close, value)
+STORED = {"raw.market_prices": ("symbol", "close"),
+          "raw.fred_observations": ("series_id", "value")}
+
+
+def stored_join(raw_table: str, q: str = "q") -> tuple[str, str]:
+    """SQL for what raw `raw_table` holds for the key and date of the quarantined rows
+    aliased `q`: (the select list `kept_column, kept_value`, the LEFT JOIN clause)."""
+    key, column = STORED[raw_table]
+    return (f"'{column}' AS kept_column, k.{column} AS kept_value",
+            f"LEFT JOIN {raw_table} AS k ON k.{key} = {q}.symbol_or_series "
+            f"AND k.date = CAST({q}.date AS DATE)")
+
+
+def with_kept(con: duckdb.DuckDBPyConnection, raw_table: str,
+              found: pd.DataFrame) -> pd.DataFrame:
+    """`found` (FOUND_COLUMNS) with what raw `raw_table` holds for each row's key and date
+    (kept_column, kept_value; null: no row stored), in `found`'s order."""
+    select, join = stored_join(raw_table, "f")
+    con.register("lockstep_kept_df", found.reset_index(drop=True).assign(
+        lockstep_order=range(len(found))))
+    try:
+        frame = con.execute(f"SELECT f.*, {select} FROM lockstep_kept_df AS f {join} "
+                            f"ORDER BY f.lockstep_order").df()
+    finally:
+        con.unregister("lockstep_kept_df")
+    frame["date"] = found["date"].reset_index(drop=True)  # as given (dates or None)
+    return frame.drop(columns="lockstep_order")
+
+
+def kept_words(column: str | None, value: float | None) -> str:
+    """What became of the stored row of a quarantined row's key and date, in words: "the
+    row stored earlier (close 88,430.13) is kept", or "" when there is none."""
+    if column is None or value is None or value != value:
+        return ""
+    number = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+    return f"the row stored earlier ({column} {number}) is kept"
+
+
 def describe(row) -> str:
     """One quarantined row in words: "2025-12-29 close 'abc' is not a number (market/
-    BTC_USD.csv line 4012)"."""
+    BTC_USD.csv line 4012)"; with "; the row stored earlier (close 88,430.13) is kept" or
+    "; no row of that date is stored" when `row` says what is stored (kept_column,
+    kept_value: `with_kept`, `stored_join`)."""
     when = str(row["date"]) if row["date"] is not None and row["date"] == row["date"] \
         else "a row with no readable date"
     column = row["column_name"] or "row"  # no column: a line that is not a row of the file
@@ -192,4 +234,8 @@ def describe(row) -> str:
     line, file = row.get("line"), row.get("file")
     where = (f" ({file}" + (f" line {int(line)}" if line is not None and line == line
                             else "") + ")") if isinstance(file, str) else ""
-    return f"{when}: {what} is {row['reason']}{where}"
+    said = f"{when}: {what} is {row['reason']}{where}"
+    if "kept_column" not in row:
+        return said
+    kept = kept_words(row["kept_column"], row["kept_value"])
+    return f"{said}; " + (kept or "no row of that date is stored")

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from orchestration.formatting import count
 from orchestration.lib.warehouse import connect, ensure_raw_schema, writer_lock
 from orchestration.resources import LockstepResource
 
@@ -51,18 +52,22 @@ class Rule:
 def listing(rows: list[tuple], fmt) -> str:
     lines = [fmt(r) for r in rows[:LISTED]]
     if len(rows) > LISTED:
-        lines.append(f"... and {len(rows) - LISTED} more")
+        lines.append(f"... and {count(len(rows) - LISTED)} more")
     return "\n".join(f"- {line}" for line in lines)
 
 
-def result(failures: list[tuple], fmt, what: str, severity=dg.AssetCheckSeverity.ERROR,
-           **metadata) -> dict:
+def result(failures: list[tuple], fmt, what: str | tuple[str, str],
+           severity=dg.AssetCheckSeverity.ERROR, **metadata) -> dict:
     """The check's result; `_problems` (popped before it reaches Dagster) keeps each
-    problem's formatted line for the alerts and the terminal summary."""
+    problem's formatted line for the alerts and the terminal summary. `what` names the
+    failures, as (one, many) when the words differ: "1 symbol behind its calendar",
+    "9 symbols behind their calendar"."""
+    one, many = (what, what) if isinstance(what, str) else what
     return dict(
         passed=not failures,
         severity=severity,
-        description=(f"{len(failures)} {what}" if failures else f"no {what}"),
+        description=(f"{count(len(failures))} {one if len(failures) == 1 else many}"
+                     if failures else f"no {many}"),
         metadata={"problems": dg.MetadataValue.md(listing(failures, fmt) or "none"),
                   "count": len(failures), **metadata},
         _problems=[(r, fmt(r)) for r in failures],
@@ -231,20 +236,24 @@ def _stale_changes(con, table: str, asset_key: dg.AssetKey, outcome: dict, probl
 def quarantine_rule(asset_key: dg.AssetKey) -> Rule:
     """A warning while rows meant for the table are quarantined (raw.quarantined_rows,
     orchestration/lib/quarantine.py): the rule `<table>_no_quarantined_rows`."""
-    from orchestration.lib.quarantine import describe
+    from orchestration.lib.quarantine import describe, stored_join
 
     table = "raw." + asset_key.path[-1]
+    kept, join = stored_join(table)
 
     def evaluate(q: Query, lockstep: LockstepResource) -> dict:
-        rows = q("""
-            SELECT symbol_or_series, date, column_name, raw_value, reason, file, line
-            FROM raw.quarantined_rows WHERE raw_table = ? AND resolved_at IS NULL
-            ORDER BY symbol_or_series, date NULLS FIRST, line""", [table])
+        rows = q(f"""
+            SELECT q.symbol_or_series, q.date, q.column_name, q.raw_value, q.reason, q.file,
+                   q.line, {kept}
+            FROM raw.quarantined_rows AS q {join}
+            WHERE q.raw_table = ? AND q.resolved_at IS NULL
+            ORDER BY q.symbol_or_series, q.date NULLS FIRST, q.line""", [table])
         names = ["symbol_or_series", "date", "column_name", "raw_value", "reason", "file",
-                 "line"]
+                 "line", "kept_column", "kept_value"]
         return result(rows, lambda r: f"{r[0]} {describe(dict(zip(names, r, strict=True)))}",
-                      f"quarantined row{'' if len(rows) == 1 else 's'}, kept out of {table}; "
-                      f"the rest loaded", dg.AssetCheckSeverity.WARN)
+                      (f"quarantined row of {table} (it says whether a row stored earlier is "
+                       f"kept)", f"quarantined rows of {table} (each says whether a row stored "
+                       f"earlier is kept)"), dg.AssetCheckSeverity.WARN)
 
     evaluate.__name__ = f"{asset_key.path[-1]}_no_quarantined_rows"
     return Rule(evaluate, False,

@@ -398,7 +398,9 @@ def upsert(
     Unchanged rows are not touched (their ingested_at stays), so re-running the same load
     changes nothing. The version a changed row replaces is kept in `spec.revisions` (with
     when it arrived and when it was replaced), so `spec.as_of` can read any past state.
-    Returns per-group counts: received, inserted, updated, unchanged, first_date, last_date.
+    Returns per-group counts: received, inserted, updated, unchanged, first_date, last_date,
+    and the first and last date of the rows inserted or updated (first_written,
+    last_written; null when none was).
     `also(con)`, if given, runs in the same transaction, last (what the source keeps with
     the rows). On any error the transaction is rolled back: the table is as it was before
     the call.
@@ -430,7 +432,11 @@ def upsert(
                    count(*) FILTER (WHERE t.{key_a} IS NULL) AS inserted,
                    count(*) FILTER (WHERE t.{key_a} IS NOT NULL AND ({changed})) AS updated,
                    min(i.{key_b}) AS first_date,
-                   max(i.{key_b}) AS last_date
+                   max(i.{key_b}) AS last_date,
+                   min(i.{key_b}) FILTER (WHERE t.{key_a} IS NULL OR ({changed}))
+                       AS first_written,
+                   max(i.{key_b}) FILTER (WHERE t.{key_a} IS NULL OR ({changed}))
+                       AS last_written
             FROM lockstep_incoming i
             LEFT JOIN {spec.name} t ON t.{key_a} = i.{key_a} AND t.{key_b} = i.{key_b}
             GROUP BY 1 ORDER BY 1
@@ -472,7 +478,7 @@ def upsert(
     stats["unchanged"] = stats["received"] - stats["inserted"] - stats["updated"]
     import pandas as pd
 
-    for column in ("first_date", "last_date"):
+    for column in ("first_date", "last_date", "first_written", "last_written"):
         stats[column] = pd.to_datetime(stats[column]).dt.date
     return stats
 

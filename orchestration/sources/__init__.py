@@ -12,7 +12,7 @@ A source folder holds everything about one source:
 Only client.py is required: `files` and `demo` have no assets of their own, they stand in
 for Yahoo and FRED when LOCKSTEP_SOURCE says so. Adding a source is a new folder here, its
 entry in orchestration/catalog.yaml and a staging model in dbt_project/models/staging/
-<source>/ (README, "Adding a source"). The flow stays one-way: sources -> raw -> dbt ->
+<source>/ (docs/adding-a-source.md). The flow stays one-way: sources -> raw -> dbt ->
 publish -> BI.
 """
 

@@ -56,7 +56,7 @@ class FakeWebhook:
         self.httpd.server_close()
 
 
-if __name__ == "__main__":  # a receiver to try alerts by hand (README, "Alerts")
+if __name__ == "__main__":  # a receiver to try alerts by hand (docs/operations.md, "Alerts")
     import argparse
     import time
 

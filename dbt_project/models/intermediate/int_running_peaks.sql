@@ -18,7 +18,7 @@
 --   drawdown_high  = close / running max high_value - 1   (the close against the record
 --                    intraday high: "27 % below the peak")
 --
--- Incremental (README, "Incremental marts"): a build recomputes, per symbol, only the rows
+-- Incremental (docs/incremental.md): a build recomputes, per symbol, only the rows
 -- from the first date whose input differs from what the last build stored (a new day, a
 -- revised bar, a backfilled earlier date, a new symbol, a shifted session count), carrying
 -- the running peaks, peak dates and peak sessions and the previous close from the stored row

@@ -17,7 +17,7 @@
 -- history_start_date is read off the records: a symbol's first stored day is always a
 -- record close (its close is never null, and a day's running peak includes the day).
 --
--- Incremental (README, "Incremental marts"), like the brief: a build is told the first date
+-- Incremental (docs/incremental.md), like the brief: a build is told the first date
 -- whose inputs changed (LOCKSTEP_INPUTS_CHANGED_FROM), deletes the rows from that date on
 -- (pre-hook) and writes them again. A row depends only on the symbol's rows up to its date
 -- (its previous record is earlier), its first stored day and its catalog entry; a change

@@ -18,7 +18,7 @@
 -- laggard's close is at least divergence_laggard_min_drawdown below its record on
 -- divergence_laggard_basis (their values and reasons: dbt_project/dbt_project.yml).
 --
--- Incremental (README, "Incremental marts"), like the brief: a build told the first date
+-- Incremental (docs/incremental.md), like the brief: a build told the first date
 -- whose inputs changed (LOCKSTEP_INPUTS_CHANGED_FROM) deletes the rows from that date on
 -- (pre-hook) and writes them again. A row depends on the pair's rows up to it: the 30- and
 -- 90-row correlations on the 90 rows before it (and the close before those, for the first

@@ -17,7 +17,7 @@
 --   ffn drawdown_details:        Start = first_date_below_peak, End = recovery_date (the
 --                                last stored day while ongoing)
 --
--- Incremental (README, "Incremental marts"): with the first date whose inputs changed
+-- Incremental (docs/incremental.md): with the first date whose inputs changed
 -- (LOCKSTEP_INPUTS_CHANGED_FROM), a symbol with rows from then on has its episodes
 -- recomputed from its restart peak -- the peak of the last row before that date, a record
 -- day nothing new can unmake -- on: the pre-hook deletes its stored episodes from that

@@ -13,7 +13,28 @@
 --   policy_rate_change  the federal funds target range moves (dated its effective day)
 -- Stale data and failed blocking checks are events too, found by Dagster's checks at run
 -- time rather than in the data (they depend on the clock).
+-- Each column means one thing; a kind fills the columns of its own (fct_events.yml), the
+-- others are null.
 {%- set max_gap = var('divergence_episode_max_gap_sessions') %}
+{%- set event_columns = [
+    ('event_key', 'string'), ('kind', 'string'), ('event_date', 'date'),
+    ('symbol', 'string'), ('pair_id', 'string'), ('subject_name', 'string'),
+    ('start_date', 'date'), ('end_date', 'date'),
+    ('record_close', 'double'), ('previous_record_close', 'double'),
+    ('previous_record_date', 'date'), ('gain_over_previous', 'double'),
+    ('days_since_previous_record', 'integer'),
+    ('leader_close_at_start', 'double'), ('laggard_drawdown_high_at_start', 'double'),
+    ('previous_episode_end_date', 'date'), ('days_since_previous_episode', 'integer'),
+    ('leader_close_at_end', 'double'), ('laggard_worst_drawdown_high', 'double'),
+    ('divergent_days', 'integer'),
+    ('leader_top_record', 'double'), ('laggard_record', 'double'),
+    ('laggard_record_date', 'date'), ('laggard_record_bases', 'string'),
+    ('leader_trough_close', 'double'), ('leader_trough_drawdown', 'double'),
+    ('laggard_low', 'double'), ('laggard_low_date', 'date'),
+    ('new_lower', 'double'), ('new_upper', 'double'), ('announcement_date', 'date'),
+    ('change_bp', 'integer'), ('direction', 'string'), ('number_in_year', 'integer'),
+    ('source', 'string'),
+] %}
 with instruments as (
     select symbol, instrument_name from {{ ref('stg_instruments') }}
 ),
@@ -25,35 +46,24 @@ daily as (
 pair_names as (
     select distinct
         d.pair_id,
-        d.leader,
-        d.laggard,
         coalesce(li.instrument_name, d.leader) || ' / '
-            || coalesce(gi.instrument_name, d.laggard)       as subject_name,
-        coalesce(li.instrument_name, d.leader)              as leader_name,
-        coalesce(gi.instrument_name, d.laggard)             as laggard_name
+            || coalesce(gi.instrument_name, d.laggard)       as subject_name
     from daily as d
     left join instruments as li on li.symbol = d.leader
     left join instruments as gi on gi.symbol = d.laggard
 ),
 
 records as (
-    select
-        'record_close|' || r.symbol || '|' || cast(r.date as string) as event_key,
-        'record_close'                                      as kind,
-        r.date                                              as event_date,
-        r.symbol,
-        cast(null as string)                               as pair_id,
-        coalesce(i.instrument_name, r.symbol)               as subject_name,
-        r.date                                              as start_date,
-        cast(null as date)                                  as end_date,
-        r.value,
-        r.previous_record_value                             as reference_value,
-        r.previous_record_date                              as reference_date,
-        r.gain_over_previous                                as fraction,
-        r.days_since_previous                               as days,
-        cast(null as integer)                               as change_bp,
-        cast(null as string)                               as detail,
-        r.source
+    select {{ typed_select(event_columns, {
+        'event_key': "'record_close|' || r.symbol || '|' || cast(r.date as string)",
+        'kind': "'record_close'", 'event_date': 'r.date', 'symbol': 'r.symbol',
+        'subject_name': 'coalesce(i.instrument_name, r.symbol)', 'start_date': 'r.date',
+        'record_close': 'r.value', 'previous_record_close': 'r.previous_record_value',
+        'previous_record_date': 'r.previous_record_date',
+        'gain_over_previous': 'r.gain_over_previous',
+        'days_since_previous_record': 'r.days_since_previous',
+        'source': 'r.source',
+    }) }}
     from {{ ref('fct_all_time_highs') }} as r
     left join instruments as i using (symbol)
     where r.basis = 'close' and not r.is_first_observation
@@ -63,8 +73,7 @@ episodes as (
     select
         e.*,
         s.leader_close                                      as leader_close_at_start,
-        s.laggard_drawdown_high                             as laggard_dd_high_at_start,
-        s.laggard_drawdown_close                            as laggard_dd_close_at_start,
+        s.laggard_drawdown_high                             as laggard_drawdown_high_at_start,
         x.leader_session_number                             as end_session
     from {{ ref('fct_divergence_episodes') }} as e
     inner join daily as s on s.pair_id = e.pair_id and s.date = e.start_date
@@ -80,114 +89,69 @@ episode_over as (
 ),
 
 started as (
-    select
-        'divergence_started|' || e.pair_id || '|' || cast(e.start_date as string) as event_key,
-        'divergence_started'                                as kind,
-        e.start_date                                        as event_date,
-        cast(null as string)                               as symbol,
-        e.pair_id,
-        p.subject_name,
-        e.start_date,
-        cast(null as date)                                  as end_date,
-        e.leader_close_at_start                             as value,
-        cast(null as double)                                as reference_value,
-        e.previous_episode_end_date                         as reference_date,
-        e.laggard_dd_high_at_start                          as fraction,
-        e.days_since_previous_episode                       as days,
-        cast(null as integer)                               as change_bp,
-        cast(null as string)                               as detail,
-        cast(null as string)                               as source
+    select {{ typed_select(event_columns, {
+        'event_key': "'divergence_started|' || e.pair_id || '|' || cast(e.start_date as string)",
+        'kind': "'divergence_started'", 'event_date': 'e.start_date', 'pair_id': 'e.pair_id',
+        'subject_name': 'p.subject_name', 'start_date': 'e.start_date',
+        'leader_close_at_start': 'e.leader_close_at_start',
+        'laggard_drawdown_high_at_start': 'e.laggard_drawdown_high_at_start',
+        'previous_episode_end_date': 'e.previous_episode_end_date',
+        'days_since_previous_episode': 'e.days_since_previous_episode',
+    }) }}
     from episodes as e
     inner join pair_names as p using (pair_id)
 ),
 
 ended as (
-    select
-        'divergence_ended|' || e.pair_id || '|' || cast(e.start_date as string) as event_key,
-        'divergence_ended'                                  as kind,
-        o.over_date                                         as event_date,
-        cast(null as string)                               as symbol,
-        e.pair_id,
-        p.subject_name,
-        e.start_date,
-        e.end_date,
-        e.leader_close_at_end                               as value,
-        cast(null as double)                                as reference_value,
-        cast(null as date)                                  as reference_date,
-        e.laggard_worst_drawdown_high                       as fraction,
-        e.divergent_days                                    as days,
-        cast(null as integer)                               as change_bp,
-        cast(null as string)                               as detail,
-        cast(null as string)                               as source
+    select {{ typed_select(event_columns, {
+        'event_key': "'divergence_ended|' || e.pair_id || '|' || cast(e.start_date as string)",
+        'kind': "'divergence_ended'", 'event_date': 'o.over_date', 'pair_id': 'e.pair_id',
+        'subject_name': 'p.subject_name', 'start_date': 'e.start_date',
+        'end_date': 'e.end_date', 'leader_close_at_end': 'e.leader_close_at_end',
+        'laggard_worst_drawdown_high': 'e.laggard_worst_drawdown_high',
+        'divergent_days': 'e.divergent_days',
+    }) }}
     from episodes as e
     inner join episode_over as o using (pair_id, episode_number)
     inner join pair_names as p using (pair_id)
 ),
 
 coincide as (
-    select
-        'records_coincide|' || c.pair_id || '|' || cast(c.start_date as string) as event_key,
-        'records_coincide'                                  as kind,
-        c.known_from                                        as event_date,
-        cast(null as string)                               as symbol,
-        c.pair_id,
-        p.subject_name,
-        c.start_date,
-        c.end_date,
-        coalesce(c.top_close, c.top_high)                   as value,
-        c.first_match_value                                 as reference_value,
-        c.first_match_date                                  as reference_date,
-        cast(null as double)                                as fraction,
-        cast(null as integer)                               as days,
-        cast(null as integer)                               as change_bp,
-        c.first_match_bases                                 as detail,
-        cast(null as string)                               as source
+    select {{ typed_select(event_columns, {
+        'event_key': "'records_coincide|' || c.pair_id || '|' || cast(c.start_date as string)",
+        'kind': "'records_coincide'", 'event_date': 'c.known_from', 'pair_id': 'c.pair_id',
+        'subject_name': 'p.subject_name', 'start_date': 'c.start_date',
+        'end_date': 'c.end_date', 'leader_top_record': 'coalesce(c.top_close, c.top_high)',
+        'laggard_record': 'c.first_match_value', 'laggard_record_date': 'c.first_match_date',
+        'laggard_record_bases': 'c.first_match_bases',
+    }) }}
     from {{ ref('int_record_clusters') }} as c
     inner join pair_names as p using (pair_id)
     where c.basis = 'any' and c.coincides
 ),
 
 bottoms as (
-    select
-        'joint_bottom|' || b.pair_id || '|' || cast(b.trough_date as string) as event_key,
-        'joint_bottom'                                      as kind,
-        b.confirmed_date                                    as event_date,
-        cast(null as string)                               as symbol,
-        b.pair_id,
-        p.subject_name,
-        b.trough_date                                       as start_date,
-        cast(null as date)                                  as end_date,
-        b.trough_close                                      as value,
-        b.laggard_low                                       as reference_value,
-        b.laggard_low_date                                  as reference_date,
-        b.trough_drawdown                                   as fraction,
-        cast(null as integer)                               as days,
-        cast(null as integer)                               as change_bp,
-        cast(null as string)                               as detail,
-        cast(null as string)                               as source
+    select {{ typed_select(event_columns, {
+        'event_key': "'joint_bottom|' || b.pair_id || '|' || cast(b.trough_date as string)",
+        'kind': "'joint_bottom'", 'event_date': 'b.confirmed_date', 'pair_id': 'b.pair_id',
+        'subject_name': 'p.subject_name', 'start_date': 'b.trough_date',
+        'leader_trough_close': 'b.trough_close', 'leader_trough_drawdown': 'b.trough_drawdown',
+        'laggard_low': 'b.laggard_low', 'laggard_low_date': 'b.laggard_low_date',
+    }) }}
     from {{ ref('int_joint_bottoms') }} as b
     inner join pair_names as p using (pair_id)
     where b.coincides and b.confirmed_date is not null
 ),
 
 rates as (
-    select
-        'policy_rate_change|' || cast(c.effective_date as string) as event_key,
-        'policy_rate_change'                                as kind,
-        c.effective_date                                    as event_date,
-        cast(null as string)                               as symbol,
-        cast(null as string)                               as pair_id,
-        'Federal funds target range'                        as subject_name,
-        c.effective_date                                    as start_date,
-        cast(null as date)                                  as end_date,
-        c.new_upper                                         as value,
-        c.new_lower                                         as reference_value,
-        c.announcement_date                                 as reference_date,
-        cast(null as double)                                as fraction,
-        c.number_in_year                                    as days,
-        c.change_bp,
-        c.direction                                         as detail,
-        cast(null as string)                               as source
+    select {{ typed_select(event_columns, {
+        'event_key': "'policy_rate_change|' || cast(c.effective_date as string)",
+        'kind': "'policy_rate_change'", 'event_date': 'c.effective_date',
+        'subject_name': "'Federal funds target range'", 'start_date': 'c.effective_date',
+        'new_lower': 'c.new_lower', 'new_upper': 'c.new_upper',
+        'announcement_date': 'c.announcement_date', 'change_bp': 'c.change_bp',
+        'direction': 'c.direction', 'number_in_year': 'c.number_in_year',
+    }) }}
     from {{ ref('fct_policy_rate_changes') }} as c
 ),
 
@@ -205,21 +169,9 @@ sources as (
 )
 
 select
-    e.event_key,
-    e.kind,
-    e.event_date,
-    e.symbol,
-    e.pair_id,
-    e.subject_name,
-    e.start_date,
-    e.end_date,
-    e.value,
-    e.reference_value,
-    e.reference_date,
-    e.fraction,
-    e.days,
-    e.change_bp,
-    e.detail,
+    {%- for name, _ in event_columns if name != 'source' %}
+    e.{{ name }},
+    {%- endfor %}
     coalesce(e.source, s.market_source)                     as source,
     coalesce(e.source, s.market_source) = 'demo'            as is_synthetic
 from events as e

@@ -77,9 +77,14 @@ gapped as (
 ),
 
 -- rows of the symbol quarantined and not resolved yet (raw.quarantined_rows): its figures
--- are without them
+-- are without them, except where a row of the same date was stored earlier: that row is
+-- kept as it was (kept_value) and the figures use it
 quarantined as (
-    select symbol, count(*) as quarantined_rows, max(date) as latest_quarantined_date
+    select
+        symbol,
+        count(*) as quarantined_rows,
+        max(date) as latest_quarantined_date,
+        count(kept_value) as quarantined_rows_kept
     from {{ ref('stg_market_prices_quarantined') }}
     where is_open
     group by symbol
@@ -126,7 +131,8 @@ select
     l.source,
     l.source = 'demo'                       as is_synthetic,
     coalesce(q.quarantined_rows, 0)         as quarantined_rows,
-    q.latest_quarantined_date
+    q.latest_quarantined_date,
+    coalesce(q.quarantined_rows_kept, 0)    as quarantined_rows_kept
 from latest as l
 cross join as_of as a
 left join reference_closes as r using (symbol)

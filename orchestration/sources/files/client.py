@@ -20,6 +20,7 @@ rows, a missing column -- holds back its symbol or series, named in `failures`.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import re
@@ -105,6 +106,14 @@ def _read_csv(path: Path, expected: list[str], name: str, text: bytes | None = N
     lines = np.arange(2, 2 + len(frame) + len(bad), dtype=np.int64)
     if bad:
         lines = lines[~np.isin(lines, list(bad))]
+    # a line with fewer fields than the header pandas pads with empty cells, which would
+    # read as "no observation": it is malformed like a line with too many
+    short = _short_lines(data, len(frame.columns))
+    if short:
+        keep = ~np.isin(lines, list(short))
+        frame = frame[keep].reset_index(drop=True)
+        lines = lines[keep]
+        bad.update({n: (len(frame.columns), saw) for n, saw in short.items()})
     lines += first_line - 2
     malformed = empty_rejected()
     if bad:
@@ -119,6 +128,20 @@ def _read_csv(path: Path, expected: list[str], name: str, text: bytes | None = N
             "raw_value": rows,
             "reason": [f"not {bad[n][0]} fields (it has {bad[n][1]})" for n in sorted(bad)]})
     return _Text(frame, lines, malformed)
+
+
+def _fields(line: bytes) -> int:
+    """How many fields a CSV line has (quoted commas are not separators)."""
+    if b'"' not in line:
+        return line.count(b",") + 1
+    return len(next(csv.reader([line.decode(errors="replace")]), [""]))
+
+
+def _short_lines(data: bytes, expected: int) -> dict[int, int]:
+    """The lines under the header (numbered from 1, the header) that are not blank and have
+    fewer than `expected` fields, with how many they have."""
+    return {n: saw for n, line in enumerate(data.splitlines()[1:], start=2)
+            if line.strip() and (saw := _fields(line.strip())) < expected}
 
 
 def _to_numbers(cells: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -222,13 +245,15 @@ def read_market_texts(items: list[Item]
     texts up to TOGETHER_BYTES that share a header are parsed together, blank
     lines left out as pandas leaves them out of a file. A group the parse cannot split back
     into its files (a quoted line break, a malformed line), a text with no line under its
-    header, and a longer text are read alone, which names the problem and costs nothing
+    header or with a line shorter than its header, and a longer text are read alone, which
+    names the problem and costs nothing
     next to the text's own size."""
     frames, rejected, alone = [], [], []
     groups: dict[bytes, list[Item]] = {}
     for item in items:
         cut = item[2].find(b"\n") + 1
-        if 0 < cut and len(item[2]) <= TOGETHER_BYTES and item[2][cut:].strip():
+        if (0 < cut and len(item[2]) <= TOGETHER_BYTES and item[2][cut:].strip()
+                and not _short_lines(item[2], _fields(item[2][:cut].strip()))):
             groups.setdefault(item[2][:cut], []).append(item)
         else:
             alone.append(item)

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
+from orchestration.formatting import plural
 from orchestration.lib.dbt_vars import fred_units
 from orchestration.lib.raw_checks import (
     NEW_YORK,
@@ -35,7 +36,7 @@ def fred_values_in_range(q: Query, lockstep: LockstepResource) -> dict:
         FROM raw.fred_observations o JOIN raw.fred_series s USING (series_id)
         WHERE {bounds}
         GROUP BY 1, 2 ORDER BY 1""")
-    return result(rows, lambda r: f"{r[0]} ({r[1]}): {r[2]} values from {r[3]}, "
+    return result(rows, lambda r: f"{r[0]} ({r[1]}): {plural(r[2], 'value')} from {r[3]}, "
                                    f"between {r[4]} and {r[5]}", "series out of range")
 
 
@@ -55,7 +56,8 @@ def fred_fresh(q: Query, lockstep: LockstepResource) -> dict:
         if last < expected:
             stale.append((series_id, last, expected, source))
     return result(stale, lambda r: f"{r[0]}: latest {r[1]}, expected {r[2]}",
-                   "series behind their schedule", dg.AssetCheckSeverity.WARN,
+                   ("series behind its schedule", "series behind their schedule"),
+                   dg.AssetCheckSeverity.WARN,
                    note=synthetic_note(latest))
 
 

@@ -23,6 +23,6 @@ DDL = [
         frequency VARCHAR NOT NULL
     )
     """,
-    # kept revisions and the as-of table macro (README, "Revisions")
+    # kept revisions and the as-of table macro (warehouse/README.md, "Revisions")
     *revision_ddl(FRED),
 ]

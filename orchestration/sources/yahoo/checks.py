@@ -7,9 +7,9 @@ session range), daily moves beyond `max_daily_move`. The thresholds are dbt vars
 (dbt_project/dbt_project.yml), each with its reason; the descriptions render their values.
 
 The severities were set by counting what each rule flags on the whole real history
-(README, "Checks"): the spike rule and the ratio rule flag nothing there, the daily-move
-rule flags six real moves (Bitcoin's of March 2020, the silver crash of 2026-01-30, ...),
-so only the first two block.
+(docs/operations.md, "Data-quality checks"): the spike rule and the ratio rule flag nothing
+there, the daily-move rule flags six real moves (Bitcoin's of March 2020, the silver crash
+of 2026-01-30, ...), so only the first two block.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from orchestration.formatting import plural, signed_pct
 from orchestration.lib.dbt_vars import dbt_var
 from orchestration.lib.raw_checks import (
     Query,
@@ -157,17 +158,19 @@ def market_prices_no_spikes(q: Query, lockstep: LockstepResource | None) -> dict
         after = f", then {r[4]:,.2f}" if r[4] is not None else " (the newest day)"
         return f"{r[0]} {r[1]}: {r[2]:,.2f} -> {r[3]:,.2f}{after}"
 
-    return result(rows, fmt, f"closes that spike and reverse (or move {extreme_ratio:g}x in "
-                   f"a day)", spike_move=spike_move, spike_return=spike_return,
-                   extreme_ratio=extreme_ratio)
+    what = (f"close that spikes and reverses (or moves {extreme_ratio:g}x in a day)",
+            f"closes that spike and reverse (or move {extreme_ratio:g}x in a day)")
+    return result(rows, fmt, what, spike_move=spike_move, spike_return=spike_return,
+                  extreme_ratio=extreme_ratio)
 
 
 def market_prices_ohlc_consistent(q: Query, lockstep: LockstepResource | None) -> dict:
     rows = q(f"""
         SELECT symbol, count(*), min(date), max(date) FROM {_flags(q, lockstep)}
         WHERE rule = 'market_prices_ohlc_consistent' GROUP BY 1 ORDER BY 1""")
-    return result(rows, lambda r: f"{r[0]}: {r[1]} rows, {r[2]} to {r[3]}",
-                   "symbols with OHLC outside the high-low range", dg.AssetCheckSeverity.WARN)
+    return result(rows, lambda r: f"{r[0]}: {plural(r[1], 'row')}, {r[2]} to {r[3]}",
+                   ("symbol with OHLC outside the high-low range",
+                    "symbols with OHLC outside the high-low range"), dg.AssetCheckSeverity.WARN)
 
 
 def market_prices_daily_moves(q: Query, lockstep: LockstepResource | None) -> dict:
@@ -175,8 +178,9 @@ def market_prices_daily_moves(q: Query, lockstep: LockstepResource | None) -> di
     rows = q(f"""
         SELECT symbol, date, close / before - 1 AS move FROM {_flags(q, lockstep)}
         WHERE rule = 'market_prices_daily_moves' ORDER BY date DESC, symbol""")
-    return result(rows, lambda r: f"{r[0]} {r[1]}: {r[2] * 100:+.1f} %",
-                   f"daily moves beyond {limit * 100:.0f} %", dg.AssetCheckSeverity.WARN,
+    return result(rows, lambda r: f"{r[0]} {r[1]}: {signed_pct(r[2])}",
+                   (f"daily move beyond {limit * 100:.0f} %",
+                    f"daily moves beyond {limit * 100:.0f} %"), dg.AssetCheckSeverity.WARN,
                    max_daily_move=limit)
 
 
@@ -191,7 +195,8 @@ def market_prices_fresh(q: Query, lockstep: LockstepResource) -> dict:
     stale = [(s, last, expected[cal], src) for s, cal, last, src in latest
              if cal in expected and last < expected[cal]]
     return result(stale, lambda r: f"{r[0]}: latest {r[1]}, expected {r[2]}",
-                   "symbols behind their calendar", dg.AssetCheckSeverity.WARN,
+                   ("symbol behind its calendar", "symbols behind their calendar"),
+                   dg.AssetCheckSeverity.WARN,
                    note=synthetic_note(latest))
 
 
@@ -240,8 +245,9 @@ def market_prices_no_missing_sessions(q: Query, lockstep: LockstepResource) -> d
             ANTI JOIN raw.market_prices p ON p.symbol = e.symbol AND p.date = e.date)
         SELECT symbol, count(*), min(date), max(date) FROM missing GROUP BY 1 ORDER BY 1""",
              [short]) if short else []
-    return result(rows, lambda r: f"{r[0]}: {r[1]} sessions missing, {r[2]} to {r[3]}",
-                   "symbols with missing sessions", dg.AssetCheckSeverity.WARN)
+    return result(rows, lambda r: f"{r[0]}: {plural(r[1], 'session')} missing, {r[2]} to {r[3]}",
+                   ("symbol with missing sessions", "symbols with missing sessions"),
+                   dg.AssetCheckSeverity.WARN)
 
 
 def _pct(name: str) -> str:

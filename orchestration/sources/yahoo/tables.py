@@ -34,6 +34,6 @@ DDL = [
         display_order INTEGER
     )
     """,
-    # kept revisions and the as-of table macro (README, "Revisions")
+    # kept revisions and the as-of table macro (warehouse/README.md, "Revisions")
     *revision_ddl(MARKET),
 ]

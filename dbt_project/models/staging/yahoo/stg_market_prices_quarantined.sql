@@ -1,3 +1,4 @@
 -- The rows meant for raw.market_prices that failed validation, one per bad row the source
--- delivered (README, "Quarantined rows"); is_open until a later load resolves it.
-{{ quarantined_rows_of('yahoo', 'market_prices_quarantined', 'raw.market_prices', 'symbol') }}
+-- delivered (warehouse/README.md, "Quarantined rows"); is_open until a later load resolves it.
+{{ quarantined_rows_of('yahoo', 'market_prices_quarantined', 'raw.market_prices', 'symbol',
+                       'market_prices', 'close') }}
