@@ -18,6 +18,20 @@
     ) as model_subq
 {%- endmacro %}
 
+-- the table of a whole build (the first, or --full-refresh) of a year-partitioned model
+-- without a contract (the brief's fact models): its select plus the partition column, then
+-- dbt-spark's own statement (a contracted model gets it from spark__get_select_subquery)
+{% macro spark__create_table_as(temporary, relation, compiled_code, language='sql') -%}
+    {%- set year_of = config.get('partition_year_of') -%}
+    {%- set contract = config.get('contract') -%}
+    {%- if language == 'sql' and not temporary and year_of
+          and not (contract and contract.enforced) -%}
+        {%- set compiled_code = 'select *, year(' ~ year_of ~ ') as year from (\n'
+                                ~ compiled_code ~ '\n) as model_subq' -%}
+    {%- endif -%}
+    {{ dbt.spark__create_table_as(temporary, relation, compiled_code, language) }}
+{%- endmacro %}
+
 -- the temporary view of an incremental build's new rows (dbt-spark's), with the partition
 -- column too, so its columns are the table's (on_schema_change compares them)
 {% macro spark__create_temporary_view(relation, compiled_code) -%}
