@@ -59,6 +59,12 @@ def test_the_spark_engine_tells_dbt_its_target_and_directory():
                       WAREHOUSE, "60%", engine="spark", spark_dir=Path("/s"))
     assert told.environment[CHANGED_FROM] == "2021-03-03"
     assert "the years from 2021 on are overwritten" in " ".join(told.log)
+    # inputs changed without a first date (a series new since the last build): every row is
+    # computed, and on Spark every year overwritten
+    untold = plan_build(_state(False, INCREMENTALLY, None, "a new series: every date"),
+                        WAREHOUSE, "60%", engine="spark", spark_dir=Path("/s"))
+    assert untold.environment[CHANGED_FROM] is None
+    assert "on Spark, every year is overwritten" in " ".join(untold.log)
 
 
 def test_a_full_refresh_passes_the_flag_and_no_date():

@@ -230,15 +230,16 @@ def _stored_before_the_revision(real_data: Path, target: Path, cut: str) -> None
 def test_the_real_history_cut_then_revised_on_spark_equals_duckdbs(
         spark_ready, real_warehouse, real_data, tmp_path_factory):
     """../shared/data/real on Spark as `make run` builds it: first the history up to
-    mid-2020 with a few values as they stood before a revision (a 1932 ^GSPC bar, 2015 bars
-    of BTC-USD and ^RUT, a 2015 H.4.1 week), built whole; then the whole history, which
-    revises them and adds five years, built incrementally (from 1932 on: Spark overwrites
-    those years). Every table of the published copy equals the DuckDB engine's whole build
+    mid-2024 (after IORB's first day: a series new since the last build recomputes every
+    date) with a few values as they stood before a revision (a 1932 ^GSPC bar, 2015 bars of
+    BTC-USD and ^RUT, a 2015 H.4.1 week), built whole; then the whole history, which revises
+    them and adds two years, built incrementally (from 1932 on: Spark overwrites those
+    years). Every table of the published copy equals the DuckDB engine's whole build
     of the whole history (conftest's real_warehouse; floats within 1e-9, NULLs where
     NULLs)."""
     root = tmp_path_factory.mktemp("real-spark")
     before = root / "before"
-    _stored_before_the_revision(real_data, before, "2020-06-30")
+    _stored_before_the_revision(real_data, before, "2024-06-28")
     _run(root, "spark", source="files", data_dir=str(before))
     result, _ = _run(root, "spark", source="files", data_dir=str(real_data))
     modes = _build_modes(result)

@@ -102,7 +102,8 @@ def plan_build(state: BuildState, warehouse: Path, memory_limit: str, engine: st
                 modes[name] = "built whole (a table rebuilt on every Spark build)"
         if incremental_from_a_date:
             log.append(f"dbt: on Spark, the years from {state.changed_from:%Y} on are "
-                       f"overwritten")
+                       f"overwritten" if state.changed_from is not None
+                       else "dbt: on Spark, every year is overwritten")
     start = state.changed_from if incremental_from_a_date else None
     return BuildPlan(
         args=(*BUILD, *(["--full-refresh"] if state.whole else [])),
