@@ -14,6 +14,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 
 export LOCKSTEP_SOURCE ?= demo
+export LOCKSTEP_ENGINE ?= duckdb
 export LOCKSTEP_STATE_DIR ?= $(CURDIR)/.lockstep
 export LOCKSTEP_WAREHOUSE ?= $(CURDIR)/warehouse/lockstep.duckdb
 # No DAGSTER_HOME here: each warehouse has its own Dagster instance, under
@@ -35,8 +36,8 @@ MANIFEST := dbt_project/target/manifest.json
 # the warehouse the manifest was parsed for: dbt's partial parsing (which spares every run a
 # full parse) only holds for that path, so a new LOCKSTEP_WAREHOUSE re-parses once
 PARSED_FOR := dbt_project/target/.parsed-for
-$(shell mkdir -p dbt_project/target; echo "$(LOCKSTEP_WAREHOUSE)" | cmp -s - $(PARSED_FOR) \
-  || echo "$(LOCKSTEP_WAREHOUSE)" > $(PARSED_FOR))
+$(shell mkdir -p dbt_project/target; echo "$(LOCKSTEP_WAREHOUSE) $(LOCKSTEP_ENGINE)" | cmp -s - $(PARSED_FOR) \
+  || echo "$(LOCKSTEP_WAREHOUSE) $(LOCKSTEP_ENGINE)" > $(PARSED_FOR))
 
 .PHONY: help setup run demo refresh backfill test test-fast dev dashboard lint bench clean clean-warehouse demo-data snapshot brief docs screenshots automation-on automation-off
 
@@ -68,8 +69,26 @@ endif
 
 .venv-dbt/.synced: pyproject.toml uv.lock .venv/.synced
 	@mkdir -p "$(dir $(SETUP_LOG))"
-	@UV_PROJECT_ENVIRONMENT=.venv-dbt $(UV) sync --frozen --only-group dbt --compile-bytecode $(call QUIETLY,uv sync of .venv-dbt)
+	@UV_PROJECT_ENVIRONMENT=.venv-dbt $(UV) sync --frozen --only-group dbt $(SPARK_GROUP) --compile-bytecode $(call QUIETLY,uv sync of .venv-dbt)
 	@touch $@
+
+# The Spark engine (LOCKSTEP_ENGINE=spark; docs/spark.md): pyspark and dbt-spark (pyproject's
+# `spark` group) go into .venv-dbt beside dbt-duckdb, only when Spark is used, and the
+# `.spark` mark keeps them there when .venv-dbt is synced again. Java comes from the system.
+JAVA_MAJOR := $(shell java -version 2>&1 | sed -n 's/.*version "\(1\.\)\{0,1\}\([0-9]*\).*/\2/p' | head -n 1)
+JAVA_OK := $(shell [ -n "$(JAVA_MAJOR)" ] && [ "$(JAVA_MAJOR)" -ge 17 ] 2>/dev/null && echo yes)
+SPARK_GROUP = $(if $(wildcard .venv-dbt/.spark),--only-group spark)
+
+.venv-dbt/.spark: pyproject.toml uv.lock .venv-dbt/.synced
+	@$(if $(JAVA_OK),true,echo "lockstep: the Spark engine needs Java 17 or newer, and \
+	  $(if $(JAVA_MAJOR),java here is version $(JAVA_MAJOR),there is no java on PATH). \
+	  On Debian or Ubuntu: sudo apt-get install -y openjdk-17-jre-headless (docs/spark.md)"; exit 2)
+	@echo "lockstep: adding the Spark engine to .venv-dbt (pyspark, dbt-spark; log: $(SETUP_LOG))"
+	@UV_PROJECT_ENVIRONMENT=.venv-dbt $(UV) sync --frozen --only-group dbt --only-group spark --compile-bytecode $(call QUIETLY,uv sync of .venv-dbt with the spark group)
+	@touch $@
+
+# make test runs the Spark tests where Java 17+ is installed (they skip, saying why, where not)
+SPARK_SETUP = $(if $(or $(filter spark,$(LOCKSTEP_ENGINE)),$(JAVA_OK)),.venv-dbt/.spark)
 
 # dbt parse writes into a folder of its own, whose manifest and parse state then replace
 # target/'s by a rename each: a process loading the code location meanwhile (a run, the UI,
@@ -84,7 +103,7 @@ $(MANIFEST): .venv/.synced .venv-dbt/.synced $(DBT_SOURCES) $(PARSED_FOR)
 	  mv -f "$$parsing/partial_parse.msgpack" "$$parsing/manifest.json" target/
 	@touch $@
 
-setup: .venv/.synced .venv-dbt/.synced $(MANIFEST)
+setup: .venv/.synced .venv-dbt/.synced $(if $(filter spark,$(LOCKSTEP_ENGINE)),.venv-dbt/.spark) $(MANIFEST)
 
 run: setup
 	@$(RUN) python -m orchestration.cli run
@@ -118,7 +137,9 @@ docs: setup
 # collected or selected) fails both targets, as any other failure does. The tests run in
 # two processes (pytest-xdist; TEST_WORKERS=0 runs them in this one): the machine's two
 # cores; worksteal hands a worker that ran out a waiting test of the other's, and
-# tests/conftest.py puts the longest first (docs/testing.md, "Two processes").
+# tests/conftest.py puts the longest first (docs/testing.md, "Two processes"). `make test`
+# also installs the Spark group where Java 17+ is installed (the Spark tests skip, saying
+# why, where it is not); `make test-fast` leaves them out (marker spark).
 TEST_WORKERS ?= 2
 XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist worksteal)
 # The tests' temporary folders (warehouses, Dagster instances, published copies) go to
@@ -127,10 +148,10 @@ XDIST = $(if $(filter 0,$(TEST_WORKERS)),-p no:xdist,-n $(TEST_WORKERS) --dist w
 # about 8 ms on this machine, 0.1 ms in memory. pytest keeps only the last run's folders.
 TEST_TMPDIR ?= $(shell test -d /dev/shm -a -w /dev/shm && echo /dev/shm)
 TEST_ENV = $(if $(TEST_TMPDIR),TMPDIR=$(TEST_TMPDIR))
-test: setup
+test: setup $(SPARK_SETUP)
 	$(TEST_ENV) $(RUN) pytest $(XDIST) $(PYTEST_ARGS)
 
-FAST_MARKERS = not real_data and not browser and not slow
+FAST_MARKERS = not real_data and not browser and not slow and not spark
 test-fast: setup
 	$(TEST_ENV) $(RUN) pytest -m "$(FAST_MARKERS)" $(XDIST) $(PYTEST_ARGS)
 

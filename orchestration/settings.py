@@ -28,6 +28,9 @@ from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("demo", "files", "live")
+# the engines dbt builds the models on (docs/spark.md): DuckDB in the warehouse file, or
+# Apache Spark (local mode, through dbt-spark's session method) on Parquet exports of raw
+ENGINES = ("duckdb", "spark")
 # the DuckDB file's name: the default warehouse's, and the published copy's
 DB_NAME = "lockstep.duckdb"
 DEFAULT_WAREHOUSE = f"warehouse/{DB_NAME}"  # relative to PROJECT_ROOT
@@ -64,6 +67,7 @@ def _declared(name: str, default: str = "-", secret: bool = False):
 @dataclass(frozen=True, repr=False)
 class Settings:
     source: str = _declared("LOCKSTEP_SOURCE", "demo")
+    engine: str = _declared("LOCKSTEP_ENGINE", "duckdb")
     data_dir: Path | None = _declared("LOCKSTEP_DATA_DIR")
     catalog: Path = _declared("LOCKSTEP_CATALOG", DEFAULT_CATALOG)
     warehouse: Path = _declared("LOCKSTEP_WAREHOUSE", DEFAULT_WAREHOUSE)
@@ -87,6 +91,12 @@ class Settings:
     @property
     def yfinance_cache_dir(self) -> Path:
         return self.state_dir / "yfinance"
+
+    @property
+    def spark_dir(self) -> Path:
+        """The Spark engine's state for this warehouse (its Parquet export of raw, Spark's
+        warehouse directory and Derby metastore): <warehouse state dir>/spark."""
+        return spark_dir(self.state_dir, self.warehouse)
 
     @property
     def is_synthetic(self) -> bool:
@@ -134,7 +144,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = _environment(env)
     home, _ = dagster_home(env)
     return Settings(
-        source=source(env), data_dir=data_dir(env), catalog=catalog_path(env),
+        source=source(env), engine=engine(env), data_dir=data_dir(env), catalog=catalog_path(env),
         warehouse=warehouse_path(env), create_dirs=create_dirs(env), state_dir=state_dir(env),
         publish_dir=publish_dir(env), lock_timeout_s=lock_timeout(env),
         memory_limit=memory_limit(env), full_refresh=full_refresh(env),
@@ -174,6 +184,14 @@ def source(env: Mapping[str, str] | None = None) -> str:
     return value
 
 
+def engine(env: Mapping[str, str] | None = None) -> str:
+    """LOCKSTEP_ENGINE: where dbt builds the models, DuckDB (default) or Spark."""
+    value = _raw(env, "engine").lower() or "duckdb"
+    if value not in ENGINES:
+        raise SettingsError(f"{variable('engine')}={value!r} is not one of {', '.join(ENGINES)}")
+    return value
+
+
 def data_dir(env: Mapping[str, str] | None = None) -> Path | None:
     raw = _raw(env, "data_dir")
     return _path(raw) if raw else None
@@ -207,6 +225,10 @@ def state_dir(env: Mapping[str, str] | None = None) -> Path:
 def warehouse_state_dir(state: Path, warehouse: Path) -> Path:
     digest = hashlib.sha256(str(warehouse.resolve()).encode()).hexdigest()[:10]
     return state / "warehouses" / f"{warehouse.stem}-{digest}"
+
+
+def spark_dir(state: Path, warehouse: Path) -> Path:
+    return warehouse_state_dir(state, warehouse) / "spark"
 
 
 def publish_dir(env: Mapping[str, str] | None = None, warehouse: Path | None = None) -> Path:

@@ -92,6 +92,8 @@ BUILDS_THE_PIPELINE = {"demo_build", "demo_copy", "real_warehouse"}
 # one of them at the end while the other idles: worksteal first hands each worker a half of
 # the collection, in order, then moves tests not yet started from the end of a queue.
 LONGEST = (
+    "test_spark.py::test_the_demo_on_spark",
+    "test_spark.py::test_the_real_history_cut_then_revised_on_spark_equals_duckdbs",
     "test_cli.py::test_a_first_load_into_a_new_warehouse_after_the_demo_is_a_first_load",
     "test_operations.py::test_a_killed_run_never_holds_up_the_queue_of_the_ui_and_the_schedules",
     "test_operations.py::test_sigkill_leaves_the_warehouse_consistent_and_the_next_run_completes",

@@ -38,10 +38,33 @@ def test_a_first_build_builds_everything_without_being_told_a_date():
     plan = plan_build(_state(False, "built whole (the first build of this warehouse)"),
                       WAREHOUSE, "60%")
     assert list(plan.args) == BUILD
-    assert plan.environment == {"LOCKSTEP_WAREHOUSE": "/data/w.duckdb",
+    assert plan.environment == {"LOCKSTEP_ENGINE": "duckdb", "LOCKSTEP_SPARK_DIR": None,
+                                "LOCKSTEP_WAREHOUSE": "/data/w.duckdb",
                                 "LOCKSTEP_DUCKDB_MEMORY_LIMIT": "60%",
                                 "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", CHANGED_FROM: None}
     assert plan.modes == dict.fromkeys(MODELS, "built whole (the first build of this warehouse)")
+
+
+def test_the_spark_engine_tells_dbt_its_target_and_directory():
+    """profiles.yml picks the target from LOCKSTEP_ENGINE and puts Spark's tables and
+    metastore under LOCKSTEP_SPARK_DIR."""
+    plan = plan_build(_state(False, INCREMENTALLY), WAREHOUSE, "60%", engine="spark",
+                      spark_dir=Path("/s/warehouses/w-0123456789/spark"))
+    assert plan.environment["LOCKSTEP_ENGINE"] == "spark"
+    assert plan.environment["LOCKSTEP_SPARK_DIR"] == "/s/warehouses/w-0123456789/spark"
+    # the models that diff their stored rows are tables rebuilt whole on Spark
+    assert plan.modes["int_running_peaks"].startswith("built whole")
+    assert plan.modes["fct_all_time_highs"] == INCREMENTALLY
+    told = plan_build(_state(False, INCREMENTALLY, date(2021, 3, 3), "from 2021-03-03 on"),
+                      WAREHOUSE, "60%", engine="spark", spark_dir=Path("/s"))
+    assert told.environment[CHANGED_FROM] == "2021-03-03"
+    assert "the years from 2021 on are overwritten" in " ".join(told.log)
+    # inputs changed without a first date (a series new since the last build): every row is
+    # computed, and on Spark every year overwritten
+    untold = plan_build(_state(False, INCREMENTALLY, None, "a new series: every date"),
+                        WAREHOUSE, "60%", engine="spark", spark_dir=Path("/s"))
+    assert untold.environment[CHANGED_FROM] is None
+    assert "on Spark, every year is overwritten" in " ".join(untold.log)
 
 
 def test_a_full_refresh_passes_the_flag_and_no_date():

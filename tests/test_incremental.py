@@ -282,6 +282,9 @@ def test_a_logic_change_or_the_switch_asks_for_a_full_rebuild(tmp_path):
     first = logic_fingerprint(project, "1.11.0")
     assert logic_fingerprint(project, "1.11.0") == first
     assert logic_fingerprint(project, "1.11.1") != first
+    # an engine's stored rows are its own: switching engines rebuilds whole
+    assert logic_fingerprint(project, "1.11.0", "duckdb") == first
+    assert logic_fingerprint(project, "1.11.0", "spark") != first
     warehouse = tmp_path / "w.duckdb"
     assert full_refresh_reason(warehouse, first, requested=False) is None  # no warehouse yet
     with duckdb.connect(str(warehouse)) as con:

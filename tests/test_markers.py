@@ -17,13 +17,13 @@ def _registered() -> set[str]:
 
 def test_make_test_fast_leaves_out_every_registered_marker():
     """The expression `make test-fast` hands to pytest names each registered marker, each
-    negated: real history, browser and pipeline builds stay out, nothing else does."""
+    negated: real history, browser, pipeline builds and Spark stay out, nothing else does."""
     makefile = (PROJECT_ROOT / "Makefile").read_text()
     [expression] = re.findall(r"^FAST_MARKERS\s*=\s*(.+)$", makefile, flags=re.M)
     terms = [t.strip() for t in expression.split(" and ")]
     assert all(t.startswith("not ") for t in terms), expression
     assert {t.removeprefix("not ").strip() for t in terms} == _registered() \
-        == {"real_data", "browser", "slow"}
+        == {"real_data", "browser", "slow", "spark"}
     recipe = makefile[makefile.index("\ntest-fast:"):].split("\n\n")[0]
     assert 'pytest -m "$(FAST_MARKERS)"' in recipe
 
@@ -41,5 +41,6 @@ def test_every_user_of_a_shared_build_is_marked(request):
             assert "slow" in marks, item.nodeid
         if needs & NEEDS_REAL_DATA:
             assert "real_data" in marks, item.nodeid
-    if request.config.getoption("markexpr") == "not real_data and not browser and not slow":
+    if request.config.getoption("markexpr") == \
+            "not real_data and not browser and not slow and not spark":
         assert not [i.nodeid for i in items if set(i.fixturenames) & BUILDS_THE_PIPELINE]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from orchestration.settings import (
+    DEFAULT_STATE_DIR,
     PROJECT_ROOT,
     VARIABLES,
     SettingsError,
@@ -76,7 +77,8 @@ def test_the_worked_out_defaults():
 
 
 def test_every_setting_is_read_from_the_mapping_given():
-    env = {"LOCKSTEP_SOURCE": "files", "LOCKSTEP_DATA_DIR": "/d", "LOCKSTEP_CATALOG": "/c.yaml",
+    env = {"LOCKSTEP_SOURCE": "files", "LOCKSTEP_ENGINE": "spark", "LOCKSTEP_DATA_DIR": "/d",
+           "LOCKSTEP_CATALOG": "/c.yaml",
            "LOCKSTEP_WAREHOUSE": "/w/x.duckdb", "LOCKSTEP_CREATE_DIRS": "1",
            "LOCKSTEP_STATE_DIR": "/s", "LOCKSTEP_PUBLISH_DIR": "/p",
            "LOCKSTEP_LOCK_TIMEOUT": "12.5", "LOCKSTEP_DUCKDB_MEMORY_LIMIT": "2GB",
@@ -85,8 +87,10 @@ def test_every_setting_is_read_from_the_mapping_given():
            "FRED_API_KEY": "k"}
     assert set(env) == {v.name for v in VARIABLES.values()}  # one value for each
     s = load_settings(env)
-    assert (s.source, s.data_dir, s.catalog, s.warehouse) == \
-        ("files", Path("/d"), Path("/c.yaml"), Path("/w/x.duckdb"))
+    assert (s.source, s.engine, s.data_dir, s.catalog, s.warehouse) == \
+        ("files", "spark", Path("/d"), Path("/c.yaml"), Path("/w/x.duckdb"))
+    assert s.spark_dir.parent.parent == Path("/s/warehouses")
+    assert s.spark_dir.name == "spark"
     assert (s.create_dirs, s.state_dir, s.publish_dir, s.lock_timeout_s, s.memory_limit) == \
         (True, Path("/s"), Path("/p"), 12.5, "2GB")
     assert (s.full_refresh, s.alert_webhook, s.verbose, s.dbt, s.dagster_home,
@@ -97,6 +101,7 @@ def test_every_setting_is_read_from_the_mapping_given():
 @pytest.mark.parametrize("env, named", [
     ({"LOCKSTEP_SOURCE": "yahoo"}, "LOCKSTEP_SOURCE='yahoo'"),
     ({"LOCKSTEP_SOURCE": "files"}, "LOCKSTEP_DATA_DIR"),
+    ({"LOCKSTEP_ENGINE": "postgres"}, "LOCKSTEP_ENGINE='postgres' is not one of duckdb, spark"),
     ({"LOCKSTEP_LOCK_TIMEOUT": "half an hour"}, "LOCKSTEP_LOCK_TIMEOUT='half an hour'"),
     ({"LOCKSTEP_FULL_REFRESH": "please"}, "LOCKSTEP_FULL_REFRESH='please'"),
 ])
@@ -160,9 +165,14 @@ def test_the_makefile_and_dbt_profile_defaults_are_the_declared_ones():
                            (PROJECT_ROOT / "Makefile").read_text(), re.M))
     assert {name: value.replace("$(CURDIR)/", "") for name, value in make.items()} == {
         name: VARIABLES[field].default for name, field in (
-            ("LOCKSTEP_SOURCE", "source"), ("LOCKSTEP_STATE_DIR", "state_dir"),
+            ("LOCKSTEP_SOURCE", "source"), ("LOCKSTEP_ENGINE", "engine"),
+            ("LOCKSTEP_STATE_DIR", "state_dir"),
             ("LOCKSTEP_WAREHOUSE", "warehouse"))}
     profile = dict(re.findall(r"env_var\('(\w+)', '([^']*)'\)",
                               (PROJECT_ROOT / "dbt_project" / "profiles.yml").read_text()))
-    assert profile == {"LOCKSTEP_WAREHOUSE": "../" + VARIABLES["warehouse"].default,
-                       "LOCKSTEP_DUCKDB_MEMORY_LIMIT": VARIABLES["memory_limit"].default}
+    assert profile == {"LOCKSTEP_ENGINE": VARIABLES["engine"].default,
+                       "LOCKSTEP_WAREHOUSE": "../" + VARIABLES["warehouse"].default,
+                       "LOCKSTEP_DUCKDB_MEMORY_LIMIT": VARIABLES["memory_limit"].default,
+                       # the Spark engine's directory for dbt run by hand (the dbt step
+                       # passes the warehouse's own, Settings.spark_dir)
+                       "LOCKSTEP_SPARK_DIR": "../" + DEFAULT_STATE_DIR + "/spark"}

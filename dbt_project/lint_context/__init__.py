@@ -9,6 +9,7 @@ runs."""
 from pathlib import Path
 
 import yaml
+from jinja2 import pass_context
 from jinja2.exceptions import TemplateRuntimeError, UndefinedError
 
 _PROJECT = yaml.safe_load((Path(__file__).parent.parent / "dbt_project.yml").read_text())
@@ -67,3 +68,41 @@ class _Dbt:
 exceptions = _Exceptions()
 dbt = _Dbt()
 invocation_id = "00000000-0000-0000-0000-000000000000"
+
+
+class _Target:
+    """dbt's `target`: the DuckDB one, so the SQL linted is what the DuckDB build runs (the
+    Spark side of each engine switch is what dbt-spark runs; the Spark tests cover it)."""
+
+    type = "duckdb"
+    name = "dev"
+
+
+class _Config:
+    """dbt's `config` in a model: config(...) renders nothing, config.get(...) is unset."""
+
+    def __call__(self, *args, **kwargs):
+        return ""
+
+    @staticmethod
+    def get(name, default=None, **kwargs):
+        return default
+
+
+class _Adapter:
+    """dbt's `adapter.dispatch`, as dbt-duckdb resolves it: the duckdb__ macro of the name,
+    else the default__ one (macros/portable.sql and the other engine switches)."""
+
+    @staticmethod
+    @pass_context
+    def dispatch(context, name, macro_namespace=None):
+        for prefix in ("duckdb__", "default__"):
+            macro = context.get(prefix + name)
+            if macro is not None:
+                return macro
+        raise UndefinedError(f"no duckdb__ or default__ macro for {name!r}")
+
+
+target = _Target()
+config = _Config()
+adapter = _Adapter()

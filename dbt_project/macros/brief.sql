@@ -2,9 +2,9 @@
     columns it needs (models/marts/mart_daily_brief.yml); the rest are null. -#}
 {% macro brief_columns() -%}
     {{ return([
-        ('brief_date', 'date'), ('fact_kind', 'varchar'), ('fact_rank', 'integer'),
-        ('symbol', 'varchar'), ('pair_id', 'varchar'), ('leader', 'varchar'),
-        ('laggard', 'varchar'), ('subject_name', 'varchar'), ('basis', 'varchar'),
+        ('brief_date', 'date'), ('fact_kind', 'string'), ('fact_rank', 'integer'),
+        ('symbol', 'string'), ('pair_id', 'string'), ('leader', 'string'),
+        ('laggard', 'string'), ('subject_name', 'string'), ('basis', 'string'),
         ('as_of_date', 'date'),
         ('close', 'double'), ('record_value', 'double'), ('record_date', 'date'),
         ('previous_record_value', 'double'), ('previous_record_date', 'date'),
@@ -12,11 +12,11 @@
         ('fraction_below_record', 'double'), ('days_since_record', 'integer'),
         ('sessions_since_record', 'integer'), ('is_at_record', 'boolean'),
         ('sessions_behind', 'integer'), ('is_stale', 'boolean'),
-        ('history_start_date', 'date'), ('history_note', 'varchar'),
-        ('is_divergent', 'boolean'), ('leader_name', 'varchar'), ('laggard_name', 'varchar'),
+        ('history_start_date', 'date'), ('history_note', 'string'),
+        ('is_divergent', 'boolean'), ('leader_name', 'string'), ('laggard_name', 'string'),
         ('leader_close', 'double'), ('leader_at_record', 'boolean'),
         ('laggard_close', 'double'), ('laggard_fraction_below_record', 'double'),
-        ('laggard_basis', 'varchar'), ('divergence_threshold', 'double'),
+        ('laggard_basis', 'string'), ('divergence_threshold', 'double'),
         ('episode_start_date', 'date'), ('divergent_days_so_far', 'integer'),
         ('last_divergent_date', 'date'), ('days_since_last_divergent', 'integer'),
         ('previous_episode_end_date', 'date'), ('days_since_previous_episode', 'integer'),
@@ -25,46 +25,46 @@
         ('leader_record_close', 'double'), ('leader_record_high', 'double'),
         ('leader_trough_close', 'double'), ('leader_trough_drawdown', 'double'),
         ('laggard_event_date', 'date'), ('laggard_event_value', 'double'),
-        ('laggard_event', 'varchar'), ('coincides', 'boolean'), ('known_from', 'date'),
+        ('laggard_event', 'string'), ('coincides', 'boolean'), ('known_from', 'date'),
         ('leader_record_close_date', 'date'), ('leader_record_high_date', 'date'),
         ('laggard_record_close', 'double'), ('laggard_record_high', 'double'),
         ('days_since_event', 'integer'),
         ('n_coinciding', 'integer'), ('n_not_coinciding', 'integer'),
         ('n_unknown', 'integer'),
         ('effective_date', 'date'), ('announcement_date', 'date'), ('change_bp', 'integer'),
-        ('direction', 'varchar'), ('number_in_year', 'integer'),
+        ('direction', 'string'), ('number_in_year', 'integer'),
         ('old_lower', 'double'), ('old_upper', 'double'),
         ('new_lower', 'double'), ('new_upper', 'double'),
         ('week_ending', 'date'), ('available_from', 'date'), ('net_liquidity', 'double'),
         ('net_liquidity_change_4w', 'double'), ('treasuries_change_1w', 'double'),
         ('dgs2', 'double'), ('effr', 'double'), ('spread_2y_effr', 'double'),
         ('dgs2_as_of', 'date'), ('effr_as_of', 'date'), ('days_since_as_of', 'integer'),
-        ('event_date', 'date'), ('event_kind', 'varchar'), ('event_text', 'varchar'),
-        ('event_source', 'varchar'), ('event_label', 'varchar'), ('is_upcoming', 'boolean'),
+        ('event_date', 'date'), ('event_kind', 'string'), ('event_text', 'string'),
+        ('event_source', 'string'), ('event_label', 'string'), ('is_upcoming', 'boolean'),
         ('horizon_days', 'integer'), ('n_episodes', 'integer'), ('n_known', 'integer'),
         ('n_laggard_beat', 'integer'), ('share_laggard_beat', 'double'),
         ('median_laggard_return', 'double'), ('median_leader_return', 'double'),
-        ('record_basis', 'varchar'), ('n_record_known', 'integer'),
+        ('record_basis', 'string'), ('n_record_known', 'integer'),
         ('n_laggard_record', 'integer'), ('share_laggard_record', 'double'),
         ('is_anecdotal', 'boolean'), ('min_episodes_for_pattern', 'integer'),
-        ('quarantined_date', 'date'), ('quarantined_column', 'varchar'),
-        ('quarantined_value', 'varchar'), ('quarantine_reason', 'varchar'),
-        ('quarantined_file', 'varchar'), ('quarantined_line', 'integer'),
-        ('quarantine_kept_column', 'varchar'), ('quarantine_kept_value', 'double'),
+        ('quarantined_date', 'date'), ('quarantined_column', 'string'),
+        ('quarantined_value', 'string'), ('quarantine_reason', 'string'),
+        ('quarantined_file', 'string'), ('quarantined_line', 'integer'),
+        ('quarantine_kept_column', 'string'), ('quarantine_kept_value', 'double'),
         ('base_rate_share', 'double'), ('base_rate_n_known', 'integer'),
         ('base_rate_first_start_date', 'date'), ('base_rate_last_start_date', 'date'),
         ('leader_record_share', 'double'), ('leader_record_n_known', 'integer'),
         ('laggard_below_share', 'double'), ('laggard_below_n_known', 'integer'),
-        ('test_method', 'varchar'), ('p_value', 'double'), ('verdict', 'varchar'),
+        ('test_method', 'string'), ('p_value', 'double'), ('verdict', 'string'),
         ('first_week_ending', 'date'), ('last_week_ending', 'date'),
         ('max_lag_weeks', 'integer'), ('peak_lag_weeks', 'integer'), ('peak_corr', 'double'),
         ('peak_n_weeks', 'integer'), ('peak_band_95', 'double'), ('lag0_corr', 'double'),
         ('lag0_n_weeks', 'integer'), ('fisher_z', 'double'),
-        ('is_peak_distinguishable_from_lag0', 'boolean'), ('lead_lag_reading', 'varchar'),
+        ('is_peak_distinguishable_from_lag0', 'boolean'), ('lead_lag_reading', 'string'),
         ('trend_days', 'integer'), ('trend_first_date', 'date'),
         ('n_corr_30_known', 'integer'), ('share_corr_30_positive', 'double'),
         ('n_corr_90_known', 'integer'), ('share_corr_90_positive', 'double'),
-        ('source', 'varchar'), ('is_synthetic', 'boolean'),
+        ('source', 'string'), ('is_synthetic', 'boolean'),
     ]) }}
 {%- endmacro %}
 
@@ -84,11 +84,9 @@
 {%- endmacro %}
 
 {#- Every calendar day from first_date to last_date (SQL expressions), one row each in a
-    column named `column`. The one DuckDB-specific spine of the brief: port it here. -#}
+    column named `column` (macros/portable.sql: day_spine). -#}
 {% macro calendar_days(first_date, last_date, column='date') -%}
-    select cast(unnest(generate_series(
-        cast({{ first_date }} as timestamp), cast({{ last_date }} as timestamp), interval 1 day
-    )) as date) as {{ column }}
+    select {{ day_spine(first_date, last_date) }} as {{ column }}
 {%- endmacro %}
 
 {#- The first date whose inputs changed (inputs_changed_from()) as a SQL date, or none: a
@@ -171,8 +169,19 @@
 {%- endmacro %}
 
 {#- The post-hook of the brief's models: rows of days outside the stored history (its first
-    day moved later, or its last earlier) are deleted. -#}
+    day moved later, or its last earlier) are deleted. Spark: nothing (Parquet tables cannot
+    delete rows; each year a build rewrites holds only days of the stored history, and a year
+    with none left, after the history shrank, keeps its rows until LOCKSTEP_FULL_REFRESH=1),
+    but the staging table of its year overwrite is dropped. -#}
 {% macro delete_brief_days_outside_the_history() -%}
+    {{ return(adapter.dispatch('delete_brief_days_outside_the_history', 'lockstep')()) }}
+{%- endmacro %}
+
+{% macro spark__delete_brief_days_outside_the_history() -%}
+    {{ drop_year_staging() }}
+{%- endmacro %}
+
+{% macro default__delete_brief_days_outside_the_history() -%}
     delete from {{ this }}
     where brief_date < (select min(date) from {{ ref('int_running_peaks') }})
        or brief_date > (select max(date) from {{ ref('int_running_peaks') }})

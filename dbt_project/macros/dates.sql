@@ -19,7 +19,7 @@
 {% macro latest_on_or_before(days, rows, key, as_name) -%}
     select
         d.date,
-        last_value(r.{{ key }} ignore nulls) over (
+        {{ last_non_null('r.' ~ key) }} over (
             order by d.date rows between unbounded preceding and current row
         ) as {{ as_name }}
     from {{ days }} as d

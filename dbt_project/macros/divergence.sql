@@ -6,9 +6,9 @@
     {%- endif -%}
     {%- for p in pairs %}
     select
-        cast('{{ p.leader }}' as varchar)  as leader,
-        cast('{{ p.laggard }}' as varchar) as laggard,
-        cast('{{ p.leader }}/{{ p.laggard }}' as varchar) as pair_id
+        cast('{{ p.leader }}' as string)  as leader,
+        cast('{{ p.laggard }}' as string) as laggard,
+        cast('{{ p.leader }}/{{ p.laggard }}' as string) as pair_id
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 {%- endmacro %}

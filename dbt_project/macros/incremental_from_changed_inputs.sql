@@ -1,10 +1,48 @@
 -- The pre-hooks and helpers of the models that recompute from the first date whose inputs
 -- changed (LOCKSTEP_INPUTS_CHANGED_FROM; docs/incremental.md).
 
+-- The materialization of the incremental models that compare their input with what they
+-- stored (int_running_peaks, fct_drawdown_episodes): incremental on DuckDB; on Spark a
+-- table built whole on every build (their changed rows do not fill whole year partitions,
+-- and Parquet tables cannot delete rows), so their hooks are no-ops there.
+{% macro incremental_on_duckdb() -%}
+    {{ return('table' if target.type == 'spark' else 'incremental') }}
+{%- endmacro %}
+
+-- a post-hook: the stored rows of a symbol taken out of the catalog are deleted (Spark:
+-- nothing to do, the table was built whole from the catalog's symbols)
+{% macro forget_dropped_symbols() -%}
+    {{ return(adapter.dispatch('forget_dropped_symbols', 'lockstep')()) }}
+{%- endmacro %}
+
+{% macro default__forget_dropped_symbols() -%}
+    delete from {{ this }} where symbol not in (select symbol from {{ ref('stg_instruments') }})
+{%- endmacro %}
+
+{% macro spark__forget_dropped_symbols() -%}
+    select 1
+{%- endmacro %}
+
 -- the first date whose inputs changed, as the dbt asset passes it ('YYYY-MM-DD'); '' on a
 -- full build, or an incremental one that was not told the date (then every row is computed)
 {% macro inputs_changed_from() -%}
-    {{ return(env_var('LOCKSTEP_INPUTS_CHANGED_FROM', '') if is_incremental() else '') }}
+    {%- set changed = env_var('LOCKSTEP_INPUTS_CHANGED_FROM', '') if is_incremental() else '' -%}
+    {%- if changed and config.get('partition_year_of') and target.type == 'spark' -%}
+        {#- Spark overwrites whole years (macros/spark_incremental.sql) -#}
+        {%- set changed = changed[:4] ~ '-01-01' -%}
+    {%- endif -%}
+    {{ return(changed) }}
+{%- endmacro %}
+
+-- how a model that recomputes from the changed date is built: incremental on both engines;
+-- on DuckDB appending after its pre-hook deleted the rows from that date, on Spark by
+-- overwriting the year partitions from that date's year (macros/spark_incremental.sql)
+{% macro strategy_from_the_changed_date() -%}
+    {{ return('insert_overwrite' if target.type == 'spark' else 'append') }}
+{%- endmacro %}
+
+{% macro partitions_from_the_changed_date() -%}
+    {{ return(['year'] if target.type == 'spark' else none) }}
 {%- endmacro %}
 
 -- fct_drawdown_episodes, incremental: per symbol with rows on or after `from_date`, the
@@ -48,7 +86,7 @@
 -- the build is incremental but was not told the date. Runs in the model's transaction, so
 -- a failed build deletes nothing.
 {% macro delete_from_the_changed_date(column) -%}
-    {%- if not is_incremental() -%}
+    {%- if not is_incremental() or target.type == 'spark' -%}
     select 1
     {%- elif env_var('LOCKSTEP_INPUTS_CHANGED_FROM', '') -%}
     delete from {{ this }}
@@ -65,6 +103,16 @@
 -- a failed build records nothing; a build by hand records what it did too. `rewritten_from`
 -- (SQL) replaces the model's own changed date (a view's record, below).
 {% macro record_rewritten_rows(rewritten_from=none) -%}
+    {{ return(adapter.dispatch('record_rewritten_rows', 'lockstep')(rewritten_from)) }}
+{%- endmacro %}
+
+-- Spark: the publish step hashes every row of a mart copied from there, so there is
+-- nothing to record; the staging table of a year-partitioned build is dropped
+{% macro spark__record_rewritten_rows(rewritten_from=none) -%}
+    {{ drop_year_staging() }}
+{%- endmacro %}
+
+{% macro default__record_rewritten_rows(rewritten_from=none) -%}
     {%- set from_date = inputs_changed_from() -%}
     create schema if not exists ops;
     create table if not exists ops.mart_rewrites (

@@ -17,11 +17,14 @@
 
 {#- True on the row of the strongest lag of each `partition_by` group (columns return_corr,
     lag_weeks): the largest absolute correlation; a tie goes to the lag nearer 0, then to the
-    negative one; never a row without a correlation. -#}
+    negative one; never a row without a correlation. Correlations that agree to 12 decimals
+    tie: over two weeks every |r| is 1 up to the last bit of a double, which differs between
+    engines (and summation orders), and the tie rule, not that bit, must pick the lag. -#}
 {% macro is_strongest_lag(partition_by) -%}
     row_number() over (
         partition by {{ partition_by }}
-        order by case when return_corr is null then 1 else 0 end, abs(return_corr) desc,
+        order by case when return_corr is null then 1 else 0 end,
+                 round(abs(return_corr), 12) desc,
                  abs(lag_weeks), lag_weeks
     ) = 1 and return_corr is not null
 {%- endmacro %}
@@ -49,12 +52,12 @@
 {#- The reading in words, by fixed rules. -#}
 {% macro lead_lag_reading(peak_lag, fisher_z) -%}
     case
-        when {{ peak_lag }} = 0 then cast('moves with the leader (the peak is at lag 0)' as varchar)
-        when {{ fisher_z }} is null then cast(null as varchar)
+        when {{ peak_lag }} = 0 then cast('moves with the leader (the peak is at lag 0)' as string)
+        when {{ fisher_z }} is null then cast(null as string)
         when abs({{ fisher_z }}) <= {{ var('lead_lag_band_z') }}
-            then cast('no lead or lag distinguishable from lag 0' as varchar)
-        when {{ peak_lag }} > 0 then cast('moves after the leader' as varchar)
-        else cast('moves before the leader' as varchar)
+            then cast('no lead or lag distinguishable from lag 0' as string)
+        when {{ peak_lag }} > 0 then cast('moves after the leader' as string)
+        else cast('moves before the leader' as string)
     end
 {%- endmacro %}
 
@@ -83,7 +86,7 @@
     {{ is_distinguishable_from_lag0(alias ~ '.peak_lag_weeks', alias ~ '.fisher_z') }}
         as is_peak_distinguishable_from_lag0,
     {{ lead_lag_reading(alias ~ '.peak_lag_weeks', alias ~ '.fisher_z') }} as reading,
-    cast('{{ lead_lag_comparison_texts().method }}' as varchar) as comparison_method
+    cast('{{ lead_lag_comparison_texts().method }}' as string) as comparison_method
 {%- endmacro %}
 
 {#- The trend's columns (`alias`: columns n_corr_{30,90}_known, n_corr_{30,90}_positive,

@@ -28,13 +28,13 @@
     the number of known outcomes the test used. -#}
 {% macro outcome_verdict(p_value, n) -%}
     case
-        when {{ p_value }} is null then cast(null as varchar)
+        when {{ p_value }} is null then cast(null as string)
         {%- for rule in var('outcome_verdicts') %}
         when {{ p_value }} < {{ rule.p_below }}
             {%- if rule.needs_min_episodes %} and {{ n }} >= {{ var('outcome_min_episodes') }}{% endif %}
-            then cast('{{ rule.verdict }}' as varchar)
+            then cast('{{ rule.verdict }}' as string)
         {%- endfor %}
-        else cast('{{ var('outcome_verdict_otherwise') }}' as varchar)
+        else cast('{{ var('outcome_verdict_otherwise') }}' as string)
     end
 {%- endmacro %}
 
@@ -46,7 +46,7 @@
             ~ (' and n >= ' ~ var('outcome_min_episodes') if rule.needs_min_episodes else '')) -%}
     {%- endfor -%}
     {%- do parts.append('else "' ~ var('outcome_verdict_otherwise') ~ '"') -%}
-    cast('{{ parts | join("; ") }}' as varchar)
+    cast('{{ parts | join("; ") }}' as string)
 {%- endmacro %}
 
 {#- A select of ln(m!) for m = 0..max_n (columns m, ln_factorial): the running sum of ln j

@@ -128,8 +128,13 @@ def lockstep_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     with writer_lock(settings.warehouse, log=context.log.info):
         # dbt fails at once when another process (a SQL client) holds the file
         wait_until_writable(settings.warehouse, log=context.log.warning)
+        if settings.engine == "spark":  # Spark's sources read raw's Parquet export
+            from orchestration.lib.spark_raw import export_raw
+
+            context.log.info(export_raw(settings.warehouse, settings.spark_dir / "raw").summary())
         state = _build_state(settings, config)
-        plan = plan_build(state, settings.warehouse, settings.memory_limit)
+        plan = plan_build(state, settings.warehouse, settings.memory_limit, settings.engine,
+                          settings.spark_dir)
         for line in plan.log:
             context.log.info(line)
         with environ(**plan.environment):  # dbt reads its settings from its environment
@@ -145,6 +150,8 @@ def lockstep_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                     yield event
         finally:
             _finish(invocation, context)
+        if settings.engine == "spark":
+            _mirror_spark_marts(settings, built, context)
         _record_build(invocation, settings, state, built)
         warm.join()
         extra = _mart_metadata(settings, built, context)
@@ -159,7 +166,7 @@ def _build_state(settings: Settings, config: DbtBuildConfig) -> BuildState:
     from orchestration.lib.incremental import incremental_models, logic_fingerprint
 
     fingerprint = logic_fingerprint(lockstep_dbt_project.project_dir,
-                                    dbt_manifest()["metadata"]["dbt_version"])
+                                    dbt_manifest()["metadata"]["dbt_version"], settings.engine)
     return read_build_state(settings.warehouse, fingerprint,
                             full_refresh_request(config.full_refresh, settings.full_refresh),
                             incremental_models(dbt_manifest()))
@@ -190,6 +197,18 @@ def _finish(invocation, context: dg.AssetExecutionContext) -> None:
     stop_if_running(invocation.process, context.log.warning)
     keep_parse_state(invocation.target_path, target)
     prune_run_targets(invocation.target_path, target, prefix=lockstep_dbt_assets.op.name)
+
+
+def _mirror_spark_marts(settings: Settings, built: list[dg.AssetKey],
+                        context: dg.AssetExecutionContext) -> None:
+    """On Spark: the marts that built, copied from Spark's Parquet into the warehouse, where
+    everything after dbt reads them (orchestration/lib/spark_marts.py)."""
+    from orchestration.lib.spark_marts import mirror_marts
+
+    marts = [k.path[-1] for k in built if k.path[0] == "marts"]
+    copied = mirror_marts(settings.warehouse, settings.spark_dir, dbt_manifest(), marts,
+                          context.run.run_id)
+    context.log.info(f"{len(copied)} marts copied from Spark into {settings.warehouse}")
 
 
 def _record_build(invocation, settings: Settings, state: BuildState,

@@ -24,12 +24,17 @@ BUILD = ("build", "--exclude-resource-type", "unit_test", "exposure")
 FROM_CHANGED_INPUTS = ("fct_all_time_highs", "fct_divergence_daily", "fct_drawdown_episodes",
                        "mart_daily_brief")
 BRIEF_FACT_MODELS = "int_brief_"
+# incremental on DuckDB, tables built whole on every Spark build (their changed rows do not
+# fill whole year partitions; dbt_project/macros/incremental_from_changed_inputs.sql)
+WHOLE_ON_SPARK = ("int_running_peaks", "fct_drawdown_episodes")
 
 
 def recomputes_from_changed_inputs(name: str) -> bool:
     """Whether the incremental model `name` recomputes from the first date whose inputs
     changed (CHANGED_FROM), rather than diffing its input against what it stored."""
     return name in FROM_CHANGED_INPUTS or name.startswith(BRIEF_FACT_MODELS)
+
+
 # how a run asks for a full refresh, in the words the step's log and metadata use
 REQUESTED_IN_CONFIG = "full_refresh: true in the run's config"
 REQUESTED_BY_SETTING = "LOCKSTEP_FULL_REFRESH=1"
@@ -74,11 +79,13 @@ def read_build_state(warehouse: Path, fingerprint: str, requested: str | None,
     return BuildState(frozenset(incremental), fingerprint, whole, mode, start, changed)
 
 
-def plan_build(state: BuildState, warehouse: Path, memory_limit: str) -> BuildPlan:
+def plan_build(state: BuildState, warehouse: Path, memory_limit: str, engine: str = "duckdb",
+               spark_dir: Path | None = None) -> BuildPlan:
     """The dbt build of `warehouse`: its arguments, what dbt's environment says
-    (dbt_project/profiles.yml reads the warehouse and the memory limit; the models that
-    recompute from a date read CHANGED_FROM), and each incremental model's build in words
-    (its materialization's `build` metadata)."""
+    (dbt_project/profiles.yml reads the engine, which picks the target, the warehouse and
+    the memory limit, and on Spark the engine's directory; the models that recompute from a
+    date read CHANGED_FROM), and each incremental model's build in words (its
+    materialization's `build` metadata)."""
     from orchestration.lib.incremental import CHANGED_FROM
 
     modes = dict.fromkeys(sorted(state.incremental), state.mode)
@@ -89,10 +96,20 @@ def plan_build(state: BuildState, warehouse: Path, memory_limit: str) -> BuildPl
             if recomputes_from_changed_inputs(name):
                 modes[name] = f"{state.mode}; inputs changed: {state.changed}"
         log.append(f"dbt: inputs changed: {state.changed}")
+    if engine == "spark":
+        for name in WHOLE_ON_SPARK:
+            if name in modes:
+                modes[name] = "built whole (a table rebuilt on every Spark build)"
+        if incremental_from_a_date:
+            log.append(f"dbt: on Spark, the years from {state.changed_from:%Y} on are "
+                       f"overwritten" if state.changed_from is not None
+                       else "dbt: on Spark, every year is overwritten")
     start = state.changed_from if incremental_from_a_date else None
     return BuildPlan(
         args=(*BUILD, *(["--full-refresh"] if state.whole else [])),
-        environment={"LOCKSTEP_WAREHOUSE": str(warehouse),
+        environment={"LOCKSTEP_ENGINE": engine,
+                     "LOCKSTEP_SPARK_DIR": str(spark_dir) if engine == "spark" else None,
+                     "LOCKSTEP_WAREHOUSE": str(warehouse),
                      "LOCKSTEP_DUCKDB_MEMORY_LIMIT": memory_limit,
                      "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
                      CHANGED_FROM: f"{start:%Y-%m-%d}" if start else None},

@@ -52,13 +52,16 @@ STATE_DDL = [
 ]
 
 
-def logic_fingerprint(project_dir: Path, dbt_version: str) -> str:
+def logic_fingerprint(project_dir: Path, dbt_version: str, engine: str = "duckdb") -> str:
     """A hash of what decides the rows an incremental build writes: the SQL of every model
     and macro (the files, so an edit counts even before the manifest is re-parsed), the
-    seeds, the project's vars and dbt's version."""
+    seeds, the project's vars, dbt's version and the engine (the stored rows of an
+    incremental model are the engine's: after a switch, the first build is whole)."""
     import yaml
 
     digest = hashlib.sha256(f"dbt {dbt_version}\n".encode())
+    if engine != "duckdb":  # (DuckDB's fingerprints stay what they were)
+        digest.update(f"engine {engine}\n".encode())
     files = sorted([*project_dir.glob("models/**/*.sql"), *project_dir.glob("macros/**/*.sql"),
                     *project_dir.glob("seeds/**/*.csv")])
     for path in files:

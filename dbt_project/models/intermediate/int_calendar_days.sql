@@ -21,9 +21,7 @@ bounds as (
 days as (
     select
         calendar,
-        cast(unnest(generate_series(
-            cast(first_date as timestamp), cast(last_date as timestamp), interval 1 day
-        )) as date) as date
+        {{ day_spine('first_date', 'last_date') }} as date
     from bounds
 ),
 

@@ -16,7 +16,7 @@ with bounds as (
 ),
 
 years as (
-    select cast(unnest(generate_series(first_year, last_year)) as integer) as year
+    select {{ integer_series('first_year', 'last_year') }} as year
     from bounds
 ),
 
@@ -38,14 +38,14 @@ holidays as (
     from years
     union all
     select year, 'Birthday of Martin Luther King, Jr.',
-           {{ add_days('jan1', '(8 - dayofweek(jan1)) % 7 + 14') }}, false
+           {{ add_days('jan1', '(8 - ' ~ day_of_week('jan1') ~ ') % 7 + 14') }}, false
     from months where year >= 1986
     union all
     select year, 'Washington''s Birthday',
-           {{ add_days('feb1', '(8 - dayofweek(feb1)) % 7 + 14') }}, false
+           {{ add_days('feb1', '(8 - ' ~ day_of_week('feb1') ~ ') % 7 + 14') }}, false
     from months where year >= 1971
     union all
-    select year, 'Memorial Day', {{ add_days('may31', '-((dayofweek(may31) + 6) % 7)') }}, false
+    select year, 'Memorial Day', {{ add_days('may31', '-((' ~ day_of_week('may31') ~ ' + 6) % 7)') }}, false
     from months where year >= 1971
     union all
     select year, 'Juneteenth National Independence Day', make_date(year, 6, 19), true
@@ -54,20 +54,20 @@ holidays as (
     select year, 'Independence Day', make_date(year, 7, 4), true
     from years
     union all
-    select year, 'Labor Day', {{ add_days('sep1', '(8 - dayofweek(sep1)) % 7') }}, false
+    select year, 'Labor Day', {{ add_days('sep1', '(8 - ' ~ day_of_week('sep1') ~ ') % 7') }}, false
     from months
     union all
-    select year, 'Columbus Day', {{ add_days('oct1', '(8 - dayofweek(oct1)) % 7 + 7') }}, false
+    select year, 'Columbus Day', {{ add_days('oct1', '(8 - ' ~ day_of_week('oct1') ~ ') % 7 + 7') }}, false
     from months where year >= 1971
     union all
     select year, 'Veterans Day', make_date(year, 11, 11), true
     from years where year < 1971 or year >= 1978
     union all
     -- 1971-1977: the fourth Monday of October
-    select year, 'Veterans Day', {{ add_days('oct1', '(8 - dayofweek(oct1)) % 7 + 21') }}, false
+    select year, 'Veterans Day', {{ add_days('oct1', '(8 - ' ~ day_of_week('oct1') ~ ') % 7 + 21') }}, false
     from months where year between 1971 and 1977
     union all
-    select year, 'Thanksgiving Day', {{ add_days('nov1', '(11 - dayofweek(nov1)) % 7 + 21') }},
+    select year, 'Thanksgiving Day', {{ add_days('nov1', '(11 - ' ~ day_of_week('nov1') ~ ') % 7 + 21') }},
            false
     from months
     union all
@@ -80,8 +80,8 @@ observed as (
         holiday_date,
         holiday,
         case
-            when fixed and dayofweek(holiday_date) = 6 then {{ add_days('holiday_date', -1) }}
-            when fixed and dayofweek(holiday_date) = 0 then {{ add_days('holiday_date', 1) }}
+            when fixed and {{ day_of_week('holiday_date') }} = 6 then {{ add_days('holiday_date', -1) }}
+            when fixed and {{ day_of_week('holiday_date') }} = 0 then {{ add_days('holiday_date', 1) }}
             else holiday_date
         end as closure_date
     from holidays
@@ -91,17 +91,17 @@ inauguration as (
     select
         make_date(year, 1, 20) as holiday_date,
         'Inauguration Day'     as holiday,
-        case when dayofweek(make_date(year, 1, 20)) = 0 then make_date(year, 1, 21)
+        case when {{ day_of_week('make_date(year, 1, 20)') }} = 0 then make_date(year, 1, 21)
              else make_date(year, 1, 20) end as closure_date
     from years
-    where year >= 1965 and year % 4 = 1 and dayofweek(make_date(year, 1, 20)) <> 6
+    where year >= 1965 and year % 4 = 1 and {{ day_of_week('make_date(year, 1, 20)') }} <> 6
 ),
 
 closures as (
     select
         closure_date,
         holiday || case when closure_date <> holiday_date
-                        then ' (observed; the day itself is ' || cast(holiday_date as varchar) || ')'
+                        then ' (observed; the day itself is ' || cast(holiday_date as string) || ')'
                         else '' end                                  as reason,
         'federal_holiday'                                           as kind,
         '5 U.S.C. 6103; the Board''s weekend rule (Federal Reserve holiday schedule)' as source
@@ -117,9 +117,9 @@ closures as (
 -- one row per day (Inauguration Day can fall on Martin Luther King Day: 2013, 2025)
 select
     closure_date,
-    string_agg(reason, '; ' order by kind, reason)  as reason,
+    {{ ordered_string_agg('reason', '; ', ['kind', 'reason']) }}  as reason,
     min(kind)                                       as kind,
-    string_agg(source, '; ' order by kind, reason)  as source
+    {{ ordered_string_agg('source', '; ', ['kind', 'reason']) }}  as source
 from closures
-where dayofweek(closure_date) between 1 and 5
+where {{ day_of_week('closure_date') }} between 1 and 5
 group by closure_date

@@ -18,10 +18,7 @@ last_day as (
 ),
 
 days as (
-    select cast(unnest(generate_series(
-        cast(min(w.available_from) as timestamp), cast(max(l.date) as timestamp),
-        interval 1 day
-    )) as date) as date
+    select {{ day_spine('min(w.available_from)', 'max(l.date)') }} as date
     from weekly as w
     cross join last_day as l
 ),

@@ -31,7 +31,7 @@ with observed as (
 ),
 
 offsets as (
-    select cast(unnest(generate_series(1, 14)) as integer) as k
+    select {{ integer_series(1, 14) }} as k
 ),
 
 -- the days the Federal Reserve is open after each observation, numbered 1, 2, ...
@@ -44,7 +44,7 @@ open_days_after as (
     from observed as o
     cross join offsets as k
     where o.business_days_after > 0
-      and dayofweek({{ add_days('o.date', 'k.k') }}) between 1 and 5
+      and {{ day_of_week(add_days('o.date', 'k.k')) }} between 1 and 5
       and {{ add_days('o.date', 'k.k') }} not in (
           select closure_date from {{ ref('int_fed_board_closures') }}
       )
@@ -62,12 +62,8 @@ obs as (
 ),
 
 days as (
-    select cast(unnest(generate_series(
-        cast(min(date) as timestamp),
-        cast(greatest(max(known_from), (select max(date) from {{ ref('stg_market_prices') }}))
-             as timestamp),
-        interval 1 day
-    )) as date) as date
+    select {{ day_spine('min(date)', 'greatest(max(known_from), (select max(date) from '
+                        ~ ref('stg_market_prices') ~ '))') }} as date
     from obs
 ),
 
@@ -89,8 +85,8 @@ carried as (
     select
         date,
         {%- for name in series.values() %}
-        last_value({{ name }}_published ignore nulls) over upto as {{ name }}_value,
-        last_value({{ name }}_date ignore nulls) over upto      as {{ name }}_as_of
+        {{ last_non_null(name ~ '_published') }} over upto as {{ name }}_value,
+        {{ last_non_null(name ~ '_date') }} over upto      as {{ name }}_as_of
         {%- if not loop.last %},{% endif %}
         {%- endfor %}
     from wide
@@ -100,9 +96,10 @@ carried as (
 select
     date,
     {%- for name in series.values() %}
-    case when date - {{ name }}_as_of <= {{ stale }} then {{ name }}_value end as {{ name }},
+    case when {{ day_count(name ~ '_as_of', 'date') }} <= {{ stale }} then {{ name }}_value end as {{ name }},
     {%- endfor %}
-    case when date - effr_as_of <= {{ stale }} and date - dgs2_as_of <= {{ stale }}
+    case when {{ day_count('effr_as_of', 'date') }} <= {{ stale }}
+        and {{ day_count('dgs2_as_of', 'date') }} <= {{ stale }}
         then dgs2_value - effr_value end                                     as spread_2y_effr,
     -- the date of the newest observation of each rate published by the end of `date` (also
     -- beyond the staleness limit: a series that stopped is named with its last date)

@@ -90,7 +90,7 @@ clusters as (
         cluster_number,
         min(date)                 as start_date,
         max(date)                 as end_date,
-        arg_max(value, date)      as top_value,
+        max_by(value, date)      as top_value,
         max(close_value)          as top_close,
         max(high_value)           as top_high,
         -- records of one basis only rise within a cluster: its top is its last record
@@ -112,7 +112,7 @@ laggard_records as (
     select
         symbol,
         date,
-        string_agg(basis, '+' order by basis)            as bases,
+        {{ ordered_string_agg('basis', '+', ['basis']) }}            as bases,
         max(case when basis = 'close' then value end)    as record_close,
         max(case when basis = 'high' then value end)     as record_high
     from records

@@ -1,10 +1,10 @@
 {{ config(
-    materialized="incremental",
+    materialized=incremental_on_duckdb(),
     incremental_strategy="delete+insert",
     unique_key=["symbol", "date"],
     on_schema_change="fail",
     post_hook=[
-        "delete from {{ this }} where symbol not in (select symbol from {{ ref('stg_instruments') }})",
+        "{{ forget_dropped_symbols() }}",
         "{{ record_rewritten_rows() }}",
     ],
 ) }}

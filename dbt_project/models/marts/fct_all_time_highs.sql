@@ -1,6 +1,8 @@
 {{ config(
     materialized="incremental",
-    incremental_strategy="append",
+    incremental_strategy=strategy_from_the_changed_date(),
+    partition_by=partitions_from_the_changed_date(),
+    partition_year_of="date",
     on_schema_change="fail",
     pre_hook="{{ delete_from_the_changed_date('date') }}",
     post_hook=["{{ record_rewritten_rows() }}"],
@@ -54,7 +56,7 @@ select
     previous_record_value,
     value / previous_record_value - 1            as gain_over_previous,
     session_number - previous_record_session     as sessions_since_previous,
-    {{ dbt.datediff("previous_record_date", "date", "day") }} as days_since_previous,
+    {{ day_count("previous_record_date", "date") }} as days_since_previous,
     value = previous_record_value                as is_tie,
     previous_record_date is null                 as is_first_observation,
     history_start_date,

@@ -46,7 +46,7 @@ episodes as (
         cast(count(*) as integer)                         as divergent_days,
         coalesce(max(gap_sessions) filter (where gap_sessions <= {{ max_gap }}), 0)
                                                           as max_gap_sessions,
-        arg_max(leader_close, date)                       as leader_close_at_end,
+        max_by(leader_close, date)                       as leader_close_at_end,
         min(laggard_drawdown_close)                       as laggard_worst_drawdown_close,
         min(laggard_drawdown_high)                        as laggard_worst_drawdown_high
     from numbered
@@ -63,12 +63,12 @@ select
     divergent_days,
     max_gap_sessions,
     end_session - start_session + 1                                as length_sessions,
-    end_date - start_date + 1                                      as length_days,
+    {{ day_count('start_date', 'end_date') }} + 1                  as length_days,
     leader_close_at_end,
     laggard_worst_drawdown_close,
     laggard_worst_drawdown_high,
     lag(end_date) over by_pair                                     as previous_episode_end_date,
-    start_date - lag(end_date) over by_pair                        as days_since_previous_episode,
+    {{ day_count('lag(end_date) over by_pair', 'start_date') }}    as days_since_previous_episode,
     start_session - lag(end_session) over by_pair                  as sessions_since_previous_episode,
     episode_number = max(episode_number) over (partition by pair_id) as is_latest
 from episodes

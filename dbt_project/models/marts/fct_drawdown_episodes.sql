@@ -1,9 +1,9 @@
 {{ config(
-    materialized="incremental",
+    materialized=incremental_on_duckdb(),
     incremental_strategy="append",
     on_schema_change="fail",
     pre_hook="{{ drawdown_episodes_forget_from_the_restart() }}",
-    post_hook="delete from {{ this }} where symbol not in (select symbol from {{ ref('stg_instruments') }})",
+    post_hook="{{ forget_dropped_symbols() }}",
 ) }}
 -- One row per drawdown episode, close basis. An episode starts on a record day (the peak)
 -- that is followed by at least one close below it, and ends on the recovery: the first
@@ -68,8 +68,8 @@ groups as (
         symbol,
         record_group,
         min(date)                                         as peak_date,
-        arg_min(close, date)                              as peak_value,
-        arg_min(session_number, date)                     as peak_session,
+        min_by(close, date)                               as peak_value,
+        min_by(session_number, date)                      as peak_session,
         min(date) filter (where not is_record_close)      as first_date_below_peak,
         max(date)                                         as last_date_below_peak,
         max(session_number)                               as last_session_below_peak,
@@ -118,7 +118,7 @@ select
     e.last_date_below_peak,
     e.sessions_below_peak,
     coalesce(e.recovery_session, l.last_session) - e.peak_session   as length_sessions,
-    coalesce(e.recovery_date, l.last_date) - e.peak_date            as length_days,
+    {{ day_count('e.peak_date', 'coalesce(e.recovery_date, l.last_date)') }} as length_days,
     e.recovery_date is null                                         as is_ongoing
 from with_recovery as e
 inner join last_day as l using (symbol)

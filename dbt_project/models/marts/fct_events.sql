@@ -17,8 +17,8 @@
 -- others are null.
 {%- set max_gap = var('divergence_episode_max_gap_sessions') %}
 {%- set event_columns = [
-    ('event_key', 'varchar'), ('kind', 'varchar'), ('event_date', 'date'),
-    ('symbol', 'varchar'), ('pair_id', 'varchar'), ('subject_name', 'varchar'),
+    ('event_key', 'string'), ('kind', 'string'), ('event_date', 'date'),
+    ('symbol', 'string'), ('pair_id', 'string'), ('subject_name', 'string'),
     ('start_date', 'date'), ('end_date', 'date'),
     ('record_close', 'double'), ('previous_record_close', 'double'),
     ('previous_record_date', 'date'), ('gain_over_previous', 'double'),
@@ -28,12 +28,12 @@
     ('leader_close_at_end', 'double'), ('laggard_worst_drawdown_high', 'double'),
     ('divergent_days', 'integer'),
     ('leader_top_record', 'double'), ('laggard_record', 'double'),
-    ('laggard_record_date', 'date'), ('laggard_record_bases', 'varchar'),
+    ('laggard_record_date', 'date'), ('laggard_record_bases', 'string'),
     ('leader_trough_close', 'double'), ('leader_trough_drawdown', 'double'),
     ('laggard_low', 'double'), ('laggard_low_date', 'date'),
     ('new_lower', 'double'), ('new_upper', 'double'), ('announcement_date', 'date'),
-    ('change_bp', 'integer'), ('direction', 'varchar'), ('number_in_year', 'integer'),
-    ('source', 'varchar'),
+    ('change_bp', 'integer'), ('direction', 'string'), ('number_in_year', 'integer'),
+    ('source', 'string'),
 ] %}
 with instruments as (
     select symbol, instrument_name from {{ ref('stg_instruments') }}
@@ -55,7 +55,7 @@ pair_names as (
 
 records as (
     select {{ typed_select(event_columns, {
-        'event_key': "'record_close|' || r.symbol || '|' || cast(r.date as varchar)",
+        'event_key': "'record_close|' || r.symbol || '|' || cast(r.date as string)",
         'kind': "'record_close'", 'event_date': 'r.date', 'symbol': 'r.symbol',
         'subject_name': 'coalesce(i.instrument_name, r.symbol)', 'start_date': 'r.date',
         'record_close': 'r.value', 'previous_record_close': 'r.previous_record_value',
@@ -90,7 +90,7 @@ episode_over as (
 
 started as (
     select {{ typed_select(event_columns, {
-        'event_key': "'divergence_started|' || e.pair_id || '|' || cast(e.start_date as varchar)",
+        'event_key': "'divergence_started|' || e.pair_id || '|' || cast(e.start_date as string)",
         'kind': "'divergence_started'", 'event_date': 'e.start_date', 'pair_id': 'e.pair_id',
         'subject_name': 'p.subject_name', 'start_date': 'e.start_date',
         'leader_close_at_start': 'e.leader_close_at_start',
@@ -104,7 +104,7 @@ started as (
 
 ended as (
     select {{ typed_select(event_columns, {
-        'event_key': "'divergence_ended|' || e.pair_id || '|' || cast(e.start_date as varchar)",
+        'event_key': "'divergence_ended|' || e.pair_id || '|' || cast(e.start_date as string)",
         'kind': "'divergence_ended'", 'event_date': 'o.over_date', 'pair_id': 'e.pair_id',
         'subject_name': 'p.subject_name', 'start_date': 'e.start_date',
         'end_date': 'e.end_date', 'leader_close_at_end': 'e.leader_close_at_end',
@@ -118,7 +118,7 @@ ended as (
 
 coincide as (
     select {{ typed_select(event_columns, {
-        'event_key': "'records_coincide|' || c.pair_id || '|' || cast(c.start_date as varchar)",
+        'event_key': "'records_coincide|' || c.pair_id || '|' || cast(c.start_date as string)",
         'kind': "'records_coincide'", 'event_date': 'c.known_from', 'pair_id': 'c.pair_id',
         'subject_name': 'p.subject_name', 'start_date': 'c.start_date',
         'end_date': 'c.end_date', 'leader_top_record': 'coalesce(c.top_close, c.top_high)',
@@ -132,7 +132,7 @@ coincide as (
 
 bottoms as (
     select {{ typed_select(event_columns, {
-        'event_key': "'joint_bottom|' || b.pair_id || '|' || cast(b.trough_date as varchar)",
+        'event_key': "'joint_bottom|' || b.pair_id || '|' || cast(b.trough_date as string)",
         'kind': "'joint_bottom'", 'event_date': 'b.confirmed_date', 'pair_id': 'b.pair_id',
         'subject_name': 'p.subject_name', 'start_date': 'b.trough_date',
         'leader_trough_close': 'b.trough_close', 'leader_trough_drawdown': 'b.trough_drawdown',
@@ -145,7 +145,7 @@ bottoms as (
 
 rates as (
     select {{ typed_select(event_columns, {
-        'event_key': "'policy_rate_change|' || cast(c.effective_date as varchar)",
+        'event_key': "'policy_rate_change|' || cast(c.effective_date as string)",
         'kind': "'policy_rate_change'", 'event_date': 'c.effective_date',
         'subject_name': "'Federal funds target range'", 'start_date': 'c.effective_date',
         'new_lower': 'c.new_lower', 'new_upper': 'c.new_upper',

@@ -26,7 +26,7 @@ weeks as (
     select distinct date as week_ending
     from obs
     where series_id in ('WALCL', 'TREAST', 'WSHOBL', 'WSHOMCB', 'WRESBAL', 'WDTGAL', 'WTREGEN')
-      and dayofweek(date) = 3  -- Wednesday
+      and {{ day_of_week('date') }} = 3  -- Wednesday (0 = Sunday on every engine)
 ),
 
 levels as (
@@ -55,7 +55,7 @@ rrp_range as (
 rrp_weekly as (
         select
             l.week_ending,
-            arg_max(r.value, r.date) as reverse_repo_reported
+            max_by(r.value, r.date) as reverse_repo_reported
         from levels as l
         inner join rrp as r on r.date between l.week_ending - 6 and l.week_ending
         group by l.week_ending
@@ -88,14 +88,14 @@ rrp_weekly as (
     ),
 
     offsets as (
-        select cast(unnest(generate_series(1, 14)) as integer) as k
+        select {{ integer_series(1, 14) }} as k
     ),
 
     release_days as (
         select w.week_ending, min({{ add_days('w.week_ending', 'o.k') }}) as available_from
         from with_net as w
         cross join offsets as o
-        where dayofweek({{ add_days('w.week_ending', 'o.k') }}) between 1 and 5
+        where {{ day_of_week(add_days('w.week_ending', 'o.k')) }} between 1 and 5
           and {{ add_days('w.week_ending', 'o.k') }} not in (
               select closure_date from {{ ref('int_fed_board_closures') }}
           )

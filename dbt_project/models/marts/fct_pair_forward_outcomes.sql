@@ -111,7 +111,7 @@ select
     m.laggard_return,
     m.laggard_return - m.leader_return                              as laggard_minus_leader_return,
     m.laggard_return > m.leader_return                              as laggard_beat,
-    cast('{{ record_basis }}' as varchar)                           as record_basis,
+    cast('{{ record_basis }}' as string)                           as record_basis,
     m.laggard_days_to_record,
     case when m.laggard_days_to_record <= m.horizon_days then true
          when m.laggard_window_stored then false end                as laggard_set_record,

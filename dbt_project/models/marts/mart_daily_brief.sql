@@ -1,6 +1,8 @@
 {{ config(
     materialized="incremental",
-    incremental_strategy="append",
+    incremental_strategy=strategy_from_the_changed_date(),
+    partition_by=partitions_from_the_changed_date(),
+    partition_year_of="brief_date",
     on_schema_change="fail",
     pre_hook="{{ delete_from_the_changed_date('brief_date') }}",
     post_hook=[

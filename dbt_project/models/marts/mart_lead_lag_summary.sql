@@ -75,7 +75,7 @@ select
     c.first_week_ending,
     c.last_week_ending,
     {{ lead_lag_peak_columns('c') }},
-    cast('{{ texts.assumptions }}' as varchar)                        as comparison_assumptions,
+    cast('{{ texts.assumptions }}' as string)                        as comparison_assumptions,
     t.latest_date                                                     as trend_last_date,
     t.trend_first_date,
     {{ correlation_trend_columns('t') }}

@@ -32,7 +32,7 @@ latest as (
         h.first_date,
         h.n_sessions,
         {{ add_days('d.date', -7) }}                    as week_ref,
-        cast(d.date - interval 1 month as date)         as month_ref,
+        cast({{ dbt.dateadd('month', -1, 'd.date') }} as date) as month_ref,
         make_date(year(d.date) - 1, 12, 31)             as year_ref
     from {{ ref('int_running_peaks') }} as d
     inner join latest_date as h using (symbol, date)
@@ -53,9 +53,9 @@ bounds as (
 {#- the three closes, from prices `d` joined to the symbol's reference dates `r` #}
 {%- set closes_at_references %}
         d.symbol,
-        arg_max(d.close, d.date) filter (where d.date <= r.week_ref)  as close_week_ago,
-        arg_max(d.close, d.date) filter (where d.date <= r.month_ref) as close_month_ago,
-        arg_max(d.close, d.date) filter (where d.date <= r.year_ref)  as close_year_end
+        max_by(d.close, d.date) filter (where d.date <= r.week_ref)  as close_week_ago,
+        max_by(d.close, d.date) filter (where d.date <= r.month_ref) as close_month_ago,
+        max_by(d.close, d.date) filter (where d.date <= r.year_ref)  as close_year_end
 {%- endset %}
 windowed as (
     select {{ closes_at_references }}
@@ -116,11 +116,11 @@ select
     l.peak_close                            as record_close,
     l.peak_close_date                       as record_close_date,
     l.drawdown_close                        as fraction_below_record_close,
-    l.date - l.peak_close_date              as days_since_record_close,
+    {{ day_count('l.peak_close_date', 'l.date') }} as days_since_record_close,
     l.peak_high                             as record_high,
     l.peak_high_date                        as record_high_date,
     l.drawdown_high                         as fraction_below_record_high,
-    l.date - l.peak_high_date               as days_since_record_high,
+    {{ day_count('l.peak_high_date', 'l.date') }} as days_since_record_high,
     l.is_record_close                       as is_record_today,
     l.is_record_high                        as is_record_high_today,
     l.first_date,

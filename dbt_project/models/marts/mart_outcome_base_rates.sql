@@ -19,7 +19,7 @@ with outcomes as (
 
 in_sets as (
     {%- for name, set in sets.items() %}
-    select cast('{{ name }}' as varchar) as reference_set, o.*
+    select cast('{{ name }}' as string) as reference_set, o.*
     from outcomes as o
     where {{ set.condition }}
     {% if not loop.last %}union all{% endif %}
@@ -82,7 +82,7 @@ select
     reference_set,
     case reference_set
         {%- for name, set in sets.items() %}
-        when '{{ name }}' then cast('{{ set.definition }}' as varchar)
+        when '{{ name }}' then cast('{{ set.definition }}' as string)
         {%- endfor %}
     end                                                              as reference_set_definition,
     n_start_days,
@@ -93,7 +93,7 @@ select
                                                                      as share_laggard_beat,
     median_laggard_return,
     median_leader_return,
-    cast('{{ record_basis }}' as varchar)                            as record_basis,
+    cast('{{ record_basis }}' as string)                            as record_basis,
     n_record_known,
     n_laggard_record,
     case when n_record_known > 0 then cast(n_laggard_record as double) / n_record_known end

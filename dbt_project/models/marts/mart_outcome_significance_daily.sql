@@ -159,7 +159,7 @@ select
             / b.laggard_below_threshold_n_known end              as laggard_below_share,
     case when e.n_known > 0 then cast(e.n_laggard_beat as double) / e.n_known end - t.p0
                                                                  as share_minus_base_rate,
-    cast('exact binomial, one-sided' as varchar)                 as method,
+    cast('exact binomial, one-sided' as string)                 as method,
     p.p_value,
     {{ outcome_verdict('p.p_value', 'e.n_known') }}              as verdict,
     {{ outcome_verdict_rules_text() }}                           as verdict_rules,

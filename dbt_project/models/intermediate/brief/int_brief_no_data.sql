@@ -24,14 +24,14 @@ configured_pairs as (
 select
     d.brief_date,
     i.symbol,
-    cast(null as varchar)                                   as pair_id,
-    cast(null as varchar)                                   as leader,
-    cast(null as varchar)                                   as laggard,
+    cast(null as string)                                    as pair_id,
+    cast(null as string)                                    as leader,
+    cast(null as string)                                    as laggard,
     i.display_order,
     cast(null as integer)                                   as pair_rank,
     i.instrument_name,
-    cast(null as varchar)                                   as leader_name,
-    cast(null as varchar)                                   as laggard_name,
+    cast(null as string)                                    as leader_name,
+    cast(null as string)                                    as laggard_name,
     h.first_date                                            as history_start_date
 from instruments as i
 cross join brief_dates as d

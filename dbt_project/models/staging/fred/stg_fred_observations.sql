@@ -9,13 +9,13 @@ series as (
 )
 
 select
-    cast(o.series_id as varchar)              as series_id,
+    cast(o.series_id as string)              as series_id,
     cast(o.date as date)                      as date,
     cast(o.value as double) * s.to_units_factor as value,
     s.units                                   as units,
     cast(o.value as double)                   as value_as_published,
     s.source_units                            as units_as_published,
-    cast(o.source as varchar)                 as source,
+    cast(o.source as string)                 as source,
     cast(o.ingested_at as timestamp)          as ingested_at
 from observations as o
 inner join series as s using (series_id)

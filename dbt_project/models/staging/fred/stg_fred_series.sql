@@ -3,10 +3,10 @@
 -- declare gets null here, which the not-null test on units and to_units_factor refuses.
 {%- set units = var('fred_units') %}
 select
-    cast(series_id as varchar) as series_id,
-    cast(name as varchar)      as series_name,
-    cast(units as varchar)     as source_units,
-    cast(frequency as varchar) as frequency,
+    cast(series_id as string) as series_id,
+    cast(name as string)      as series_name,
+    cast(units as string)     as source_units,
+    cast(frequency as string) as frequency,
     case units
         {%- for unit, spec in units.items() %}
         when '{{ unit }}' then '{{ spec.converts_to }}'

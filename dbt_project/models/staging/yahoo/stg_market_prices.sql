@@ -7,7 +7,7 @@ with source as (
 )
 
 select
-    cast(symbol as varchar)      as symbol,
+    cast(symbol as string)      as symbol,
     cast(date as date)           as date,
     cast(open as double)         as open,
     cast(high as double)         as high,
@@ -15,7 +15,7 @@ select
     cast(close as double)        as close,
     cast(adj_close as double)    as adj_close,
     cast(volume as bigint)       as volume,
-    cast(source as varchar)      as source,
+    cast(source as string)      as source,
     cast(ingested_at as timestamp) as ingested_at
 from source
 where close is not null
