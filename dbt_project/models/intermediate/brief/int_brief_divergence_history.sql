@@ -7,6 +7,8 @@
 {%- set horizons = var('outcome_horizons_days') %}
 {%- set laggard_basis = var('divergence_laggard_basis') %}
 {%- set min_n = var('outcome_min_episodes') %}
+{#- what an episode's rows carry through to the count: the day, the pair and its names #}
+{%- set pair_columns = 'brief_date, pair_id, leader, laggard, leader_name, laggard_name, pair_name' %}
 with history_inputs as (
     select
         s.brief_date,
@@ -34,13 +36,7 @@ with history_inputs as (
 history_by_horizon as (
     {%- for n in horizons %}
     select
-        brief_date,
-        pair_id,
-        leader,
-        laggard,
-        leader_name,
-        laggard_name,
-        pair_name,
+        {{ pair_columns }},
         {{ n }} as horizon_days,
         case when {{ add_days('end_date', n) }} <= brief_date then laggard_return_{{ n }}d end
             as laggard_return,
@@ -59,13 +55,7 @@ history_by_horizon as (
 
 history_counted as (
     select
-        brief_date,
-        pair_id,
-        leader,
-        laggard,
-        leader_name,
-        laggard_name,
-        pair_name,
+        {{ pair_columns }},
         horizon_days,
         count(*)                                                           as n_episodes,
         sum(case when laggard_return is not null and leader_return is not null
@@ -78,8 +68,7 @@ history_counted as (
         count(set_record)                                                  as n_record_known,
         sum(coalesce(set_record, 0))                                       as n_laggard_record
     from history_by_horizon
-    group by brief_date, pair_id, leader, laggard, leader_name, laggard_name, pair_name,
-             horizon_days
+    group by {{ pair_columns }}, horizon_days
 )
 
 select
