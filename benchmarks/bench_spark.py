@@ -2,7 +2,8 @@
 the demo universe and of a larger SYNTHETIC one, through the Dagster job as `make run` runs
 it (LOCKSTEP_ENGINE=duckdb, then spark, on the same files).
 
-    uv run python benchmarks/bench_spark.py [--symbols 50] [--years 30] [--skip-large]
+    uv run python benchmarks/bench_spark.py [--symbols 50] [--years 30]
+                                            [--skip-large | --skip-small]
 
 A script, not a test (docs/spark.md; results in benchmarks/README.md). Per universe and
 engine it prints the wall time of each run, dbt's time in the models (node time and the
@@ -93,13 +94,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--symbols", type=int, default=50, help="SYN symbols added")
     parser.add_argument("--years", type=int, default=30)
-    parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument("--skip-large", action="store_true", help="the 9 instruments only")
+    parser.add_argument("--skip-small", action="store_true", help="the larger universe only")
     args = parser.parse_args()
     if not REAL_FRED.is_dir():
         raise SystemExit(f"needs the real FRED history at {REAL_FRED}")
     started = time.monotonic()
     jvm = jvm_start()
-    sizes = [(0, 9)] + ([] if args.skip_large else [(args.symbols, args.years)])
+    sizes = ([] if args.skip_small else [(0, 9)]) + \
+        ([] if args.skip_large else [(args.symbols, args.years)])
     rows = [universe(extra, years) for extra, years in sizes]
     print(f"\n{machine()}; Spark's JVM alone starts in {jvm:.1f} s\n")
     print("| universe | engine | first load (s) | dbt models / in SQL (s) | daily refresh (s) "
