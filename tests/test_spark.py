@@ -158,6 +158,19 @@ def _dbt(engine: str, warehouse: Path, target: Path, *args: str,
     return out, results
 
 
+def _marts_copied(source: Path, target: Path, marts: list[str]) -> Path:
+    """A new DuckDB file `target` holding only `marts` (schema marts) as `source` has them,
+    to compare with compare_published."""
+    import duckdb
+
+    with duckdb.connect(str(target)) as con:
+        con.execute(f"ATTACH '{source}' AS built (READ_ONLY)")
+        con.execute("CREATE SCHEMA marts")
+        for mart in marts:
+            con.execute(f"CREATE TABLE marts.{mart} AS SELECT * FROM built.marts.{mart}")
+    return target
+
+
 def check_the_unit_tests_pass_and_an_incremental_build_equals_duckdbs_on_spark(
         spark_demo, tmp_path):
     """dbt's unit tests on Spark, and in the same dbt invocation (one JVM start) the build
@@ -204,12 +217,7 @@ def check_the_unit_tests_pass_and_an_incremental_build_equals_duckdbs_on_spark(
     out, _ = _dbt("duckdb", copy, tmp_path / "duckdb-target", "build", "--full-refresh",
                   "-s", *selection, "--exclude-resource-type", "test", "unit_test")
     assert out.returncode == 0, out.stdout[-4000:]
-    expected = tmp_path / "expected.duckdb"
-    with duckdb.connect(str(expected)) as con:
-        con.execute(f"ATTACH '{copy}' AS built (READ_ONLY)")
-        con.execute("CREATE SCHEMA marts")
-        for mart in marts:
-            con.execute(f"CREATE TABLE marts.{mart} AS SELECT * FROM built.marts.{mart}")
+    expected = _marts_copied(copy, tmp_path / "expected.duckdb", marts)
     assert compare_published(expected, built, tolerance=1e-9,
                              skip_tables={"ops.mart_rewrites"}) == []
     revised = query(built, "SELECT close FROM marts.fct_drawdowns_daily "
@@ -279,8 +287,6 @@ def check_an_incremental_spark_build_equals_a_full_spark_build(root: Path, publi
     --full-refresh, from the same upstream tables): each incremental mart equals what the
     incremental build published (floats within 1e-9; the other marts are tables every
     build rebuilds whole)."""
-    import duckdb
-
     from orchestration.lib.spark_marts import mart_nodes, mirror_marts
     from orchestration.settings import spark_dir
 
@@ -297,11 +303,6 @@ def check_an_incremental_spark_build_equals_a_full_spark_build(root: Path, publi
     assert len(results) >= len(incremental)
     full = tmp_path / "full.duckdb"
     assert mirror_marts(full, spark, manifest, incremental) == incremental
-    before = tmp_path / "incremental.duckdb"
-    with duckdb.connect(str(before)) as con:
-        con.execute(f"ATTACH '{published}' AS built (READ_ONLY)")
-        con.execute("CREATE SCHEMA marts")
-        for mart in incremental:
-            con.execute(f"CREATE TABLE marts.{mart} AS SELECT * FROM built.marts.{mart}")
+    before = _marts_copied(published, tmp_path / "incremental.duckdb", incremental)
     assert compare_published(before, full, tolerance=1e-9,
                              skip_tables={"ops.mart_rewrites"}) == []
