@@ -66,12 +66,14 @@ def _print_brief(settings, day: date | None) -> int:
 
 
 def _demo_data(settings) -> None:
+    from orchestration.formatting import count
     from orchestration.sources.demo.client import generate_demo_data
 
     summary = generate_demo_data(settings.demo_dir, load_catalog())
     print(
         f"lockstep: SYNTHETIC demo data written to {settings.demo_dir} "
-        f"({summary['rows']['market']} market rows, {summary['rows']['fred']} FRED rows, "
+        f"({count(summary['rows']['market'])} market rows, {count(summary['rows']['fred'])} "
+        f"FRED rows, "
         f"{summary['start']} to {summary['end']})"
     )
 
@@ -174,11 +176,13 @@ def _run(settings, start: str | None = None, end: str | None = None) -> int:
     verbose = settings.verbose
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     log_file = None if verbose else settings.state_dir / "logs" / f"run-{stamp}.log"
-    print(f"lockstep: running the {what} on {label} into {settings.warehouse}"
+    engine = " (dbt on Apache Spark, docs/spark.md)" if settings.engine == "spark" else ""
+    print(f"lockstep: running the {what} on {label} into {settings.warehouse}{engine}"
           + (f" (details: {log_file})" if log_file else ""), flush=True)
     started = time.monotonic()
     tags = {"lockstep/trigger": "make backfill" if start or end else "make run",
-            "lockstep/source": settings.source, **partition_tags}
+            "lockstep/source": settings.source, "lockstep/engine": settings.engine,
+            **partition_tags}
     run_config = {
         "loggers": {"console": {"config": {"log_level": "INFO" if verbose else "WARNING"}}},
     }

@@ -15,20 +15,20 @@ from __future__ import annotations
 import dagster as dg
 
 
-def _source() -> str:
-    """The source runs of this code location read (its environment's LOCKSTEP_SOURCE)."""
+def _setting(name: str) -> str:
+    """A setting of this code location's environment (LOCKSTEP_SOURCE, LOCKSTEP_ENGINE)."""
     from orchestration.settings import SettingsError, load_settings
 
     try:
-        return load_settings().source
+        return getattr(load_settings(), name)
     except SettingsError:
         return "misconfigured"
 
 
 # Every run carries these; a schedule or `make run` replaces lockstep/trigger with its own.
-RUN_TAGS = {"lockstep/job": "daily_refresh", "lockstep/trigger": "ui",
-            "lockstep/source": _source()}
-SCHEDULE_TAGS = {"lockstep/job": "daily_refresh", "lockstep/source": RUN_TAGS["lockstep/source"]}
+SCHEDULE_TAGS = {"lockstep/job": "daily_refresh", "lockstep/source": _setting("source"),
+                 "lockstep/engine": _setting("engine")}
+RUN_TAGS = {**SCHEDULE_TAGS, "lockstep/trigger": "ui"}
 
 daily_refresh = dg.define_asset_job(
     name="daily_refresh",

@@ -281,13 +281,15 @@ def lockstep_env(**settings: str):
     return environ(**{ENVIRONMENT[k]: v for k, v in settings.items()})
 
 
-def materialize_all(tmp_path: Path, **fields):
+def materialize_all(tmp_path: Path, dbt_tests: bool = True, **fields):
     """Materialize every asset of the code location into tmp_path's warehouse: the daily
     refresh (the current year's partition), which for the files and demo sources loads
     every row of their files. Settings (source=, data_dir=, warehouse=, state_dir=) go to
-    the environment; any other field to LockstepResource."""
+    the environment; any other field to LockstepResource. dbt_tests=False leaves out dbt's
+    data tests (the dbt assets' checks), for a build that only prepares a later one."""
     import dagster as dg
 
+    from orchestration.assets.dbt import lockstep_dbt_assets
     from orchestration.definitions import defs
     from orchestration.partitions import newest_key
     from orchestration.resources import LockstepResource, dbt_resource
@@ -302,6 +304,8 @@ def materialize_all(tmp_path: Path, **fields):
             resources={"lockstep": LockstepResource(**resource), "dbt": dbt_resource()},
             instance=dg.DagsterInstance.ephemeral(),
             raise_on_error=False,
+            selection=None if dbt_tests else dg.AssetSelection.all() - dg.AssetSelection.checks(
+                *lockstep_dbt_assets.check_keys),
         )
     return result, Path(settings["warehouse"])
 

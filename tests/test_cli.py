@@ -4,6 +4,7 @@ variable; a warehouse path it cannot use is one error; `make dev` stops on SIGTE
 SIGINT."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -60,6 +61,7 @@ def test_run_prints_synthetic_snapshot_and_records_the_run(tmp_path, dbt_manifes
         assert run.tags["lockstep/trigger"] == "make run"
         assert run.tags["lockstep/source"] == "demo" and run.tags["lockstep/job"] == \
             "daily_refresh"
+        assert run.tags["lockstep/engine"] == "duckdb"
         # listed where the UI's job page and timeline look: the code location's origin
         assert run.remote_job_origin.location_name == "lockstep"
         on_job_page = instance.get_runs(dg.RunsFilter(
@@ -122,6 +124,20 @@ def test_brief_command_any_date_and_clear_errors(tmp_path, demo_build):
                           timeout=300)
     assert made.returncode == 0, made.stderr[-2000:]
     assert "# lockstep brief: 2025-12-11 (Thursday)" in made.stdout
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_every_run_is_tagged_with_its_source_and_engine(engine):
+    """The UI's runs list says which engine built each run (the schedules' and the UI's
+    launches; `make run` sets the same tag, test_run_prints_synthetic_snapshot_...)."""
+    env = {**os.environ, "LOCKSTEP_SOURCE": "demo", "LOCKSTEP_ENGINE": engine}
+    code = ("from orchestration.schedules import RUN_TAGS, SCHEDULE_TAGS; "
+            "print(RUN_TAGS['lockstep/engine'], SCHEDULE_TAGS['lockstep/engine'], "
+            "RUN_TAGS['lockstep/source'], RUN_TAGS['lockstep/trigger'])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == [engine, engine, "demo", "ui"]
 
 
 def test_bad_source_name_is_a_clear_error():
@@ -312,6 +328,9 @@ def test_a_first_load_into_a_new_warehouse_after_the_demo_is_a_first_load(tmp_pa
 
     demo = make("demo", demo_env)
     assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-2000:]
+    # the demo's files, counted for people (19,009, not 19009)
+    assert re.search(r"SYNTHETIC demo data written to .* \(\d{1,3}(,\d{3})+ market rows, "
+                     r"\d{1,3}(,\d{3})+ FRED rows, 2018-01-02 to ", demo.stdout), demo.stdout[:2000]
     demo_runs, demo_partitions = recorded(demo_env)
     real = make("run", real_env)
     # (make may first say it prepares dbt's manifest for the new warehouse path)
