@@ -78,6 +78,14 @@ def _demo_data(settings) -> None:
     )
 
 
+def _run_header(what: str, label: str, settings, log_file: Path | None) -> str:
+    """The line `make run` starts with: what it loads, from where, into which warehouse, on
+    which engine when it is not the default, and where the details go."""
+    engine = ", dbt on Apache Spark" if settings.engine == "spark" else ""
+    return (f"lockstep: running the {what} on {label} into {settings.warehouse}{engine}"
+            + (f" (details: {log_file})" if log_file else ""))
+
+
 @contextmanager
 def _output_to(log_file: Path | None):
     """Send everything the run prints (Dagster's log, dbt's) to `log_file`; None: leave it
@@ -176,9 +184,7 @@ def _run(settings, start: str | None = None, end: str | None = None) -> int:
     verbose = settings.verbose
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     log_file = None if verbose else settings.state_dir / "logs" / f"run-{stamp}.log"
-    engine = " (dbt on Apache Spark, docs/spark.md)" if settings.engine == "spark" else ""
-    print(f"lockstep: running the {what} on {label} into {settings.warehouse}{engine}"
-          + (f" (details: {log_file})" if log_file else ""), flush=True)
+    print(_run_header(what, label, settings, log_file), flush=True)
     started = time.monotonic()
     tags = {"lockstep/trigger": "make backfill" if start or end else "make run",
             "lockstep/source": settings.source, "lockstep/engine": settings.engine,

@@ -140,6 +140,19 @@ def test_every_run_is_tagged_with_its_source_and_engine(engine):
     assert out.stdout.split() == [engine, engine, "demo", "ui"]
 
 
+def test_make_runs_first_line_names_the_spark_engine_only_when_it_is_used(tmp_path):
+    from orchestration.cli import _run_header
+    from orchestration.settings import load_settings
+
+    log = tmp_path / "run.log"
+    for engine, said in (("duckdb", ""), ("spark", ", dbt on Apache Spark")):
+        settings = load_settings({"LOCKSTEP_ENGINE": engine, "LOCKSTEP_SOURCE": "demo",
+                                  "LOCKSTEP_WAREHOUSE": str(tmp_path / "w.duckdb")})
+        assert _run_header("daily refresh of 2026", "SYNTHETIC demo data", settings, log) == (
+            f"lockstep: running the daily refresh of 2026 on SYNTHETIC demo data into "
+            f"{tmp_path / 'w.duckdb'}{said} (details: {log})")
+
+
 def test_bad_source_name_is_a_clear_error():
     env = {**os.environ, "LOCKSTEP_SOURCE": "yahoo"}
     out = subprocess.run([sys.executable, "-m", "orchestration.cli", "snapshot"],
