@@ -83,6 +83,7 @@ SPARK_GROUP = $(if $(wildcard .venv-dbt/.spark),--only-group spark)
 	@$(if $(JAVA_OK),true,echo "lockstep: the Spark engine needs Java 17 or newer, and \
 	  $(if $(JAVA_MAJOR),java here is version $(JAVA_MAJOR),there is no java on PATH). \
 	  On Debian or Ubuntu: sudo apt-get install -y openjdk-17-jre-headless (docs/spark.md)"; exit 2)
+	@mkdir -p "$(dir $(SETUP_LOG))"
 	@echo "lockstep: adding the Spark engine to .venv-dbt (pyspark, dbt-spark; log: $(SETUP_LOG))"
 	@UV_PROJECT_ENVIRONMENT=.venv-dbt $(UV) sync --frozen --only-group dbt --only-group spark --compile-bytecode $(call QUIETLY,uv sync of .venv-dbt with the spark group)
 	@touch $@

@@ -176,3 +176,16 @@ def test_the_makefile_and_dbt_profile_defaults_are_the_declared_ones():
                        # the Spark engine's directory for dbt run by hand (the dbt step
                        # passes the warehouse's own, Settings.spark_dir)
                        "LOCKSTEP_SPARK_DIR": "../" + DEFAULT_STATE_DIR + "/spark"}
+
+
+def test_every_make_step_that_logs_to_the_setup_log_makes_its_folder_first():
+    """A step that writes set-up chatter to $(SETUP_LOG) may be the first to run for a new
+    LOCKSTEP_STATE_DIR (the Spark group's sync, after uv.lock changed, when the others are
+    current): each makes the log's folder itself, or it fails with "No such file or
+    directory" and no log to show."""
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    rules = re.split(r"\n(?=[^\s#][^\n]*:)", makefile)
+    logging = [rule for rule in rules if "$(call QUIETLY" in rule]
+    assert len(logging) >= 4
+    for rule in logging:
+        assert 'mkdir -p "$(dir $(SETUP_LOG))"' in rule, rule.splitlines()[0]
