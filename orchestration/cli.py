@@ -72,9 +72,8 @@ def _demo_data(settings) -> None:
     summary = generate_demo_data(settings.demo_dir, load_catalog())
     print(
         f"lockstep: SYNTHETIC demo data written to {settings.demo_dir} "
-        f"({count(summary['rows']['market'])} market rows, {count(summary['rows']['fred'])} "
-        f"FRED rows, "
-        f"{summary['start']} to {summary['end']})"
+        f"({count(summary['rows']['market'])} market rows, "
+        f"{count(summary['rows']['fred'])} FRED rows, {summary['start']} to {summary['end']})"
     )
 
 

@@ -15,19 +15,20 @@ from __future__ import annotations
 import dagster as dg
 
 
-def _setting(name: str) -> str:
-    """A setting of this code location's environment (LOCKSTEP_SOURCE, LOCKSTEP_ENGINE)."""
+def _source_and_engine() -> dict[str, str]:
+    """The source and engine of this code location's environment (LOCKSTEP_SOURCE,
+    LOCKSTEP_ENGINE), as run tags."""
     from orchestration.settings import SettingsError, load_settings
 
     try:
-        return getattr(load_settings(), name)
+        settings = load_settings()
     except SettingsError:
-        return "misconfigured"
+        return {"lockstep/source": "misconfigured", "lockstep/engine": "misconfigured"}
+    return {"lockstep/source": settings.source, "lockstep/engine": settings.engine}
 
 
 # Every run carries these; a schedule or `make run` replaces lockstep/trigger with its own.
-SCHEDULE_TAGS = {"lockstep/job": "daily_refresh", "lockstep/source": _setting("source"),
-                 "lockstep/engine": _setting("engine")}
+SCHEDULE_TAGS = {"lockstep/job": "daily_refresh", **_source_and_engine()}
 RUN_TAGS = {**SCHEDULE_TAGS, "lockstep/trigger": "ui"}
 
 daily_refresh = dg.define_asset_job(
