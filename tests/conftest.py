@@ -281,12 +281,14 @@ def lockstep_env(**settings: str):
     return environ(**{ENVIRONMENT[k]: v for k, v in settings.items()})
 
 
-def materialize_all(tmp_path: Path, dbt_tests: bool = True, **fields):
+def materialize_all(tmp_path: Path, dbt_tests: bool = True, dbt_tests_on_marts: bool = True,
+                    **fields):
     """Materialize every asset of the code location into tmp_path's warehouse: the daily
     refresh (the current year's partition), which for the files and demo sources loads
     every row of their files. Settings (source=, data_dir=, warehouse=, state_dir=) go to
     the environment; any other field to LockstepResource. dbt_tests=False leaves out dbt's
-    data tests (the dbt assets' checks), for a build that only prepares a later one."""
+    data tests (the dbt assets' checks), for a build that only prepares a later one;
+    dbt_tests_on_marts=False leaves out those on the marts (schema marts) alone."""
     import dagster as dg
 
     from orchestration.assets.dbt import lockstep_dbt_assets
@@ -304,8 +306,10 @@ def materialize_all(tmp_path: Path, dbt_tests: bool = True, **fields):
             resources={"lockstep": LockstepResource(**resource), "dbt": dbt_resource()},
             instance=dg.DagsterInstance.ephemeral(),
             raise_on_error=False,
-            selection=None if dbt_tests else dg.AssetSelection.all() - dg.AssetSelection.checks(
-                *lockstep_dbt_assets.check_keys),
+            selection=None if dbt_tests and dbt_tests_on_marts else
+            dg.AssetSelection.all() - dg.AssetSelection.checks(
+                *(k for k in lockstep_dbt_assets.check_keys
+                  if not dbt_tests or k.asset_key.path[0] == "marts")),
         )
     return result, Path(settings["warehouse"])
 

@@ -5,7 +5,11 @@ NULLs, floats within a tolerance. Returns the differences in words ([] when equa
 Rows are matched as multisets: DuckDB first pairs the rows that are identical (EXCEPT ALL,
 NULL matching NULL), then the rest, the rows that differ somewhere, are sorted and compared
 value by value in Python with the tolerance. Only those few rows reach Python, so the real
-history's tables compare in seconds, not the minute it took to sort every row in Python."""
+history's tables compare in seconds, not the minute it took to sort every row in Python.
+Two consequences, neither met by the marts (their rows have distinct keys, their text no
+collation): rows identical under a column's collation pair up (compare `COLLATE NOCASE`
+columns with care), and an identical pair is never re-paired, so several rows of one key
+each about the tolerance apart can be reported though another pairing would pass."""
 
 from __future__ import annotations
 
