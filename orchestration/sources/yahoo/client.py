@@ -48,6 +48,10 @@ FIELD_MAP = {
 }
 
 
+# before any bar Yahoo serves (^GSPC's first is of 1927-12-30)
+EARLIEST = date(1900, 1, 1)
+
+
 def incremental_start(last_dates: dict[str, date | None], symbols: list[str]) -> date | None:
     """First date to request: None (full history) if any symbol has nothing stored."""
     stored = [last_dates.get(s) for s in symbols]
@@ -192,13 +196,12 @@ class YahooSource:
             timeout=self.timeout,
             session=self.session,
         )
-        if start is None:
-            kwargs["period"] = "max"
-        else:
-            kwargs["start"] = start.isoformat()
+        # everything Yahoo has: an explicit start, not period="max", which yfinance turns into
+        # "the last 99 years" (that lost ^GSPC's first bar, 1927-12-30, from 2026-12-05 on,
+        # and would lose a day more each day)
+        kwargs["start"] = (start or EARLIEST).isoformat()
         if end is not None:  # yfinance's end is exclusive
             kwargs["end"] = (end + timedelta(days=1)).isoformat()
-            kwargs.pop("period", None)
         return yf.download(**kwargs)
 
     def _fetch(self, symbols: list[str], start: date | None,
