@@ -139,11 +139,12 @@ def test_unreachable_yahoo_fails_loudly_for_every_symbol(catalog, tmp_path):
 
 
 def test_a_first_load_asks_for_bars_older_than_99_years(catalog, calendars, tmp_path):
-    """yfinance's period="max" means the last 99 years: a first load asks from 1900 instead,
-    so a bar of 1920 (hand-made, whatever today's date) arrives with the rest."""
+    """yfinance's period="max" means the last 99 years: a first load asks from the first
+    year the warehouse holds instead, so a bar of 1927-01-03 (hand-made; older than 99 years
+    from 2026-01-03 on) arrives with the rest."""
     data = tmp_path / "data"
     (data / "market").mkdir(parents=True)
-    pd.DataFrame({"date": ["1920-01-02", "2024-01-02"], "open": [8.0, 4745.2],
+    pd.DataFrame({"date": ["1927-01-03", "2024-01-02"], "open": [8.0, 4745.2],
                   "high": [8.1, 4754.3], "low": [7.9, 4722.7], "close": [8.05, 4742.8],
                   "adj_close": [8.05, 4742.8], "volume": [0, 3743050000]}
                  ).to_csv(data / "market" / "GSPC.csv", index=False)
@@ -153,5 +154,5 @@ def test_a_first_load_asks_for_bars_older_than_99_years(catalog, calendars, tmp_
                              retry=FAST)
         result = source.fetch_market([gspc])
     assert result.failures == {}
-    assert [d.isoformat() for d in result.frame.date] == ["1920-01-02", "2024-01-02"]
+    assert [d.isoformat() for d in result.frame.date] == ["1927-01-03", "2024-01-02"]
     assert result.frame.close.tolist() == pytest.approx([8.05, 4742.8])

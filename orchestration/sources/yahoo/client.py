@@ -27,6 +27,7 @@ import requests.adapters
 
 from orchestration.catalog import Instrument
 from orchestration.lib.retry import Backoff, RetriesExhausted, call_with_retries
+from orchestration.partitions import FIRST_YEAR
 from orchestration.sources.base import (
     MARKET_COLUMNS,
     FetchResult,
@@ -46,10 +47,6 @@ FIELD_MAP = {
     "Adj Close": "adj_close",
     "Volume": "volume",
 }
-
-
-# before any bar Yahoo serves (^GSPC's first is of 1927-12-30)
-EARLIEST = date(1900, 1, 1)
 
 
 def incremental_start(last_dates: dict[str, date | None], symbols: list[str]) -> date | None:
@@ -196,10 +193,10 @@ class YahooSource:
             timeout=self.timeout,
             session=self.session,
         )
-        # everything Yahoo has: an explicit start, not period="max", which yfinance turns into
-        # "the last 99 years" (that lost ^GSPC's first bar, 1927-12-30, from 2026-12-05 on,
-        # and would lose a day more each day)
-        kwargs["start"] = (start or EARLIEST).isoformat()
+        # the whole history from the first year the warehouse holds: an explicit start, not
+        # period="max", which yfinance turns into "the last 99 years" (that lost ^GSPC's first
+        # bar, 1927-12-30, from 2026-12-05 on, and would lose a day more each day)
+        kwargs["start"] = (start or date(FIRST_YEAR, 1, 1)).isoformat()
         if end is not None:  # yfinance's end is exclusive
             kwargs["end"] = (end + timedelta(days=1)).isoformat()
         return yf.download(**kwargs)
